@@ -1,0 +1,190 @@
+package scoring
+
+import (
+	"math"
+)
+
+// Feature is the index of a financial-statement feature. The same function, StatementFeatures,
+// computes them for training and for serving.
+type Feature int
+
+// The financial-statement features. Ratios whose denominator is missing, zero or negative are
+// missing (NaN); the model gives every feature a learned value for "missing", never better than
+// the population average. Extreme values need no winsorising: shape functions are constant beyond
+// their outermost bins.
+const (
+	FLeverage            Feature = iota // total liabilities / total assets
+	FEquityRatio                        // equity / total assets
+	FCurrentRatio                       // current assets / current liabilities
+	FQuickRatio                         // (current assets − inventory) / current liabilities
+	FCashRatio                          // cash / current liabilities
+	FWorkingCapital                     // (current assets − current liabilities) / total assets
+	FReturnOnAssets                     // net income / total assets
+	FEBITToAssets                       // EBIT / total assets
+	FRetainedToAssets                   // retained earnings / total assets
+	FAssetTurnover                      // revenue / total assets
+	FEBITMargin                         // EBIT / revenue
+	FNetMargin                          // net income / revenue
+	FInterestCover                      // EBIT / interest expense
+	FInterestBurden                     // interest expense / total assets
+	FSizeAssets                         // log10 of total assets in EUR
+	FSizeRevenue                        // log10 of revenue in EUR
+	FReceivableDays                     // receivables / revenue × 365
+	FInventoryDays                      // inventory / revenue × 365
+	FCurrentLiabDays                    // current liabilities / revenue × 365
+	FCashFlowToDebt                     // (EBIT + depreciation) / total liabilities
+	FShortTermDebtShare                 // current liabilities / total liabilities
+	FCurrentLiabToAssets                // current liabilities / total assets
+	FDepreciationToAssets               // depreciation / total assets
+	FBalanceGap                         // |total assets − total liabilities − equity| / total assets
+	FRevenueGrowth                      // revenue / revenue of the previous statement
+	NumFeatures                         // number of statement features
+)
+
+// FeatureInfo describes a statement feature: its stable name (the model file's key), its reason
+// code, and its monotone constraint (+1: a higher value never lowers PD; −1: never raises it;
+// 0: free shape).
+type FeatureInfo struct {
+	Name     string
+	Code     string
+	Monotone int
+}
+
+// Features lists the statement features in index order.
+var Features = [NumFeatures]FeatureInfo{
+	FLeverage:             {"leverage", "FIN_LEVERAGE", +1},
+	FEquityRatio:          {"equity_ratio", "FIN_EQUITY_RATIO", -1},
+	FCurrentRatio:         {"current_ratio", "FIN_CURRENT_RATIO", -1},
+	FQuickRatio:           {"quick_ratio", "FIN_QUICK_RATIO", -1},
+	FCashRatio:            {"cash_ratio", "FIN_CASH_RATIO", -1},
+	FWorkingCapital:       {"working_capital_to_assets", "FIN_WORKING_CAPITAL", -1},
+	FReturnOnAssets:       {"return_on_assets", "FIN_RETURN_ON_ASSETS", -1},
+	FEBITToAssets:         {"ebit_to_assets", "FIN_OPERATING_RETURN", -1},
+	FRetainedToAssets:     {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", -1},
+	FAssetTurnover:        {"asset_turnover", "FIN_ASSET_TURNOVER", 0},
+	FEBITMargin:           {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
+	FNetMargin:            {"net_margin", "FIN_NET_MARGIN", -1},
+	FInterestCover:        {"interest_cover", "FIN_INTEREST_COVER", -1},
+	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", +1},
+	FSizeAssets:           {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
+	FSizeRevenue:          {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
+	FReceivableDays:       {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
+	FInventoryDays:        {"inventory_days", "FIN_INVENTORY_DAYS", 0},
+	FCurrentLiabDays:      {"current_liability_days", "FIN_PAYABLE_DAYS", +1},
+	FCashFlowToDebt:       {"cash_flow_to_debt", "FIN_CASH_FLOW_TO_DEBT", -1},
+	FShortTermDebtShare:   {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", 0},
+	FCurrentLiabToAssets:  {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
+	FDepreciationToAssets: {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
+	FBalanceGap:           {"balance_gap", "FIN_BALANCE_GAP", 0},
+	FRevenueGrowth:        {"revenue_growth", "FIN_REVENUE_GROWTH", 0},
+}
+
+// FeatureVector holds one value per statement feature; NaN marks a missing value.
+type FeatureVector [NumFeatures]float64
+
+// figures are one statement's amounts with NaN for absent fields.
+type figures struct {
+	ta, ca, cash, rec, inv, tl, cl, eq, re, rev, ebit, ni, interest, dep float64
+}
+
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+func figuresOf(s *Statement) figures {
+	return figures{
+		ta: val(s.TotalAssets), ca: val(s.CurrentAssets), cash: val(s.Cash), rec: val(s.Receivables),
+		inv: val(s.Inventory), tl: val(s.TotalLiabilities), cl: val(s.CurrentLiabilities),
+		eq: val(s.Equity), re: val(s.RetainedEarnings), rev: val(s.Revenue), ebit: val(s.EBIT),
+		ni: val(s.NetIncome), interest: val(s.InterestExpense), dep: val(s.Depreciation),
+	}
+}
+
+// latestTwo returns the indexes of the most recent statement and of the one before it (−1 when
+// absent), by period_end; ties keep the first listed.
+func latestTwo(fin []Statement) (cur, prev int) {
+	cur, prev = -1, -1
+	for i := range fin {
+		switch {
+		case cur < 0 || fin[i].PeriodEnd > fin[cur].PeriodEnd:
+			prev, cur = cur, i
+		case prev < 0 || fin[i].PeriodEnd > fin[prev].PeriodEnd:
+			prev = i
+		}
+	}
+	return cur, prev
+}
+
+// ratio is a/b when b is strictly positive and both are present, NaN otherwise.
+func ratio(a, b float64) float64 {
+	if !(b > 0) || math.IsNaN(a) {
+		return math.NaN()
+	}
+	r := a / b
+	if math.IsInf(r, 0) {
+		return math.NaN()
+	}
+	return r
+}
+
+func log10Pos(x float64) float64 {
+	if !(x > 0) || math.IsInf(x, 0) {
+		return math.NaN()
+	}
+	return math.Log10(x)
+}
+
+// StatementFeatures computes the statement features from the most recent statement (and the
+// previous one for growth). It is the one feature function of the model: the fitter and Evaluate
+// both call it. With no statement every feature is missing.
+func StatementFeatures(fin []Statement) FeatureVector {
+	var x FeatureVector
+	for i := range x {
+		x[i] = math.NaN()
+	}
+	ci, pi := latestTwo(fin)
+	if ci < 0 {
+		return x
+	}
+	c := figuresOf(&fin[ci])
+	cur := fin[ci].Currency
+
+	x[FLeverage] = ratio(c.tl, c.ta)
+	x[FEquityRatio] = ratio(c.eq, c.ta)
+	x[FCurrentRatio] = ratio(c.ca, c.cl)
+	x[FQuickRatio] = ratio(c.ca-c.inv, c.cl)
+	x[FCashRatio] = ratio(c.cash, c.cl)
+	x[FWorkingCapital] = ratio(c.ca-c.cl, c.ta)
+	x[FReturnOnAssets] = ratio(c.ni, c.ta)
+	x[FEBITToAssets] = ratio(c.ebit, c.ta)
+	x[FRetainedToAssets] = ratio(c.re, c.ta)
+	x[FAssetTurnover] = ratio(c.rev, c.ta)
+	x[FEBITMargin] = ratio(c.ebit, c.rev)
+	x[FNetMargin] = ratio(c.ni, c.rev)
+	x[FInterestCover] = ratio(c.ebit, c.interest)
+	x[FInterestBurden] = ratio(c.interest, c.ta)
+	if ta, ok := toEUR(c.ta, cur); ok {
+		x[FSizeAssets] = log10Pos(ta)
+	}
+	if rev, ok := toEUR(c.rev, cur); ok {
+		x[FSizeRevenue] = log10Pos(rev)
+	}
+	x[FReceivableDays] = 365 * ratio(c.rec, c.rev)
+	x[FInventoryDays] = 365 * ratio(c.inv, c.rev)
+	x[FCurrentLiabDays] = 365 * ratio(c.cl, c.rev)
+	x[FCashFlowToDebt] = ratio(c.ebit+c.dep, c.tl)
+	x[FShortTermDebtShare] = ratio(c.cl, c.tl)
+	x[FCurrentLiabToAssets] = ratio(c.cl, c.ta)
+	x[FDepreciationToAssets] = ratio(c.dep, c.ta)
+	x[FBalanceGap] = ratio(math.Abs(c.ta-c.tl-c.eq), c.ta)
+	if pi >= 0 {
+		prev := val(fin[pi].Revenue)
+		if p, ok := convert(prev, fin[pi].Currency, cur); ok {
+			x[FRevenueGrowth] = ratio(c.rev, p)
+		}
+	}
+	return x
+}

@@ -1,0 +1,254 @@
+package scoring
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits on the size of a request. Anything larger is malformed, not merely unusual.
+const (
+	MaxStatements  = 10
+	MaxBankMonths  = 60
+	MaxLegalEvents = 100
+	maxAbsAmount   = 1e15 // larger than any balance sheet on earth, in any currency
+	maxTermsDays   = 3650
+	maxTextLen     = 200
+)
+
+const (
+	dateLayout  = "2006-01-02"
+	monthLayout = "2006-01"
+)
+
+// FieldError names a malformed field by its JSON path, e.g. "financials[0].currency".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationErrors lists every malformed field of a request.
+type ValidationErrors []FieldError
+
+func (v ValidationErrors) Error() string {
+	if len(v) == 0 {
+		return "invalid request"
+	}
+	var b strings.Builder
+	b.WriteString("invalid request: ")
+	for i, e := range v {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// Validate reports malformed input: a missing company id, a badly shaped currency code or date,
+// negative terms, too many statements or months. Figures that are odd but real (statements that
+// do not balance, negative cash, old periods) are not errors: the engine scores them and says so
+// in data quality. The error, when not nil, is a ValidationErrors.
+func (r *Request) Validate() error {
+	var errs ValidationErrors
+	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+
+	c := r.Company
+	switch {
+	case strings.TrimSpace(c.ID) == "":
+		add("company.id", "is required")
+	case len(c.ID) > maxTextLen:
+		add("company.id", "is longer than 200 characters")
+	}
+	if len(c.Name) > maxTextLen {
+		add("company.name", "is longer than 200 characters")
+	}
+	if c.IDType == "siren" && !isDigits(c.ID, 9) {
+		add("company.id", "a siren is 9 digits")
+	}
+	if c.Country != "" && !isUpperLetters(c.Country, 2) {
+		add("company.country", "must be an ISO 3166-1 alpha-2 code such as FR")
+	}
+	if c.NACE != "" {
+		if _, ok := naceDivision(c.NACE); !ok {
+			add("company.nace", "must be a NACE code such as 62.01")
+		}
+	}
+	if len(c.LegalForm) > 40 {
+		add("company.legal_form", "is longer than 40 characters")
+	}
+	if c.IncorporatedOn != "" {
+		if _, err := time.Parse(dateLayout, c.IncorporatedOn); err != nil {
+			add("company.incorporated_on", "must be a date YYYY-MM-DD")
+		}
+	}
+
+	if len(r.Financials) > MaxStatements {
+		add("financials", "holds more than "+strconv.Itoa(MaxStatements)+" statements")
+	}
+	seen := make(map[string]bool, len(r.Financials))
+	for i := range r.Financials {
+		if i >= MaxStatements {
+			break
+		}
+		s := &r.Financials[i]
+		p := "financials[" + strconv.Itoa(i) + "]"
+		if _, err := time.Parse(dateLayout, s.PeriodEnd); err != nil {
+			add(p+".period_end", "must be a date YYYY-MM-DD")
+		} else if seen[s.PeriodEnd] {
+			add(p+".period_end", "repeats the period of another statement")
+		}
+		seen[s.PeriodEnd] = true
+		if !isUpperLetters(s.Currency, 3) {
+			add(p+".currency", "must be an ISO 4217 code such as EUR")
+		}
+		for _, f := range s.amounts() {
+			if f.v != nil && !(math.Abs(*f.v) < maxAbsAmount) {
+				add(p+"."+f.name, "must be a finite amount below 1e15 in absolute value")
+			}
+		}
+	}
+
+	if b := r.Bank; b != nil {
+		if b.Currency != "" && !isUpperLetters(b.Currency, 3) {
+			add("bank.currency", "must be an ISO 4217 code such as EUR")
+		}
+		if len(b.Months) > MaxBankMonths {
+			add("bank.months", "holds more than "+strconv.Itoa(MaxBankMonths)+" months")
+		}
+		months := make(map[string]bool, len(b.Months))
+		for i := range b.Months {
+			if i >= MaxBankMonths {
+				break
+			}
+			m := &b.Months[i]
+			p := "bank.months[" + strconv.Itoa(i) + "]"
+			if _, err := time.Parse(monthLayout, m.Month); err != nil {
+				add(p+".month", "must be a month YYYY-MM")
+			} else if months[m.Month] {
+				add(p+".month", "repeats another month")
+			}
+			months[m.Month] = true
+			checkFlow := func(name string, v *float64, nonNegative bool) {
+				switch {
+				case v == nil:
+				case !(math.Abs(*v) < maxAbsAmount):
+					add(p+"."+name, "must be a finite amount below 1e15 in absolute value")
+				case nonNegative && *v < 0:
+					add(p+"."+name, "must not be negative")
+				}
+			}
+			checkFlow("inflows", m.Inflows, true)
+			checkFlow("outflows", m.Outflows, true)
+			checkFlow("min_balance", m.MinBalance, false)
+			checkFlow("end_balance", m.EndBalance, false)
+		}
+	}
+
+	if pm := r.Payments; pm != nil {
+		if v := pm.DaysBeyondTermsAvg; v != nil && !(math.Abs(*v) <= maxTermsDays) {
+			add("payments.days_beyond_terms_avg", "must be between -3650 and 3650")
+		}
+		if v := pm.Incidents12m; v != nil && (*v < 0 || *v > 10000) {
+			add("payments.incidents_12m", "must be between 0 and 10000")
+		}
+		if v := pm.LateInvoiceRatio; v != nil && !(*v >= 0 && *v <= 1) {
+			add("payments.late_invoice_ratio", "must be between 0 and 1")
+		}
+	}
+
+	if len(r.LegalEvents) > MaxLegalEvents {
+		add("legal_events", "holds more than "+strconv.Itoa(MaxLegalEvents)+" events")
+	}
+	for i := range r.LegalEvents {
+		if i >= MaxLegalEvents {
+			break
+		}
+		e := &r.LegalEvents[i]
+		p := "legal_events[" + strconv.Itoa(i) + "]"
+		if !isEventType(e.Type) {
+			add(p+".type", "must be a lower-case event type such as collective_proceeding")
+		}
+		if _, err := time.Parse(dateLayout, e.Date); err != nil {
+			add(p+".date", "must be a date YYYY-MM-DD")
+		}
+		if e.EndedOn != "" {
+			if _, err := time.Parse(dateLayout, e.EndedOn); err != nil {
+				add(p+".ended_on", "must be a date YYYY-MM-DD")
+			}
+		}
+	}
+
+	if cr := r.Request; cr != nil {
+		if v := cr.Amount; v != nil && !(*v >= 0 && *v < maxAbsAmount) {
+			add("request.amount", "must be a non-negative amount below 1e15")
+		}
+		if cr.Currency != "" && !isUpperLetters(cr.Currency, 3) {
+			add("request.currency", "must be an ISO 4217 code such as EUR")
+		}
+		if v := cr.TermsDays; v != nil && (*v < 0 || *v > maxTermsDays) {
+			add("request.terms_days", "must be between 0 and 3650")
+		}
+	}
+
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+type namedAmount struct {
+	name string
+	v    *float64
+}
+
+func (s *Statement) amounts() [14]namedAmount {
+	return [14]namedAmount{
+		{"total_assets", s.TotalAssets}, {"current_assets", s.CurrentAssets}, {"cash", s.Cash},
+		{"receivables", s.Receivables}, {"inventory", s.Inventory},
+		{"total_liabilities", s.TotalLiabilities}, {"current_liabilities", s.CurrentLiabilities},
+		{"equity", s.Equity}, {"retained_earnings", s.RetainedEarnings}, {"revenue", s.Revenue},
+		{"ebit", s.EBIT}, {"net_income", s.NetIncome}, {"interest_expense", s.InterestExpense},
+		{"depreciation", s.Depreciation},
+	}
+}
+
+func isUpperLetters(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isEventType(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && c != '_' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
