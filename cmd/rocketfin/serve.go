@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/config"
+	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/openapi"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/tenants"
+)
+
+// app is the wired service: what the router and the background work share.
+type app struct {
+	cfg     config.Config
+	db      *gorm.DB
+	log     *slog.Logger
+	keys    *keys.Service
+	tenants *tenants.Service
+	reg     *prometheus.Registry
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, d deps) error {
+	log.Info("starting rocketfin", "config", cfg.Masked())
+	db, _, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer database.Close(db)
+
+	a := &app{cfg: cfg, db: db, log: log, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.keys = keys.NewService(db, d.clock, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log})
+	a.tenants = tenants.NewService(db, a.keys, d.clock)
+	router, err := a.router()
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var work sync.WaitGroup
+	work.Add(1)
+	go func() {
+		defer work.Done()
+		a.keys.RunLastUsedFlusher(workCtx, cfg.LastUsedFlush)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "url", base)
+	printWelcome(stdout, base)
+	if d.onReady != nil {
+		d.onReady(base)
+	}
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		work.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopWork()
+	work.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printWelcome(w io.Writer, base string) {
+	fmt.Fprintf(w, `RocketFin is listening on %[1]s
+
+Sign up (the answer holds your sandbox and live API keys, shown once):
+
+  curl -s -X POST %[1]s/v1/signup \
+    -H 'Content-Type: application/json' \
+    -d '{"company_name":"Acme SARL","email":"you@example.com","country":"FR"}'
+
+Then call the API with a key:
+
+  curl -s %[1]s/v1/tenant -H "Authorization: Bearer rf_test_..."
+
+API description: %[1]s/openapi.json
+`, base)
+}
+
+func (a *app) router() (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
+	}
+	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)))
+	r.NoRoute(httpx.NotFoundHandler)
+	r.NoMethod(httpx.MethodNotAllowedHandler)
+
+	r.GET("/healthz", func(c *gin.Context) { httpx.JSON(c, http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", a.handleReady)
+	r.GET("/openapi.json", func(c *gin.Context) {
+		c.Data(http.StatusOK, "application/json", openapi.Document)
+	})
+	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
+	r.GET("/metrics", gin.WrapH(metrics))
+
+	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour)
+	public := r.Group("/v1")
+	th.RegisterPublic(public)
+
+	authed := r.Group("/v1", keys.Middleware(a.keys))
+	th.Register(authed)
+	a.keys.Register(authed)
+
+	if a.cfg.OperatorToken != "" {
+		th.RegisterOperator(r.Group("/admin/v1"), a.cfg.OperatorToken)
+	}
+	return r, nil
+}
+
+func (a *app) handleReady(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := database.Ping(ctx, a.db); err != nil {
+		httpx.Logger(c).Warn("not ready", "error", err.Error())
+		httpx.JSON(c, http.StatusServiceUnavailable, gin.H{"status": "unavailable", "database": "down"})
+		return
+	}
+	httpx.JSON(c, http.StatusOK, gin.H{"status": "ok", "database": "up"})
+}

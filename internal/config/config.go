@@ -1,0 +1,145 @@
+// Package config reads RocketFin's settings from the environment into one
+// typed value, applies the documented defaults, validates them at start and
+// prints them with secrets masked.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the service. Its zero value is not valid; use Load.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	DataDir         string
+	OperatorToken   string
+	TLSCertFile     string
+	TLSKeyFile      string
+	LogLevel        string
+	SignupPerHour   int
+	KeyCacheTTL     time.Duration
+	LastUsedFlush   time.Duration
+	TrustedProxies  []string
+	ShutdownTimeout time.Duration
+	PublicURL       string
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:            or(getenv("ROCKETFIN_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:     getenv("DATABASE_URL"),
+		DataDir:         or(getenv("ROCKETFIN_DATA_DIR"), "./data"),
+		OperatorToken:   getenv("ROCKETFIN_OPERATOR_TOKEN"),
+		TLSCertFile:     getenv("TLS_CERT_FILE"),
+		TLSKeyFile:      getenv("TLS_KEY_FILE"),
+		LogLevel:        or(getenv("ROCKETFIN_LOG_LEVEL"), "info"),
+		PublicURL:       getenv("ROCKETFIN_PUBLIC_URL"),
+		SignupPerHour:   20,
+		KeyCacheTTL:     time.Second,
+		LastUsedFlush:   10 * time.Second,
+		ShutdownTimeout: 20 * time.Second,
+	}
+	var errs []error
+	if s := getenv("ROCKETFIN_SIGNUP_PER_HOUR"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_SIGNUP_PER_HOUR: want a positive integer, got %q", s))
+		}
+		c.SignupPerHour = n
+	}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+		max  time.Duration
+	}{
+		{"ROCKETFIN_KEY_CACHE_TTL", &c.KeyCacheTTL, time.Second},
+		{"ROCKETFIN_LAST_USED_FLUSH", &c.LastUsedFlush, time.Hour},
+		{"ROCKETFIN_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 5 * time.Minute},
+	}
+	for _, d := range durations {
+		s := getenv(d.name)
+		if s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil || v <= 0 || v > d.max {
+			errs = append(errs, fmt.Errorf("%s: want a duration above 0 and at most %s, got %q", d.name, d.max, s))
+			continue
+		}
+		*d.dst = v
+	}
+	if s := getenv("ROCKETFIN_TRUSTED_PROXIES"); s != "" {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
+	}
+	if c.OperatorToken != "" && len(c.OperatorToken) < 16 {
+		errs = append(errs, errors.New("ROCKETFIN_OPERATOR_TOKEN: use at least 16 characters"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ROCKETFIN_LOG_LEVEL: want debug, info, warn or error, got %q", c.LogLevel))
+	}
+	return c, errors.Join(errs...)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Masked lists the settings for the start-up log, secrets hidden.
+func (c Config) Masked() map[string]string {
+	db := "embedded sqlite in " + c.DataDir
+	if c.DatabaseURL != "" {
+		db = maskURL(c.DatabaseURL)
+	}
+	return map[string]string{
+		"addr":                     c.Addr,
+		"database":                 db,
+		"operator_api":             onOff(c.OperatorToken != ""),
+		"tls":                      onOff(c.TLSCertFile != ""),
+		"signup_per_hour":          strconv.Itoa(c.SignupPerHour),
+		"key_cache_ttl":            c.KeyCacheTTL.String(),
+		"last_used_flush_interval": c.LastUsedFlush.String(),
+		"trusted_proxies":          strings.Join(c.TrustedProxies, ","),
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsMatchTheDocumentation(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load with no settings: %v", err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SignupPerHour != 20 || c.KeyCacheTTL != time.Second {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestInvalidSettingsAreAllReported(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"ROCKETFIN_SIGNUP_PER_HOUR": "many",
+		"ROCKETFIN_KEY_CACHE_TTL":   "5s",
+		"DATABASE_URL":              "mysql://x",
+		"TLS_CERT_FILE":             "cert.pem",
+	}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, name := range []string{"ROCKETFIN_SIGNUP_PER_HOUR", "ROCKETFIN_KEY_CACHE_TTL", "DATABASE_URL", "TLS_KEY_FILE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestMaskedHidesSecrets(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL":             "postgres://app:hunter2secret@db:5432/rf",
+		"ROCKETFIN_OPERATOR_TOKEN": "op-token-0123456789abcdef",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range c.Masked() {
+		if strings.Contains(v, "hunter2secret") || strings.Contains(v, "op-token-0123456789abcdef") {
+			t.Errorf("%s shows a secret: %q", k, v)
+		}
+	}
+}

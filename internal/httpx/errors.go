@@ -1,0 +1,82 @@
+package httpx
+
+import (
+	"log/slog"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// ProblemContentType is the media type of every error body (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is the body of an error response.
+type Problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail"`
+	Code      problem.Code         `json:"code"`
+	RequestID string               `json:"request_id"`
+	Errors    []problem.FieldError `json:"errors,omitempty"`
+}
+
+// Fail answers the request with err as problem+json and stops the chain.
+// Domain errors show their detail; any other error is logged with the
+// request id and shown only as a generic internal error.
+func Fail(c *gin.Context, err error) {
+	pe := problem.As(err)
+	if pe == nil {
+		Logger(c).ErrorContext(c.Request.Context(), "request failed", slog.String("error", err.Error()))
+		pe = problem.New(problem.Internal, "an internal error occurred; quote the request id to support")
+	}
+	if pe.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(pe.RetryAfter))
+	}
+	if pe.Code == problem.Unauthenticated {
+		c.Header("WWW-Authenticate", `Bearer realm="rocketfin"`)
+	}
+	status := pe.Code.Status()
+	body := Problem{
+		Type:      "https://docs.rocketfin.dev/errors/" + string(pe.Code),
+		Title:     pe.Code.Title(),
+		Status:    status,
+		Detail:    pe.Detail,
+		Code:      pe.Code,
+		RequestID: RequestID(c),
+		Errors:    pe.Fields,
+	}
+	c.Abort()
+	c.Header("Content-Type", ProblemContentType)
+	c.Status(status)
+	writeJSON(c, body)
+}
+
+// JSON answers with status and v encoded as JSON.
+func JSON(c *gin.Context, status int, v any) {
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(status)
+	writeJSON(c, v)
+}
+
+func writeJSON(c *gin.Context, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		Logger(c).ErrorContext(c.Request.Context(), "encode response", slog.String("error", err.Error()))
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	_, _ = c.Writer.Write(b)
+}
+
+// NotFoundHandler answers unknown routes with a problem.
+func NotFoundHandler(c *gin.Context) {
+	Fail(c, problem.New(problem.NotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
+}
+
+// MethodNotAllowedHandler answers a known path with the wrong method.
+func MethodNotAllowedHandler(c *gin.Context) {
+	Fail(c, problem.New(problem.MethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+}

@@ -1,0 +1,108 @@
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// MaxBodyBytes is the largest request body accepted (1 MiB).
+const MaxBodyBytes = 1 << 20
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Decode reads the request body strictly into dst: unknown fields, wrong
+// types, trailing data, an empty body and bodies over 1 MiB are each an
+// invalid_request problem naming the field at fault.
+func Decode(c *gin.Context, dst any) error {
+	body, err := ReadBody(c)
+	if err != nil {
+		return err
+	}
+	return DecodeBytes(body, dst)
+}
+
+// ReadBody reads the whole body, at most MaxBodyBytes.
+func ReadBody(c *gin.Context) ([]byte, error) {
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	body, err := io.ReadAll(r)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, problem.Field("body", "the body is larger than %d bytes", MaxBodyBytes)
+		}
+		return nil, problem.Field("body", "the body could not be read")
+	}
+	return body, nil
+}
+
+// DecodeBytes decodes body strictly into dst (see Decode).
+func DecodeBytes(body []byte, dst any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return problem.Field("body", "a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return problem.Field("body", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return problem.Field(field, "must be %s, not %s", describeType(typeErr.Type.String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return problem.Field("body", "malformed JSON at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.Field("body", "the JSON ends too early")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return problem.Field(name, "is not a known field")
+	default:
+		return problem.Field("body", "%s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+}
+
+func describeType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "*int"):
+		return "an integer"
+	case strings.Contains(goType, "float"):
+		return "a number"
+	case strings.Contains(goType, "string"), strings.Contains(goType, "Time"):
+		return "a string"
+	case strings.Contains(goType, "bool"):
+		return "a boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	default:
+		return fmt.Sprintf("an object (%s)", goType[strings.LastIndex(goType, ".")+1:])
+	}
+}

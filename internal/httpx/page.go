@@ -1,0 +1,55 @@
+package httpx
+
+import (
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// Page is a cursor into a list: at most Limit items older than StartingAfter.
+type Page struct {
+	Limit         int
+	StartingAfter string
+}
+
+// List is the envelope of every list answer.
+type List[T any] struct {
+	Object  string `json:"object"`
+	Data    []T    `json:"data"`
+	HasMore bool   `json:"has_more"`
+}
+
+// ParsePage reads ?limit= (1..100, default 10) and ?starting_after=, which
+// must be an id with the given prefix.
+func ParsePage(c *gin.Context, prefix string) (Page, error) {
+	p := Page{Limit: 10}
+	if s, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return p, problem.Field("limit", "must be an integer from 1 to 100")
+		}
+		p.Limit = n
+	}
+	if s, ok := c.GetQuery("starting_after"); ok {
+		if !ids.Valid(prefix, s) {
+			return p, problem.Field("starting_after", "must be an id starting with %q", prefix)
+		}
+		p.StartingAfter = s
+	}
+	return p, nil
+}
+
+// NewList trims items fetched with Limit+1 rows into a page.
+func NewList[T any](items []T, limit int) List[T] {
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Object: "list", Data: items, HasMore: more}
+}

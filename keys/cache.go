@@ -1,0 +1,79 @@
+package keys
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// cache remembers lookups by secret hash for a short TTL, so that a warm
+// key costs no database round trip. A revocation or rotation in this
+// process drops the entry at once; other replicas see it when the TTL
+// (at most one second) runs out. Unknown hashes are cached too, so that a
+// flood of well-formed but unknown keys does not reach the database.
+type cache struct {
+	ttl   time.Duration
+	group singleflight.Group
+
+	mu      sync.RWMutex
+	entries map[string]cacheEntry
+	byID    map[string]string
+}
+
+type cacheEntry struct {
+	key     Key
+	found   bool
+	fetched time.Time
+}
+
+const cacheMaxEntries = 100_000
+
+func newCache(ttl time.Duration) *cache {
+	return &cache{ttl: ttl, entries: map[string]cacheEntry{}, byID: map[string]string{}}
+}
+
+// get returns the key for hash, from memory while fresh at now, otherwise
+// from load (one load per hash at a time).
+func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(context.Context, string) (Key, bool, error)) (Key, bool, error) {
+	c.mu.RLock()
+	e, ok := c.entries[hash]
+	c.mu.RUnlock()
+	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+		return e.key, e.found, nil
+	}
+	v, err, _ := c.group.Do(hash, func() (any, error) {
+		k, found, err := load(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		e := cacheEntry{key: k, found: found, fetched: now}
+		c.mu.Lock()
+		if len(c.entries) >= cacheMaxEntries {
+			c.entries = map[string]cacheEntry{}
+			c.byID = map[string]string{}
+		}
+		c.entries[hash] = e
+		if found {
+			c.byID[k.ID] = hash
+		}
+		c.mu.Unlock()
+		return e, nil
+	})
+	if err != nil {
+		return Key{}, false, err
+	}
+	e = v.(cacheEntry)
+	return e.key, e.found, nil
+}
+
+// forget drops what is cached about a key.
+func (c *cache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hash, ok := c.byID[id]; ok {
+		delete(c.entries, hash)
+		delete(c.byID, id)
+	}
+}

@@ -1,0 +1,183 @@
+package keys
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+const principalKey = "rocketfin.principal"
+
+// Middleware authenticates `Authorization: Bearer <secret>` and stores the
+// principal for later handlers; any failure is a 401 problem.
+func Middleware(s *Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		if h == "" {
+			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>`"))
+			return
+		}
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key>`"))
+			return
+		}
+		p, err := s.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		c.Set(principalKey, p)
+		c.Next()
+	}
+}
+
+// PrincipalOf returns the caller resolved by Middleware.
+func PrincipalOf(c *gin.Context) Principal {
+	p, _ := c.Get(principalKey)
+	pr, _ := p.(Principal)
+	return pr
+}
+
+// View is a key as the API shows it: never the secret after creation.
+type View struct {
+	ID          string      `json:"id"`
+	Object      string      `json:"object"`
+	Name        string      `json:"name"`
+	Environment Environment `json:"environment"`
+	Prefix      string      `json:"prefix"`
+	Last4       string      `json:"last4"`
+	Status      string      `json:"status"`
+	CreatedAt   time.Time   `json:"created_at"`
+	LastUsedAt  *time.Time  `json:"last_used_at"`
+	ExpiresAt   *time.Time  `json:"expires_at"`
+	RevokedAt   *time.Time  `json:"revoked_at,omitempty"`
+	RotatedFrom *string     `json:"rotated_from,omitempty"`
+	Secret      string      `json:"secret,omitempty"`
+}
+
+// NewView shows k as of now.
+func NewView(k Key, now time.Time) View {
+	return View{
+		ID: k.ID, Object: "api_key", Name: k.Name, Environment: k.Environment,
+		Prefix: k.Prefix, Last4: k.Last4, Status: k.Status(now),
+		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utc(k.LastUsedAt), ExpiresAt: utc(k.ExpiresAt),
+		RevokedAt: utc(k.RevokedAt), RotatedFrom: k.RotatedFrom,
+	}
+}
+
+// IssuedView shows a new key with its secret.
+func IssuedView(i Issued, now time.Time) View {
+	v := NewView(i.Key, now)
+	v.Secret = i.Secret
+	return v
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Register mounts the key routes on an authenticated group.
+func (s *Service) Register(g *gin.RouterGroup) {
+	g.GET("/keys", s.handleList)
+	g.POST("/keys", s.handleCreate)
+	g.GET("/keys/:id", s.handleGet)
+	g.POST("/keys/:id/rotate", s.handleRotate)
+	g.DELETE("/keys/:id", s.handleRevoke)
+}
+
+func (s *Service) handleList(c *gin.Context) {
+	page, err := httpx.ParsePage(c, ids.Key)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := s.List(c.Request.Context(), PrincipalOf(c), page.StartingAfter, page.Limit+1)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	now := s.clock.Now()
+	views := make([]View, len(list))
+	for i, k := range list {
+		views[i] = NewView(k, now)
+	}
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+}
+
+func (s *Service) handleCreate(c *gin.Context) {
+	var in CreateInput
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	issued, err := s.Create(c.Request.Context(), PrincipalOf(c), in)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusCreated, IssuedView(issued, s.clock.Now()))
+}
+
+func (s *Service) handleGet(c *gin.Context) {
+	k, err := s.Get(c.Request.Context(), PrincipalOf(c), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, NewView(k, s.clock.Now()))
+}
+
+// RotateInput is the body of POST /v1/keys/{id}/rotate (the body is optional).
+type RotateInput struct {
+	GracePeriodSeconds *int64 `json:"grace_period_seconds"`
+}
+
+func (s *Service) handleRotate(c *gin.Context) {
+	var in RotateInput
+	body, err := httpx.ReadBody(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := httpx.DecodeBytes(body, &in); err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+	}
+	grace := DefaultGrace
+	if in.GracePeriodSeconds != nil {
+		g := *in.GracePeriodSeconds
+		if g < 0 || g > int64(MaxGrace/time.Second) {
+			httpx.Fail(c, problem.Field("grace_period_seconds", "must be from 0 to %d", int64(MaxGrace/time.Second)))
+			return
+		}
+		grace = time.Duration(g) * time.Second
+	}
+	issued, err := s.Rotate(c.Request.Context(), PrincipalOf(c), c.Param("id"), grace)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusCreated, IssuedView(issued, s.clock.Now()))
+}
+
+func (s *Service) handleRevoke(c *gin.Context) {
+	k, err := s.Revoke(c.Request.Context(), PrincipalOf(c), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, NewView(k, s.clock.Now()))
+}

@@ -1,0 +1,241 @@
+package keys
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// Rotation bounds from the contract.
+const (
+	DefaultGrace = 24 * time.Hour
+	MaxGrace     = 7 * 24 * time.Hour
+)
+
+// Service holds the rules of keys.
+type Service struct {
+	db    *gorm.DB
+	store *Store
+	clock clock.Clock
+	cache *cache
+	usage *usageTracker
+	log   *slog.Logger
+}
+
+// Options tune the service.
+type Options struct {
+	// CacheTTL is how long a lookup is trusted; at most one second.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
+}
+
+// NewService returns the key service on db.
+func NewService(db *gorm.DB, clk clock.Clock, opt Options) *Service {
+	if opt.CacheTTL <= 0 || opt.CacheTTL > time.Second {
+		opt.CacheTTL = time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Service{db: db, store: NewStore(db), clock: clk, cache: newCache(opt.CacheTTL), usage: newUsageTracker(), log: opt.Logger}
+}
+
+// Issued is a new key with its secret, which is shown once and never again.
+type Issued struct {
+	Key    Key
+	Secret string
+}
+
+// IssueTx creates a key inside tx (as signup does, with the tenant).
+func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env Environment, name string, rotatedFrom *string) (Issued, error) {
+	secret, err := NewSecret(env)
+	if err != nil {
+		return Issued{}, fmt.Errorf("draw secret: %w", err)
+	}
+	k := Key{
+		ID:          ids.New(ids.Key),
+		TenantID:    tenantID,
+		Environment: env,
+		Name:        name,
+		Prefix:      displayPrefix(secret),
+		Last4:       last4(secret),
+		SecretHash:  HashSecret(secret),
+		CreatedAt:   s.clock.Now(),
+		RotatedFrom: rotatedFrom,
+	}
+	if err := s.store.Insert(ctx, tx, &k); err != nil {
+		return Issued{}, err
+	}
+	return Issued{Key: k, Secret: secret}, nil
+}
+
+// CreateInput is the body of POST /v1/keys.
+type CreateInput struct {
+	Name        string      `json:"name"`
+	Environment Environment `json:"environment"`
+}
+
+// Validate checks the input against the caller, filling defaults.
+func (in *CreateInput) Validate(p Principal) error {
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Environment == "" {
+		in.Environment = p.Environment
+	}
+	if !in.Environment.Valid() {
+		return problem.Field("environment", "must be sandbox or live")
+	}
+	if in.Environment != p.Environment {
+		return problem.New(problem.Forbidden, "a %s key manages only %s keys", p.Environment, p.Environment)
+	}
+	if err := validName("name", in.Name); err != nil {
+		return err
+	}
+	if in.Name == "" {
+		in.Name = string(in.Environment) + " key"
+	}
+	return nil
+}
+
+func validName(field, name string) error {
+	if len(name) > 100 {
+		return problem.Field(field, "must be at most 100 characters")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return problem.Field(field, "must not hold control characters")
+		}
+	}
+	return nil
+}
+
+// Create makes a key in the caller's tenant and environment.
+func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issued, error) {
+	if err := in.Validate(p); err != nil {
+		return Issued{}, err
+	}
+	return s.IssueTx(ctx, s.db, p.TenantID, in.Environment, in.Name, nil)
+}
+
+// List returns the caller's keys of its own environment, newest first.
+func (s *Service) List(ctx context.Context, p Principal, startingAfter string, limit int) ([]Key, error) {
+	out, err := s.store.List(ctx, p.TenantID, p.Environment, startingAfter, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if at, ok := s.usage.peek(out[i].ID); ok && (out[i].LastUsedAt == nil || at.After(*out[i].LastUsedAt)) {
+			out[i].LastUsedAt = &at
+		}
+	}
+	return out, nil
+}
+
+// Get returns one of the caller's keys.
+func (s *Service) Get(ctx context.Context, p Principal, id string) (Key, error) {
+	if !ids.Valid(ids.Key, id) {
+		return Key{}, problem.New(problem.NotFound, "no key %s", id)
+	}
+	return s.store.Get(ctx, nil, p.TenantID, p.Environment, id)
+}
+
+// Rotate issues a successor to a key; the old key keeps working for grace
+// (never past its own expiry), then fails.
+func (s *Service) Rotate(ctx context.Context, p Principal, id string, grace time.Duration) (Issued, error) {
+	if !ids.Valid(ids.Key, id) {
+		return Issued{}, problem.New(problem.NotFound, "no key %s", id)
+	}
+	if grace < 0 || grace > MaxGrace {
+		return Issued{}, problem.Field("grace_period_seconds", "must be from 0 to %d", int(MaxGrace/time.Second))
+	}
+	var issued Issued
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old, err := s.store.Get(ctx, tx, p.TenantID, p.Environment, id)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if !old.Usable(now) {
+			return problem.New(problem.Conflict, "key %s is %s and cannot be rotated", id, old.Status(now))
+		}
+		rotated, err := s.store.HasSuccessor(ctx, tx, p.TenantID, id)
+		if err != nil {
+			return err
+		}
+		if rotated {
+			return problem.New(problem.Conflict, "key %s was already rotated; rotate its successor instead", id)
+		}
+		end := now.Add(grace)
+		if old.ExpiresAt != nil && old.ExpiresAt.Before(end) {
+			end = *old.ExpiresAt
+		}
+		if err := s.store.SetExpiry(ctx, tx, p.TenantID, id, end); err != nil {
+			return err
+		}
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, old.Name, &old.ID)
+		return err
+	})
+	if err != nil {
+		return Issued{}, fmt.Errorf("rotate key %s: %w", id, err)
+	}
+	s.cache.forget(id)
+	return issued, nil
+}
+
+// Revoke makes a key fail at once. Revoking a revoked key changes nothing.
+func (s *Service) Revoke(ctx context.Context, p Principal, id string) (Key, error) {
+	if !ids.Valid(ids.Key, id) {
+		return Key{}, problem.New(problem.NotFound, "no key %s", id)
+	}
+	if _, err := s.store.Revoke(ctx, p.TenantID, p.Environment, id, s.clock.Now()); err != nil {
+		return Key{}, err
+	}
+	s.cache.forget(id)
+	return s.store.Get(ctx, nil, p.TenantID, p.Environment, id)
+}
+
+// Authenticate resolves a secret to its principal. Malformed secrets and
+// bad checksums fail before any lookup; a warm key costs no database trip.
+func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+	env, err := ParseSecret(secret)
+	if err != nil {
+		return Principal{}, err
+	}
+	hash := HashSecret(secret)
+	now := s.clock.Now()
+	k, found, err := s.cache.get(ctx, hash, now, s.load)
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !found || subtle.ConstantTimeCompare([]byte(k.SecretHash), []byte(hash)) != 1 || k.Environment != env {
+		return Principal{}, problem.New(problem.Unauthenticated, "the API key is not known")
+	}
+	switch k.Status(now) {
+	case StatusRevoked:
+		return Principal{}, problem.New(problem.Unauthenticated, "the API key was revoked")
+	case StatusExpired:
+		return Principal{}, problem.New(problem.Unauthenticated, "the API key has expired")
+	}
+	s.usage.touch(k.ID, now)
+	return Principal{TenantID: k.TenantID, Environment: k.Environment, KeyID: k.ID}, nil
+}
+
+func (s *Service) load(ctx context.Context, hash string) (Key, bool, error) {
+	k, err := s.store.ByHash(ctx, hash)
+	if problem.CodeOf(err) == problem.Unauthenticated {
+		return Key{}, false, nil
+	}
+	if err != nil {
+		return Key{}, false, err
+	}
+	return k, true, nil
+}

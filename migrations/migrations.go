@@ -1,0 +1,118 @@
+// Package migrations holds RocketFin's schema as numbered SQL files embedded
+// in the binary, and applies the pending ones in order, each in its own
+// transaction, recording them in the schema_migrations table. The same files
+// serve PostgreSQL and the embedded SQLite database, so they use only SQL
+// both understand; the one translation is TIMESTAMPTZ, which SQLite is
+// told as TIMESTAMP so that its driver reads the column back as a time.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Migration is one numbered SQL file.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// All returns the embedded migrations in version order.
+func All() ([]Migration, error) {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded migrations: %w", err)
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", e.Name())
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		b, err := files.ReadFile(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Apply runs every pending migration and returns the names it applied. On
+// PostgreSQL an advisory lock makes replicas starting together take turns.
+func Apply(ctx context.Context, db *gorm.DB) ([]string, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	db = db.WithContext(ctx)
+	if err := db.Exec(dialect(db, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL)`)).Error; err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var applied []string
+	err = db.Connection(func(conn *gorm.DB) error {
+		if conn.Dialector.Name() == "postgres" {
+			const lockID = 7461_2024_0001
+			if err := conn.Exec("SELECT pg_advisory_lock(?)", lockID).Error; err != nil {
+				return fmt.Errorf("lock migrations: %w", err)
+			}
+			defer conn.Exec("SELECT pg_advisory_unlock(?)", lockID)
+		}
+		var done []int
+		if err := conn.Raw("SELECT version FROM schema_migrations").Scan(&done).Error; err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		have := map[int]bool{}
+		for _, v := range done {
+			have[v] = true
+		}
+		for _, m := range all {
+			if have[m.Version] {
+				continue
+			}
+			err := conn.Transaction(func(tx *gorm.DB) error {
+				if err := tx.Exec(dialect(tx, m.SQL)).Error; err != nil {
+					return err
+				}
+				return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+					m.Version, m.Name, time.Now().UTC()).Error
+			})
+			if err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.Name, err)
+			}
+			applied = append(applied, m.Name)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// dialect adapts portable SQL to the database at hand.
+func dialect(db *gorm.DB, sql string) string {
+	if db.Dialector.Name() == "sqlite" {
+		return strings.ReplaceAll(sql, "TIMESTAMPTZ", "TIMESTAMP")
+	}
+	return sql
+}

@@ -1,0 +1,124 @@
+package tenants
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+// HTTP serves the tenant routes.
+type HTTP struct {
+	svc     *Service
+	limiter *signupLimiter
+}
+
+// NewHTTP returns the handlers, allowing signupsPerHour per client address.
+func NewHTTP(svc *Service, signupsPerHour int) *HTTP {
+	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock)}
+}
+
+// RegisterPublic mounts the unauthenticated routes.
+func (h *HTTP) RegisterPublic(g *gin.RouterGroup) {
+	g.POST("/signup", h.handleSignup)
+}
+
+// Register mounts the routes of an authenticated tenant.
+func (h *HTTP) Register(g *gin.RouterGroup) {
+	g.GET("/tenant", h.handleGet)
+}
+
+// RegisterOperator mounts the operator API, guarded by token.
+func (h *HTTP) RegisterOperator(g *gin.RouterGroup, token string) {
+	g.Use(OperatorAuth(token))
+	g.GET("/tenants/:id", h.handleOperatorGet)
+	g.PATCH("/tenants/:id", h.handleOperatorPatch)
+}
+
+// SignupView is the answer to a signup.
+type SignupView struct {
+	Tenant  View        `json:"tenant"`
+	APIKeys []keys.View `json:"api_keys"`
+}
+
+func (h *HTTP) handleSignup(c *gin.Context) {
+	if err := h.limiter.allow(c.ClientIP()); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	var in SignupInput
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	res, err := h.svc.Signup(c.Request.Context(), in)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	now := h.svc.clock.Now()
+	httpx.JSON(c, http.StatusCreated, SignupView{
+		Tenant:  NewView(res.Tenant),
+		APIKeys: []keys.View{keys.IssuedView(res.Sandbox, now), keys.IssuedView(res.Live, now)},
+	})
+}
+
+func (h *HTTP) handleGet(c *gin.Context) {
+	p := keys.PrincipalOf(c)
+	t, err := h.svc.Get(c.Request.Context(), p.TenantID)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	v := NewView(t)
+	v.Environment = string(p.Environment)
+	httpx.JSON(c, http.StatusOK, v)
+}
+
+func (h *HTTP) handleOperatorGet(c *gin.Context) {
+	t, err := h.svc.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, NewView(t))
+}
+
+func (h *HTTP) handleOperatorPatch(c *gin.Context) {
+	var in PatchInput
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	t, err := h.svc.Patch(c.Request.Context(), c.Param("id"), in)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, NewView(t))
+}
+
+// OperatorAuth admits requests bearing the operator token, compared in
+// constant time.
+func OperatorAuth(token string) gin.HandlerFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(c *gin.Context) {
+		scheme, got, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			httpx.Fail(c, problem.New(problem.Unauthenticated, "the operator API needs `Authorization: Bearer <operator token>`"))
+			return
+		}
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			httpx.Fail(c, problem.New(problem.Unauthenticated, "the operator token is not valid"))
+			return
+		}
+		c.Next()
+	}
+}

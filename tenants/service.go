@@ -1,0 +1,136 @@
+package tenants
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+// Service holds the rules of tenants.
+type Service struct {
+	db    *gorm.DB
+	store *Store
+	keys  *keys.Service
+	clock clock.Clock
+}
+
+// NewService returns the tenant service.
+func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock) *Service {
+	return &Service{db: db, store: NewStore(db), keys: k, clock: clk}
+}
+
+// SignupResult is a new tenant with its two first keys (secrets shown once).
+type SignupResult struct {
+	Tenant  Tenant
+	Sandbox keys.Issued
+	Live    keys.Issued
+}
+
+// Signup creates a tenant in trial, its owner and one sandbox and one live
+// key, all in one transaction.
+func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, error) {
+	if err := in.Validate(); err != nil {
+		return SignupResult{}, err
+	}
+	now := s.clock.Now()
+	t := Tenant{
+		ID:               ids.New(ids.Tenant),
+		Name:             in.CompanyName,
+		Country:          in.Country,
+		SignupEmailLower: strings.ToLower(in.Email),
+		Status:           StatusTrial,
+		Plan:             "trial",
+		TrialEndsAt:      now.Add(TrialLength),
+		CreditsRemaining: TrialCredits,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
+	res := SignupResult{Tenant: t}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.store.InsertTenant(ctx, tx, &t, &owner); err != nil {
+			return err
+		}
+		var err error
+		if res.Sandbox, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Sandbox, "Default sandbox key", nil); err != nil {
+			return err
+		}
+		res.Live, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Live, "Default live key", nil)
+		return err
+	})
+	if err != nil {
+		return SignupResult{}, fmt.Errorf("sign up %s: %w", in.CompanyName, err)
+	}
+	return res, nil
+}
+
+// Get returns a tenant.
+func (s *Service) Get(ctx context.Context, id string) (Tenant, error) {
+	if !ids.Valid(ids.Tenant, id) {
+		return Tenant{}, problem.New(problem.NotFound, "no tenant %s", id)
+	}
+	return s.store.Get(ctx, id)
+}
+
+// Patch applies an operator's change to a tenant.
+func (s *Service) Patch(ctx context.Context, id string, in PatchInput) (Tenant, error) {
+	if err := in.Validate(); err != nil {
+		return Tenant{}, err
+	}
+	if !ids.Valid(ids.Tenant, id) {
+		return Tenant{}, problem.New(problem.NotFound, "no tenant %s", id)
+	}
+	cols := map[string]any{"updated_at": s.clock.Now()}
+	if in.TrialEndsAt != nil {
+		cols["trial_ends_at"] = in.TrialEndsAt.UTC()
+	}
+	if in.CreditsRemaining != nil {
+		cols["credits_remaining"] = *in.CreditsRemaining
+	}
+	if in.Status != nil {
+		cols["status"] = *in.Status
+	}
+	if in.RateLimit != nil {
+		cols["rate_limit_per_second"] = in.RateLimit.PerSecond
+		cols["rate_limit_burst"] = in.RateLimit.Burst
+	}
+	if err := s.store.Update(ctx, id, cols); err != nil {
+		return Tenant{}, err
+	}
+	return s.store.Get(ctx, id)
+}
+
+// View is a tenant as the API shows it.
+type View struct {
+	ID               string     `json:"id"`
+	Object           string     `json:"object"`
+	Name             string     `json:"name"`
+	Country          string     `json:"country"`
+	Status           string     `json:"status"`
+	Plan             string     `json:"plan"`
+	TrialEndsAt      time.Time  `json:"trial_ends_at"`
+	CreditsRemaining int64      `json:"credits_remaining"`
+	CreatedAt        time.Time  `json:"created_at"`
+	Environment      string     `json:"environment,omitempty"`
+	RateLimit        *RateLimit `json:"rate_limit,omitempty"`
+}
+
+// NewView shows a tenant.
+func NewView(t Tenant) View {
+	v := View{
+		ID: t.ID, Object: "tenant", Name: t.Name, Country: t.Country, Status: t.Status, Plan: t.Plan,
+		TrialEndsAt: t.TrialEndsAt.UTC(), CreditsRemaining: t.CreditsRemaining, CreatedAt: t.CreatedAt.UTC(),
+	}
+	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil {
+		v.RateLimit = &RateLimit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
+	}
+	return v
+}

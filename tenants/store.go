@@ -1,0 +1,67 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// Store reads and writes tenants and members.
+type Store struct{ db *gorm.DB }
+
+// NewStore returns a store on db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// InsertTenant writes a new tenant and its owner inside tx. A tenant that
+// already signed up with the email is a conflict.
+func (s *Store) InsertTenant(ctx context.Context, tx *gorm.DB, t *Tenant, owner *Member) error {
+	if err := tx.WithContext(ctx).Create(t).Error; err != nil {
+		if database.IsUniqueViolation(err) {
+			return problem.New(problem.Conflict, "an account already exists for this email")
+		}
+		return fmt.Errorf("insert tenant: %w", err)
+	}
+	if err := tx.WithContext(ctx).Create(owner).Error; err != nil {
+		return fmt.Errorf("insert owner: %w", err)
+	}
+	return nil
+}
+
+// Get returns a tenant by id.
+func (s *Store) Get(ctx context.Context, id string) (Tenant, error) {
+	var t Tenant
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return t, problem.New(problem.NotFound, "no tenant %s", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Update writes the given columns of a tenant.
+func (s *Store) Update(ctx context.Context, id string, cols map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&Tenant{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("update tenant %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return problem.New(problem.NotFound, "no tenant %s", id)
+	}
+	return nil
+}
+
+// Members lists a tenant's members.
+func (s *Store) Members(ctx context.Context, tenantID string) ([]Member, error) {
+	var out []Member
+	if err := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list members of %s: %w", tenantID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,140 @@
+// Package tenants owns RocketFin's customers: self-service signup into a
+// 14-day trial with live analysis credits, the tenant's members and roles,
+// the account lifecycle (trial → active → past_due → suspended → canceled)
+// and the operator API support staff use to extend trials, grant credits
+// and suspend or reactivate accounts.
+package tenants
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// Trial terms of a new tenant.
+const (
+	TrialLength  = 14 * 24 * time.Hour
+	TrialCredits = 5
+)
+
+// Account states.
+const (
+	StatusTrial     = "trial"
+	StatusActive    = "active"
+	StatusPastDue   = "past_due"
+	StatusSuspended = "suspended"
+	StatusCanceled  = "canceled"
+)
+
+func validStatus(s string) bool {
+	switch s {
+	case StatusTrial, StatusActive, StatusPastDue, StatusSuspended, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Tenant is one customer account.
+type Tenant struct {
+	ID                 string `gorm:"primaryKey"`
+	Name               string
+	Country            string
+	SignupEmailLower   string
+	Status             string
+	Plan               string
+	TrialEndsAt        time.Time
+	CreditsRemaining   int64
+	RateLimitPerSecond *float64
+	RateLimitBurst     *int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Member is a person of a tenant with a role.
+type Member struct {
+	ID         string `gorm:"primaryKey"`
+	TenantID   string
+	Email      string
+	EmailLower string
+	Role       string
+	CreatedAt  time.Time
+}
+
+// SignupInput is the body of POST /v1/signup.
+type SignupInput struct {
+	CompanyName string `json:"company_name"`
+	Email       string `json:"email"`
+	Country     string `json:"country"`
+}
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks the input and normalises it in place.
+func (in *SignupInput) Validate() error {
+	var fields []problem.FieldError
+	in.CompanyName = strings.TrimSpace(in.CompanyName)
+	in.Email = strings.TrimSpace(in.Email)
+	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
+	switch {
+	case in.CompanyName == "":
+		fields = append(fields, problem.FieldError{Field: "company_name", Message: "is required"})
+	case len(in.CompanyName) > 200:
+		fields = append(fields, problem.FieldError{Field: "company_name", Message: "must be at most 200 characters"})
+	case strings.IndexFunc(in.CompanyName, unicode.IsControl) >= 0:
+		fields = append(fields, problem.FieldError{Field: "company_name", Message: "must not hold control characters"})
+	}
+	if in.Email == "" {
+		fields = append(fields, problem.FieldError{Field: "email", Message: "is required"})
+	} else if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 || !strings.Contains(in.Email[strings.LastIndex(in.Email, "@"):], ".") {
+		fields = append(fields, problem.FieldError{Field: "email", Message: "must be a plain email address such as ana@example.com"})
+	}
+	if !countryCode.MatchString(in.Country) {
+		fields = append(fields, problem.FieldError{Field: "country", Message: "must be an ISO 3166-1 alpha-2 code such as PT or FR"})
+	}
+	if len(fields) > 0 {
+		return problem.Fields(fields)
+	}
+	return nil
+}
+
+// RateLimit is a tenant's own request rate for scoring calls.
+type RateLimit struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
+}
+
+// PatchInput is the body of PATCH /admin/v1/tenants/{id}; absent fields
+// are left as they are.
+type PatchInput struct {
+	TrialEndsAt      *time.Time `json:"trial_ends_at"`
+	CreditsRemaining *int64     `json:"credits_remaining"`
+	Status           *string    `json:"status"`
+	RateLimit        *RateLimit `json:"rate_limit"`
+}
+
+// Validate checks a patch.
+func (in PatchInput) Validate() error {
+	var fields []problem.FieldError
+	if in.CreditsRemaining != nil && (*in.CreditsRemaining < 0 || *in.CreditsRemaining > 1_000_000_000) {
+		fields = append(fields, problem.FieldError{Field: "credits_remaining", Message: "must be from 0 to 1000000000"})
+	}
+	if in.Status != nil && !validStatus(*in.Status) {
+		fields = append(fields, problem.FieldError{Field: "status", Message: "must be one of trial, active, past_due, suspended, canceled"})
+	}
+	if in.RateLimit != nil {
+		if in.RateLimit.PerSecond <= 0 || in.RateLimit.PerSecond > 100_000 {
+			fields = append(fields, problem.FieldError{Field: "rate_limit.per_second", Message: "must be above 0 and at most 100000"})
+		}
+		if in.RateLimit.Burst < 1 || in.RateLimit.Burst > 1_000_000 {
+			fields = append(fields, problem.FieldError{Field: "rate_limit.burst", Message: "must be from 1 to 1000000"})
+		}
+	}
+	if len(fields) > 0 {
+		return problem.Fields(fields)
+	}
+	return nil
+}
