@@ -37,8 +37,8 @@ func MinorUnits(currency string) int {
 	return 2
 }
 
-// toEUR converts an amount to EUR; ok is false for a currency absent from the rate table.
-func toEUR(amount float64, currency string) (float64, bool) {
+// ToEUR converts an amount to EUR; ok is false for a currency absent from the rate table.
+func ToEUR(amount float64, currency string) (float64, bool) {
 	r, ok := eurRates[currency]
 	if !ok {
 		return 0, false

@@ -65,7 +65,7 @@ var Features = [NumFeatures]FeatureInfo{
 	FEBITMargin:           {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
 	FNetMargin:            {"net_margin", "FIN_NET_MARGIN", -1},
 	FInterestCover:        {"interest_cover", "FIN_INTEREST_COVER", -1},
-	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", +1},
+	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", 0},
 	FSizeAssets:           {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
 	FSizeRevenue:          {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
 	FReceivableDays:       {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
@@ -75,12 +75,15 @@ var Features = [NumFeatures]FeatureInfo{
 	FShortTermDebtShare:   {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", 0},
 	FCurrentLiabToAssets:  {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
 	FDepreciationToAssets: {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
-	FBalanceGap:           {"balance_gap", "FIN_BALANCE_GAP", 0},
+	FBalanceGap:           {"balance_gap", "FIN_BALANCE_GAP", +1},
 	FRevenueGrowth:        {"revenue_growth", "FIN_REVENUE_GROWTH", 0},
 }
 
 // FeatureVector holds one value per statement feature; NaN marks a missing value.
 type FeatureVector [NumFeatures]float64
+
+// balanceTolerance is the relative gap below which a statement balances.
+const balanceTolerance = 1e-6
 
 // figures are one statement's amounts with NaN for absent fields.
 type figures struct {
@@ -166,10 +169,10 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FNetMargin] = ratio(c.ni, c.rev)
 	x[FInterestCover] = ratio(c.ebit, c.interest)
 	x[FInterestBurden] = ratio(c.interest, c.ta)
-	if ta, ok := toEUR(c.ta, cur); ok {
+	if ta, ok := ToEUR(c.ta, cur); ok {
 		x[FSizeAssets] = log10Pos(ta)
 	}
-	if rev, ok := toEUR(c.rev, cur); ok {
+	if rev, ok := ToEUR(c.rev, cur); ok {
 		x[FSizeRevenue] = log10Pos(rev)
 	}
 	x[FReceivableDays] = 365 * ratio(c.rec, c.rev)
@@ -180,6 +183,9 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FCurrentLiabToAssets] = ratio(c.cl, c.ta)
 	x[FDepreciationToAssets] = ratio(c.dep, c.ta)
 	x[FBalanceGap] = ratio(math.Abs(c.ta-c.tl-c.eq), c.ta)
+	if x[FBalanceGap] < balanceTolerance {
+		x[FBalanceGap] = 0 // rounding noise of the figures, not a gap
+	}
 	if pi >= 0 {
 		prev := val(fin[pi].Revenue)
 		if p, ok := convert(prev, fin[pi].Currency, cur); ok {
