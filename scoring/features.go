@@ -13,32 +13,32 @@ type Feature int
 // the population average. Extreme values need no winsorising: shape functions are constant beyond
 // their outermost bins.
 const (
-	FLeverage            Feature = iota // total liabilities / total assets
-	FEquityRatio                        // equity / total assets
-	FCurrentRatio                       // current assets / current liabilities
-	FQuickRatio                         // (current assets − inventory) / current liabilities
-	FCashRatio                          // cash / current liabilities
-	FWorkingCapital                     // (current assets − current liabilities) / total assets
-	FReturnOnAssets                     // net income / total assets
-	FEBITToAssets                       // EBIT / total assets
-	FRetainedToAssets                   // retained earnings / total assets
-	FAssetTurnover                      // revenue / total assets
-	FEBITMargin                         // EBIT / revenue
-	FNetMargin                          // net income / revenue
-	FInterestCover                      // EBIT / interest expense
-	FInterestBurden                     // interest expense / total assets
-	FSizeAssets                         // log10 of total assets in EUR
-	FSizeRevenue                        // log10 of revenue in EUR
-	FReceivableDays                     // receivables / revenue × 365
-	FInventoryDays                      // inventory / revenue × 365
-	FCurrentLiabDays                    // current liabilities / revenue × 365
-	FCashFlowToDebt                     // (EBIT + depreciation) / total liabilities
-	FShortTermDebtShare                 // current liabilities / total liabilities
-	FCurrentLiabToAssets                // current liabilities / total assets
-	FDepreciationToAssets               // depreciation / total assets
-	FBalanceGap                         // |total assets − total liabilities − equity| / total assets
-	FRevenueGrowth                      // revenue / revenue of the previous statement
-	NumFeatures                         // number of statement features
+	FLeverage             Feature = iota // total liabilities / total assets
+	FEquityRatio                         // equity / total assets
+	FCurrentRatio                        // current assets / current liabilities
+	FQuickRatio                          // (current assets − inventory) / current liabilities
+	FCashRatio                           // cash / current liabilities
+	FWorkingCapital                      // (current assets − current liabilities) / total assets
+	FReturnOnAssets                      // net income / total assets
+	FEBITToAssets                        // EBIT / total assets
+	FRetainedToAssets                    // retained earnings / total assets
+	FAssetTurnover                       // revenue / total assets
+	FEBITMargin                          // EBIT / revenue
+	FNetMargin                           // net income / revenue
+	FInterestCover                       // EBIT / interest expense
+	FInterestBurden                      // interest expense / total assets
+	FSizeAssets                          // log10 of total assets in EUR
+	FSizeRevenue                         // log10 of revenue in EUR
+	FReceivableDays                      // receivables / revenue × 365
+	FInventoryDays                       // inventory / revenue × 365
+	FCurrentLiabDays                     // current liabilities / revenue × 365
+	FEBITDAToAssets                      // (EBIT + depreciation) / total assets
+	FShortTermDebtShare                  // current liabilities / total liabilities
+	FCurrentLiabToAssets                 // current liabilities / total assets
+	FDepreciationToAssets                // depreciation / total assets
+	FBalanceGap                          // |total assets − total liabilities − equity| / total assets
+	FRevenueGrowth                       // revenue / revenue of the previous statement
+	NumFeatures                          // number of statement features
 )
 
 // FeatureInfo describes a statement feature: its stable name (the model file's key), its reason
@@ -71,8 +71,8 @@ var Features = [NumFeatures]FeatureInfo{
 	FReceivableDays:       {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
 	FInventoryDays:        {"inventory_days", "FIN_INVENTORY_DAYS", 0},
 	FCurrentLiabDays:      {"current_liability_days", "FIN_PAYABLE_DAYS", +1},
-	FCashFlowToDebt:       {"cash_flow_to_debt", "FIN_CASH_FLOW_TO_DEBT", -1},
-	FShortTermDebtShare:   {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", 0},
+	FEBITDAToAssets:       {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", -1},
+	FShortTermDebtShare:   {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", +1},
 	FCurrentLiabToAssets:  {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
 	FDepreciationToAssets: {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
 	FBalanceGap:           {"balance_gap", "FIN_BALANCE_GAP", +1},
@@ -178,7 +178,7 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FReceivableDays] = 365 * ratio(c.rec, c.rev)
 	x[FInventoryDays] = 365 * ratio(c.inv, c.rev)
 	x[FCurrentLiabDays] = 365 * ratio(c.cl, c.rev)
-	x[FCashFlowToDebt] = ratio(c.ebit+c.dep, c.tl)
+	x[FEBITDAToAssets] = ratio(c.ebit+c.dep, c.ta)
 	x[FShortTermDebtShare] = ratio(c.cl, c.tl)
 	x[FCurrentLiabToAssets] = ratio(c.cl, c.ta)
 	x[FDepreciationToAssets] = ratio(c.dep, c.ta)

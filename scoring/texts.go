@@ -21,7 +21,7 @@ var labels = map[string][numLanguages]string{
 	"FIN_RECEIVABLE_DAYS":         {"Customer payment days", "Prazo médio de recebimentos", "Délai de paiement des clients"},
 	"FIN_INVENTORY_DAYS":          {"Inventory days", "Prazo médio de inventários", "Rotation des stocks en jours"},
 	"FIN_PAYABLE_DAYS":            {"Short-term debt in days of revenue", "Dívida de curto prazo em dias de vendas", "Dettes à court terme en jours de chiffre d'affaires"},
-	"FIN_CASH_FLOW_TO_DEBT":       {"Cash flow to debt", "Cash flow sobre a dívida", "Capacité d'autofinancement sur dettes"},
+	"FIN_EBITDA_TO_ASSETS":        {"EBITDA to assets", "EBITDA sobre o ativo", "EBE sur actif"},
 	"FIN_SHORT_TERM_DEBT":         {"Share of short-term debt", "Peso da dívida de curto prazo", "Part des dettes à court terme"},
 	"FIN_CURRENT_LIABILITIES":     {"Current liabilities to assets", "Passivo corrente sobre o ativo", "Dettes à court terme sur actif"},
 	"FIN_DEPRECIATION":            {"Depreciation to assets", "Amortizações sobre o ativo", "Amortissements sur actif"},

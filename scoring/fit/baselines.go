@@ -56,7 +56,7 @@ func zeroIfNaN(x float64) float64 {
 	return x
 }
 
-// AltmanZ2 returns Altman's Z'' (non-manufacturers): 6.56 WC/TA + 3.26 RE/TA + 6.72 EBIT/TA +
+// AltmanZ2 returns Altman's Z” (non-manufacturers): 6.56 WC/TA + 3.26 RE/TA + 6.72 EBIT/TA +
 // 1.05 BE/TL, with its published weights; a term that cannot be computed counts 0.
 func AltmanZ2(fin []scoring.Statement) float64 {
 	r := ratiosOf(fin)
