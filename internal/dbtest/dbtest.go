@@ -3,7 +3,8 @@
 // migrations), on SQLite a new file. PostgreSQL comes from
 // ROCKETFIN_TEST_DATABASE_URL (default: the local server on 127.0.0.1:5432
 // as postgres). When it cannot be reached the test is skipped, except under
-// CI=true, where that is a failure.
+// CI=true or ROCKETFIN_REQUIRE_POSTGRES=1 (set by scripts/test), where that
+// is a failure.
 package dbtest
 
 import (
@@ -43,8 +44,8 @@ func adminURL() string {
 
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("PostgreSQL is required under CI=true: %v", err)
+	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
+		t.Fatalf("PostgreSQL is required (CI=true or ROCKETFIN_REQUIRE_POSTGRES=1): %v", err)
 	}
 	t.Skipf("PostgreSQL unavailable (set ROCKETFIN_TEST_DATABASE_URL or run ./scripts/test): %v", err)
 }

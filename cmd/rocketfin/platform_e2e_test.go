@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/config"
+	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/openapi"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/tenants"
+)
+
+func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
+	s := startServer(t, nil)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		r := s.do("GET", path, "", nil)
+		expect(t, r, http.StatusOK)
+		if r.Header.Get("X-Request-Id") == "" {
+			t.Fatalf("%s has no X-Request-Id", path)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.base+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "crm-trace-42")
+	res, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("X-Request-Id"); got != "crm-trace-42" {
+		t.Fatalf("X-Request-Id %q, want the caller's crm-trace-42", got)
+	}
+	expectProblem(t, s.do("GET", "/v1/nothing-here", "", nil), http.StatusNotFound, "not_found", "")
+	expectProblem(t, s.do("PUT", "/v1/signup", "", nil), http.StatusMethodNotAllowed, "method_not_allowed", "")
+
+	m := s.do("GET", "/metrics", "", nil)
+	expect(t, m, http.StatusOK)
+	body := string(m.Raw)
+	for _, want := range []string{
+		`rocketfin_http_requests_total{method="GET",route="/healthz",status="200"}`,
+		`rocketfin_http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200"`,
+		`rocketfin_http_requests_total{method="GET",route="unmatched",status="404"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestEveryLogLineIsJSONAndRequestLinesCarryTheRequestID(t *testing.T) {
+	s := startServer(t, nil)
+	s.signup("nina@example.com")
+	lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
+	requests := 0
+	for _, line := range lines {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if entry["msg"] == "request" {
+			requests++
+			if id, _ := entry["request_id"].(string); id == "" {
+				t.Fatalf("request log line without request_id: %s", line)
+			}
+		}
+	}
+	if requests == 0 {
+		t.Fatal("no request was logged")
+	}
+}
+
+func TestNoSecretIsStoredInClearOrLogged(t *testing.T) {
+	dbURL := dbtest.PostgresURL(t)
+	s := startServer(t, map[string]string{"DATABASE_URL": dbURL, "ROCKETFIN_LOG_LEVEL": "debug"})
+	a := s.signup("olga@example.com")
+	created := s.do("POST", "/v1/keys", a.Live, map[string]string{"name": "extra"})
+	rotated := s.do("POST", "/v1/keys/"+s.keyID(a.Sandbox)+"/rotate", a.Sandbox, nil)
+	s.do("GET", "/v1/tenant", "rf_live_"+strings.Repeat("Z", 36), nil)
+	secrets := []string{a.Live, a.Sandbox, created.str("secret"), rotated.str("secret")}
+
+	db, err := database.Open(context.Background(), database.Options{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	dump := dumpTables(t, db, "tenants", "members", "api_keys")
+	logs := s.logs.String() + s.stdout.String()
+	for _, secret := range secrets {
+		body := secret[8:]
+		if strings.Contains(dump, body) {
+			t.Errorf("a secret is stored in clear: ...%s", secret[len(secret)-4:])
+		}
+		if strings.Contains(logs, body) {
+			t.Errorf("a secret was logged: ...%s", secret[len(secret)-4:])
+		}
+		if !strings.Contains(dump, keys.HashSecret(secret)) {
+			t.Errorf("the hash of secret ...%s is not stored", secret[len(secret)-4:])
+		}
+	}
+	if strings.Contains(logs, operatorToken) {
+		t.Error("the operator token was logged")
+	}
+}
+
+// dumpTables renders every row of the tables as text.
+func dumpTables(t *testing.T, db *gorm.DB, tables ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range tables {
+		var rows []map[string]any
+		if err := db.Table(table).Find(&rows).Error; err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		for _, r := range rows {
+			j, _ := json.Marshal(r)
+			b.Write(j)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func TestOperatorCanExtendTrialsGrantCreditsAndSuspend(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("paulo@example.com")
+	path := "/admin/v1/tenants/" + a.TenantID
+
+	expectProblem(t, s.do("GET", path, "", nil), http.StatusUnauthorized, "unauthenticated", "")
+	expectProblem(t, s.do("GET", path, "wrong-token-0123456789", nil), http.StatusUnauthorized, "unauthenticated", "")
+	expectProblem(t, s.do("GET", path, a.Live, nil), http.StatusUnauthorized, "unauthenticated", "")
+
+	r := s.do("GET", path, operatorToken, nil)
+	expect(t, r, http.StatusOK)
+	if r.str("id") != a.TenantID {
+		t.Fatalf("operator GET = %s", r.Raw)
+	}
+	until := epoch.Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	r = s.do("PATCH", path, operatorToken, map[string]any{
+		"trial_ends_at": until, "credits_remaining": 50, "status": "suspended",
+		"rate_limit": map[string]any{"per_second": 100, "burst": 200},
+	})
+	expect(t, r, http.StatusOK)
+	if r.str("trial_ends_at") != until || r.Body["credits_remaining"] != float64(50) || r.str("status") != "suspended" ||
+		dig(r.Body, "rate_limit", "burst") != float64(200) {
+		t.Fatalf("after PATCH: %s", r.Raw)
+	}
+	tenant := s.do("GET", "/v1/tenant", a.Live, nil)
+	if tenant.Body["credits_remaining"] != float64(50) || tenant.str("status") != "suspended" {
+		t.Fatalf("the tenant does not see the change: %s", tenant.Raw)
+	}
+	expectProblem(t, s.do("PATCH", path, operatorToken, map[string]any{"credits_remaining": -1}), http.StatusBadRequest, "invalid_request", "credits_remaining")
+	expectProblem(t, s.do("PATCH", path, operatorToken, map[string]any{"status": "gold"}), http.StatusBadRequest, "invalid_request", "status")
+	expectProblem(t, s.do("PATCH", path, operatorToken, map[string]any{"trial_ends_at": "tomorrow"}), http.StatusBadRequest, "invalid_request", "")
+	expectProblem(t, s.do("GET", "/admin/v1/tenants/ten_00000000000000000000000000", operatorToken, nil), http.StatusNotFound, "not_found", "")
+	expectProblem(t, s.do("GET", "/admin/v1/tenants/garbage", operatorToken, nil), http.StatusNotFound, "not_found", "")
+}
+
+func TestOperatorAPIIsOffWithoutAToken(t *testing.T) {
+	s := startServer(t, map[string]string{"ROCKETFIN_OPERATOR_TOKEN": ""})
+	a := s.signup("quim@example.com")
+	expectProblem(t, s.do("GET", "/admin/v1/tenants/"+a.TenantID, "", nil), http.StatusNotFound, "not_found", "")
+}
+
+func TestEmbeddedDatabaseServesAFirstRunWithNothingInstalled(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATABASE_URL": "", "ROCKETFIN_DATA_DIR": dir}
+	s := startServer(t, env)
+	a := s.signup("rita@example.com")
+	expect(t, s.do("GET", "/v1/tenant", a.Sandbox, nil), http.StatusOK)
+	if !strings.Contains(s.stdout.String(), "curl -s -X POST "+s.base+"/v1/signup") {
+		t.Fatalf("the welcome text lacks a ready-to-paste first call:\n%s", s.stdout.String())
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rocketfin.db")); err != nil {
+		t.Fatalf("no embedded database file: %v", err)
+	}
+	again := startWith(t, env, clock.NewFake(epoch)) // the data survives a restart
+	expect(t, again.do("GET", "/v1/tenant", a.Sandbox, nil), http.StatusOK)
+}
+
+func TestServeStopsGracefullyOnCancel(t *testing.T) {
+	s := startServer(t, nil)
+	s.signup("sara@example.com")
+	if err := s.stop(); err != nil {
+		t.Fatalf("run returned %v after cancel, want nil", err)
+	}
+	if !strings.Contains(s.logs.String(), `"msg":"stopped"`) {
+		t.Fatal("no 'stopped' log line after shutdown")
+	}
+}
+
+func TestMigrateCommandAppliesThenReportsUpToDate(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "", "ROCKETFIN_DATA_DIR": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+	var out syncBuffer
+	quiet := func(d *deps) { d.logOut = io.Discard }
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, quiet); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "applied") {
+		t.Fatalf("first migrate said %q", out.String())
+	}
+	out = syncBuffer{}
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, quiet); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("second migrate said %q", out.String())
+	}
+	if err := run(context.Background(), []string{"bogus"}, getenv, io.Discard, quiet); err == nil {
+		t.Fatal("an unknown command did not fail")
+	}
+}
+
+func TestTLSRefusesTLS11AndServesTLS13(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeSelfSigned(t, dir)
+	s := startServer(t, map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": key})
+	if !strings.HasPrefix(s.base, "https://") {
+		t.Fatalf("base %q is not https", s.base)
+	}
+	addr := strings.TrimPrefix(s.base, "https://")
+	old, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+	if err == nil {
+		old.Close()
+		t.Fatal("a TLS 1.1 client was served")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}}}
+	res, err := client.Get(s.base + "/healthz")
+	if err != nil {
+		t.Fatalf("TLS 1.3 client: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.TLS == nil || res.TLS.Version != tls.VersionTLS13 {
+		t.Fatalf("TLS 1.3 request: status %d, state %+v", res.StatusCode, res.TLS)
+	}
+}
+
+func writeSelfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
+}
+
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openapi.Document, &doc); err != nil {
+		t.Fatalf("openapi.json is not JSON: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi version %q, want 3.1.0", doc.OpenAPI)
+	}
+	cfg, _ := config.Load(func(k string) string {
+		if k == "ROCKETFIN_OPERATOR_TOKEN" {
+			return operatorToken
+		}
+		return ""
+	})
+	db := dbtest.SQLite(t)
+	a := &app{cfg: cfg, db: db, log: slog.New(slog.NewTextHandler(io.Discard, nil)), reg: prometheus.NewRegistry()}
+	a.keys = keys.NewService(db, clock.System{}, keys.Options{})
+	a.tenants = tenants.NewService(db, a.keys, clock.System{})
+	r, err := a.router()
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`:([a-z_]+)`)
+	routes := map[string]bool{}
+	for _, rt := range r.Routes() {
+		path := param.ReplaceAllString(rt.Path, "{$1}")
+		method := strings.ToLower(rt.Method)
+		routes[method+" "+path] = true
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("openapi.json does not describe %s %s", rt.Method, path)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			if !routes[method+" "+path] {
+				t.Errorf("openapi.json describes %s %s, which the router does not serve", method, path)
+			}
+		}
+	}
+}
