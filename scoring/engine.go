@@ -72,7 +72,7 @@ func (e *Engine) decide(ev *evaluation) Result {
 	res := Result{ModelVersion: e.model.Version, PD12m: pd}
 	if ev.openProceeding {
 		res.Score = 0
-		ev.add(codeLegalCollectiveProceeding, -float64(ScoreOf(pd))/pointsPerLogit)
+		ev.add(codeLegalCollectiveProceeding, float64(ScoreOf(pd))/pointsPerLogit)
 		res.PD12m = 1
 	} else {
 		res.Score = ScoreOf(pd)

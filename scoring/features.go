@@ -65,7 +65,7 @@ var Features = [NumFeatures]FeatureInfo{
 	FEBITMargin:           {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
 	FNetMargin:            {"net_margin", "FIN_NET_MARGIN", -1},
 	FInterestCover:        {"interest_cover", "FIN_INTEREST_COVER", -1},
-	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", 0},
+	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", -1},
 	FSizeAssets:           {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
 	FSizeRevenue:          {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
 	FReceivableDays:       {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
@@ -179,7 +179,7 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FInventoryDays] = 365 * ratio(c.inv, c.rev)
 	x[FCurrentLiabDays] = 365 * ratio(c.cl, c.rev)
 	x[FEBITDAToAssets] = ratio(c.ebit+c.dep, c.ta)
-	x[FShortTermDebtShare] = ratio(c.cl, c.tl)
+	x[FShortTermDebtShare] = math.Min(ratio(c.cl, c.tl), 1) // above 1 only when the statement is inconsistent
 	x[FCurrentLiabToAssets] = ratio(c.cl, c.ta)
 	x[FDepreciationToAssets] = ratio(c.dep, c.ta)
 	x[FBalanceGap] = ratio(math.Abs(c.ta-c.tl-c.eq), c.ta)

@@ -15,7 +15,7 @@ var labels = map[string][numLanguages]string{
 	"FIN_OPERATING_MARGIN":        {"Operating margin", "Margem operacional", "Marge d'exploitation"},
 	"FIN_NET_MARGIN":              {"Net margin", "Margem líquida", "Marge nette"},
 	"FIN_INTEREST_COVER":          {"Interest cover", "Cobertura de juros", "Couverture des intérêts"},
-	"FIN_INTEREST_BURDEN":         {"Interest expense to assets", "Encargos financeiros sobre o ativo", "Charges financières sur actif"},
+	"FIN_INTEREST_BURDEN":         {"Financial expenses to assets", "Gastos financeiros sobre o ativo", "Charges financières sur actif"},
 	"FIN_SIZE_ASSETS":             {"Size (total assets)", "Dimensão (ativo total)", "Taille (total de l'actif)"},
 	"FIN_SIZE_REVENUE":            {"Size (revenue)", "Dimensão (volume de negócios)", "Taille (chiffre d'affaires)"},
 	"FIN_RECEIVABLE_DAYS":         {"Customer payment days", "Prazo médio de recebimentos", "Délai de paiement des clients"},

@@ -1,0 +1,347 @@
+package scoring
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestEngineVersionNamesTheModelFile(t *testing.T) {
+	e := newEngine(t)
+	if e.Version() != ModelName {
+		t.Fatalf("Version() = %q, want %q", e.Version(), ModelName)
+	}
+	if r := evaluate(t, e, healthyRequest()); r.ModelVersion != ModelName {
+		t.Errorf("model_version = %q, want %q", r.ModelVersion, ModelName)
+	}
+}
+
+func TestEvaluateRequiresAnEvaluationDate(t *testing.T) {
+	req := healthyRequest()
+	if _, err := newEngine(t).Evaluate(&req, Options{}); !errors.Is(err, ErrNoDate) {
+		t.Fatalf("Evaluate without AsOf = %v, want ErrNoDate", err)
+	}
+}
+
+func TestEvaluateRejectsMalformedInputWithFieldErrors(t *testing.T) {
+	req := healthyRequest()
+	req.Financials[0].Currency = "euro"
+	_, err := newEngine(t).Evaluate(&req, Options{AsOf: testDate})
+	var ve ValidationErrors
+	if !errors.As(err, &ve) || ve[0].Field != "financials[0].currency" {
+		t.Fatalf("Evaluate = %v, want ValidationErrors on financials[0].currency", err)
+	}
+}
+
+func TestDecisions(t *testing.T) {
+	e := newEngine(t)
+	tests := []struct {
+		name   string
+		modify func(r *Request)
+		rec    string
+		grade  string // "" means any
+		check  func(t *testing.T, r Result)
+	}{
+		{"a sound firm is accepted with the amount it asked", func(r *Request) {}, Accept, "", func(t *testing.T, r Result) {
+			if r.CreditLimit != (Money{Amount: 5000000, Currency: "EUR"}) {
+				t.Errorf("credit_limit = %+v, want the 50,000.00 EUR asked", r.CreditLimit)
+			}
+		}},
+		{"an open collective proceeding is default and decline", func(r *Request) {
+			r.LegalEvents = []LegalEvent{{Type: EventCollectiveProceeding, Date: "2025-04-02"}}
+		}, Decline, DefaultGrade, func(t *testing.T, r Result) {
+			if r.PD12m != 1 || r.Score != 0 || r.CreditLimit.Amount != 0 {
+				t.Errorf("pd %v score %d limit %d, want 1, 0, 0", r.PD12m, r.Score, r.CreditLimit.Amount)
+			}
+			if r.Reasons[0].Code != codeLegalCollectiveProceeding {
+				t.Errorf("first reason %s, want %s", r.Reasons[0].Code, codeLegalCollectiveProceeding)
+			}
+		}},
+		{"a proceeding that ended is no default but costs points", func(r *Request) {
+			r.LegalEvents = []LegalEvent{{Type: EventCollectiveProceeding, Date: "2021-01-10", EndedOn: "2022-06-30"}}
+		}, "", "", func(t *testing.T, r Result) {
+			if r.Grade == DefaultGrade || !hasReason(r, codeLegalPastProceeding) {
+				t.Errorf("grade %s reasons %+v, want a non-default grade and %s", r.Grade, r.Reasons, codeLegalPastProceeding)
+			}
+		}},
+		{"a recent payment incident caps the grade at BB", func(r *Request) {
+			r.LegalEvents = []LegalEvent{{Type: EventPaymentIncident, Date: "2025-02-01"}}
+		}, "", "", func(t *testing.T, r Result) {
+			if r.PD12m < incidentCapPD || gradeRank(r.Grade) < gradeRank("BB") {
+				t.Errorf("pd %v grade %s, want at least %v and BB or worse", r.PD12m, r.Grade, incidentCapPD)
+			}
+			if !hasReason(r, codeLegalPaymentIncident) {
+				t.Errorf("reasons %+v, want %s", r.Reasons, codeLegalPaymentIncident)
+			}
+		}},
+		{"a need above what the firm supports asks for guarantees", func(r *Request) {
+			r.Request.Amount = num(5e6)
+		}, RequestGuarantees, "", func(t *testing.T, r Result) {
+			if r.CreditLimit.Amount <= 0 || r.CreditLimit.Amount >= 5e8 {
+				t.Errorf("credit_limit %d, want a positive limit below the need", r.CreditLimit.Amount)
+			}
+		}},
+		{"a firm in distress is declined with no limit", func(r *Request) {
+			s := &r.Financials[0]
+			s.Equity, s.TotalLiabilities, s.CurrentLiabilities = num(-6e5), num(2.6e6), num(2.2e6)
+			s.EBIT, s.NetIncome, s.RetainedEarnings, s.Cash = num(-4e5), num(-5e5), num(-9e5), num(1e3)
+			r.Financials[1].NetIncome = num(-2e5)
+			r.Payments = &Payments{DaysBeyondTermsAvg: num(75), Incidents12m: count(4), LateInvoiceRatio: num(0.7)}
+			r.Bank.Months = months(12, 200000, 260000, -40000)
+		}, Decline, "", func(t *testing.T, r Result) {
+			if r.CreditLimit.Amount != 0 {
+				t.Errorf("credit_limit %d, want 0 on decline", r.CreditLimit.Amount)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := healthyRequest()
+			tt.modify(&req)
+			r := evaluate(t, e, req)
+			if tt.rec != "" && r.Recommendation != tt.rec {
+				t.Errorf("recommendation %s (pd %v, limit %+v), want %s", r.Recommendation, r.PD12m, r.CreditLimit, tt.rec)
+			}
+			if tt.grade != "" && r.Grade != tt.grade {
+				t.Errorf("grade %s, want %s", r.Grade, tt.grade)
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+func TestMissingStatementsLeanToCaution(t *testing.T) {
+	e := newEngine(t)
+	req := healthyRequest()
+	req.Financials = nil
+	r := evaluate(t, e, req)
+	ref := evaluate(t, e, Request{Company: Company{ID: "ref"}, Financials: []Statement{{PeriodEnd: "2024-12-31", Currency: "EUR"}}})
+	if !hasReason(r, codeNoFinancials) {
+		t.Errorf("reasons %+v, want %s", r.Reasons, codeNoFinancials)
+	}
+	if item, ok := findItem(r.DataQuality.Missing, "financials"); !ok || item.ImpactPoints >= 0 {
+		t.Errorf("data_quality.missing %+v, want financials with a negative impact", r.DataQuality.Missing)
+	}
+	bare := evaluate(t, e, Request{Company: Company{ID: "bare"}})
+	if bare.Score >= ref.Score {
+		t.Errorf("no statement scores %d, an empty statement %d: having nothing must not score better", bare.Score, ref.Score)
+	}
+	avg := ScoreOf(BaseRate12m)
+	if bare.Score >= avg {
+		t.Errorf("a firm with no data scores %d, want below the average firm's %d", bare.Score, avg)
+	}
+}
+
+func TestMissingFiguresNeverBeatTheAverageFirm(t *testing.T) {
+	e := newEngine(t)
+	for _, s := range e.model.Shapes {
+		if s.Missing < 0 {
+			t.Errorf("shape %s: missing contributes %v, want >= 0 (never better than average)", s.Feature, s.Missing)
+		}
+	}
+}
+
+func TestStaleStatementsCostPointsAndAreReported(t *testing.T) {
+	e := newEngine(t)
+	fresh := evaluate(t, e, healthyRequest())
+	req := healthyRequest()
+	req.Financials[0].PeriodEnd, req.Financials[1].PeriodEnd = "2019-12-31", "2018-12-31"
+	old := evaluate(t, e, req)
+	if old.Score >= fresh.Score {
+		t.Errorf("statements five years old score %d, fresh ones %d: want lower", old.Score, fresh.Score)
+	}
+	if item, ok := findItem(old.DataQuality.Stale, "financials[0].period_end"); !ok || item.ImpactPoints >= 0 {
+		t.Errorf("data_quality.stale %+v, want the period end with a negative impact", old.DataQuality.Stale)
+	}
+}
+
+func TestInconsistentStatementsAreScoredAndReported(t *testing.T) {
+	req := healthyRequest()
+	req.Financials[0].Equity = num(100)
+	req.Financials[0].Cash = num(-10)
+	r := evaluate(t, newEngine(t), req)
+	for _, f := range []string{"financials[0].equity", "financials[0].cash"} {
+		if _, ok := findItem(r.DataQuality.Inconsistent, f); !ok {
+			t.Errorf("data_quality.inconsistent %+v, want %s", r.DataQuality.Inconsistent, f)
+		}
+	}
+}
+
+func TestCreditLimitCurrency(t *testing.T) {
+	e := newEngine(t)
+	tests := []struct {
+		name     string
+		modify   func(r *Request)
+		currency string
+		unit     int64 // the amount is a whole number of major units
+	}{
+		{"the request's currency", func(r *Request) { r.Request.Currency = "USD" }, "USD", 100},
+		{"yen have no minor unit", func(r *Request) { r.Request.Currency = "JPY"; r.Request.Amount = num(5e6) }, "JPY", 1},
+		{"dinars have three decimals", func(r *Request) { r.Request.Currency = "KWD"; r.Request.Amount = num(9000) }, "KWD", 1000},
+		{"else the statements' currency", func(r *Request) {
+			r.Request = nil
+			r.Financials[0].Currency, r.Financials[1].Currency = "PLN", "PLN"
+		}, "PLN", 100},
+		{"else EUR", func(r *Request) { r.Request, r.Financials = nil, nil }, "EUR", 100},
+		{"an unknown but well-formed currency is scored", func(r *Request) {
+			r.Request = nil
+			r.Financials[0].Currency, r.Financials[1].Currency = "XBT", "XBT"
+		}, "XBT", 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := healthyRequest()
+			tt.modify(&req)
+			r := evaluate(t, e, req)
+			if r.CreditLimit.Currency != tt.currency || r.CreditLimit.Amount%tt.unit != 0 || r.CreditLimit.Amount < 0 {
+				t.Errorf("credit_limit %+v, want a whole number of %s in minor units (multiple of %d)", r.CreditLimit, tt.currency, tt.unit)
+			}
+		})
+	}
+}
+
+func TestUnknownCurrencyScoresWithoutSizeAndSaysSo(t *testing.T) {
+	req := healthyRequest()
+	req.Financials[0].Currency, req.Financials[1].Currency = "XBT", "XBT"
+	r := evaluate(t, newEngine(t), req)
+	if _, ok := findItem(r.DataQuality.Missing, "financials[0].currency"); !ok {
+		t.Errorf("data_quality.missing %+v, want financials[0].currency", r.DataQuality.Missing)
+	}
+	if _, ok := findItem(r.DataQuality.Missing, "financials.log_assets_eur"); !ok {
+		t.Errorf("data_quality.missing %+v, want the size feature", r.DataQuality.Missing)
+	}
+}
+
+func TestReasonsAreTheCostliestTermsFirst(t *testing.T) {
+	req := healthyRequest()
+	req.Payments = &Payments{DaysBeyondTermsAvg: num(45), Incidents12m: count(2), LateInvoiceRatio: num(0.5)}
+	r := evaluate(t, newEngine(t), req)
+	if len(r.Reasons) == 0 || len(r.Reasons) > MaxReasons {
+		t.Fatalf("%d reasons, want 1 to %d", len(r.Reasons), MaxReasons)
+	}
+	for i := 1; i < len(r.Reasons); i++ {
+		a, b := r.Reasons[i-1].Impact, r.Reasons[i].Impact
+		if a < 0 && b < 0 && a > b {
+			t.Errorf("reasons %+v: costs must come most costly first", r.Reasons)
+		}
+	}
+	want := points(curve(daysBeyondTermsCurve, 45))
+	var found bool
+	for _, rs := range r.Reasons {
+		if rs.Code == codePayDaysBeyondTerms {
+			found = true
+			if rs.Impact != want {
+				t.Errorf("impact of %s %d, want the exact term %d", rs.Code, rs.Impact, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("reasons %+v, want %s among them (45 days late costs %d points)", r.Reasons, codePayDaysBeyondTerms, want)
+	}
+}
+
+func TestJustificationFollowsTheLanguageAsked(t *testing.T) {
+	e := newEngine(t)
+	tests := []struct {
+		lang, want, reason string
+	}{
+		{"", "Recommendation: accept", "the risk"},
+		{"en-GB", "Recommendation: accept", "the risk"},
+		{"pt-PT", "Recomendação: aceitar", "o risco"},
+		{"fr-CH, fr;q=0.9, en;q=0.8", "Recommandation : accepter", "le risque"},
+		{"de-DE, pt;q=0.5, en;q=0.4", "Recomendação", "o risco"},
+		{"de-DE", "Recommendation", "the risk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			req := healthyRequest()
+			r, err := e.Evaluate(&req, Options{AsOf: testDate, Language: tt.lang})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Justification, tt.want) {
+				t.Errorf("justification %q, want it to contain %q", r.Justification, tt.want)
+			}
+			if !strings.Contains(r.Reasons[0].Text, tt.reason) {
+				t.Errorf("reason text %q, want it to contain %q", r.Reasons[0].Text, tt.reason)
+			}
+		})
+	}
+}
+
+func TestEveryReasonCodeHasTextInEveryLanguage(t *testing.T) {
+	codes := []string{codePayDaysBeyondTerms, codePayIncidents, codePayLateRatio, codeBankNegativeBalance,
+		codeBankNetFlow, codeBankFlowTrend, codeBankVolatility, codeCompanyAge, codeCompanyLegalForm,
+		codeCompanySector, codeLegalCollectiveProceeding, codeLegalPastProceeding, codeLegalPaymentIncident,
+		codeLegalCourtJudgment, codeLegalTaxLien, codeConsecutiveLosses, codeNoFinancials, codeStaleStatements}
+	for _, f := range Features {
+		codes = append(codes, f.Code)
+	}
+	for _, c := range codes {
+		l, ok := labels[c]
+		if !ok {
+			t.Errorf("code %s has no label", c)
+			continue
+		}
+		for i, s := range l {
+			if s == "" {
+				t.Errorf("code %s has no label in language %d", c, i)
+			}
+		}
+	}
+}
+
+func TestScoreScale(t *testing.T) {
+	tests := []struct {
+		pd    float64
+		score int
+		grade string
+	}{
+		{PDFloor, 919, "AAA"},
+		{1.0 / 51, 600, "B"},
+		{0.01, 659, "BB"},
+		{0.05, 516, "CCC"},
+		{0.5, 261, "CC"},
+		{1, 0, DefaultGrade},
+	}
+	for _, tt := range tests {
+		if s, g := ScoreOf(tt.pd), GradeOf(tt.pd); s != tt.score || g != tt.grade {
+			t.Errorf("PD %v: score %d grade %s, want %d %s", tt.pd, s, g, tt.score, tt.grade)
+		}
+	}
+}
+
+func TestCompleteRequestReportsNoGaps(t *testing.T) {
+	req := healthyRequest()
+	r := evaluate(t, newEngine(t), req)
+	if r.DataQuality.Completeness != 1 || len(r.DataQuality.Missing) != 0 {
+		t.Errorf("data_quality %+v, want complete with nothing missing", r.DataQuality)
+	}
+}
+
+func hasReason(r Result, code string) bool {
+	for _, x := range r.Reasons {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func findItem(items []QualityItem, field string) (QualityItem, bool) {
+	for _, it := range items {
+		if it.Field == field {
+			return it, true
+		}
+	}
+	return QualityItem{}, false
+}
+
+func gradeRank(g string) int {
+	for i, x := range Grades {
+		if x.Name == g {
+			return i
+		}
+	}
+	return len(Grades)
+}

@@ -1,0 +1,89 @@
+package scoring
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestValidateNamesTheMalformedField(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(r *Request)
+		field  string
+	}{
+		{"missing company id", func(r *Request) { r.Company.ID = " " }, "company.id"},
+		{"siren not nine digits", func(r *Request) { r.Company.ID = "12345" }, "company.id"},
+		{"country not alpha-2", func(r *Request) { r.Company.Country = "France" }, "company.country"},
+		{"nace not a code", func(r *Request) { r.Company.NACE = "software" }, "company.nace"},
+		{"incorporation date unparseable", func(r *Request) { r.Company.IncorporatedOn = "2009-13-01" }, "company.incorporated_on"},
+		{"currency lower case", func(r *Request) { r.Financials[0].Currency = "eur" }, "financials[0].currency"},
+		{"currency missing", func(r *Request) { r.Financials[1].Currency = "" }, "financials[1].currency"},
+		{"period end unparseable", func(r *Request) { r.Financials[0].PeriodEnd = "31/12/2024" }, "financials[0].period_end"},
+		{"two statements for one period", func(r *Request) { r.Financials[1].PeriodEnd = r.Financials[0].PeriodEnd }, "financials[1].period_end"},
+		{"amount beyond any balance sheet", func(r *Request) { r.Financials[0].Revenue = num(2e15) }, "financials[0].revenue"},
+		{"too many statements", func(r *Request) {
+			for len(r.Financials) <= MaxStatements {
+				s := r.Financials[0]
+				s.PeriodEnd = "19" + itoa(10+len(r.Financials)) + "-12-31"
+				r.Financials = append(r.Financials, s)
+			}
+		}, "financials"},
+		{"bank month unparseable", func(r *Request) { r.Bank.Months[0].Month = "2025-1" }, "bank.months[0].month"},
+		{"bank month repeated", func(r *Request) { r.Bank.Months[1].Month = r.Bank.Months[0].Month }, "bank.months[1].month"},
+		{"negative inflows", func(r *Request) { r.Bank.Months[2].Inflows = num(-1) }, "bank.months[2].inflows"},
+		{"too many bank months", func(r *Request) { r.Bank.Months = months(MaxBankMonths+1, 1, 1, 1) }, "bank.months"},
+		{"late ratio above one", func(r *Request) { r.Payments.LateInvoiceRatio = num(1.5) }, "payments.late_invoice_ratio"},
+		{"negative incidents", func(r *Request) { r.Payments.Incidents12m = count(-1) }, "payments.incidents_12m"},
+		{"event type with spaces", func(r *Request) { r.LegalEvents = []LegalEvent{{Type: "payment incident", Date: "2025-01-01"}} }, "legal_events[0].type"},
+		{"event date missing", func(r *Request) { r.LegalEvents = []LegalEvent{{Type: EventPaymentIncident}} }, "legal_events[0].date"},
+		{"negative terms", func(r *Request) { r.Request.TermsDays = count(-30) }, "request.terms_days"},
+		{"negative amount", func(r *Request) { r.Request.Amount = num(-5) }, "request.amount"},
+		{"request currency malformed", func(r *Request) { r.Request.Currency = "EURO" }, "request.currency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := healthyRequest()
+			tt.modify(&req)
+			err := req.Validate()
+			var ve ValidationErrors
+			if !errors.As(err, &ve) {
+				t.Fatalf("Validate() = %v, want ValidationErrors naming %s", err, tt.field)
+			}
+			for _, fe := range ve {
+				if fe.Field == tt.field {
+					return
+				}
+			}
+			t.Errorf("Validate() = %v, want an error on %s", err, tt.field)
+		})
+	}
+}
+
+func TestValidateAcceptsOddButRealStatements(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(r *Request)
+	}{
+		{"does not balance", func(r *Request) { r.Financials[0].Equity = num(100) }},
+		{"negative cash", func(r *Request) { r.Financials[0].Cash = num(-5000) }},
+		{"inventory above current assets", func(r *Request) { r.Financials[0].Inventory = num(5e6) }},
+		{"years old", func(r *Request) { r.Financials[0].PeriodEnd = "2009-12-31" }},
+		{"negative equity", func(r *Request) { r.Financials[0].Equity = num(-4e5) }},
+		{"unknown but well-formed currency", func(r *Request) { r.Financials[0].Currency = "XYZ" }},
+		{"zero-decimal currency", func(r *Request) { r.Financials[0].Currency = "JPY"; r.Request.Currency = "JPY" }},
+		{"no optional block", func(r *Request) { *r = Request{Company: Company{ID: "PL-1"}} }},
+		{"id type other", func(r *Request) { r.Company.IDType = "other"; r.Company.ID = "PL-0042" }},
+		{"unknown event type", func(r *Request) { r.LegalEvents = []LegalEvent{{Type: "director_change", Date: "2024-01-01"}} }},
+		{"paying early", func(r *Request) { r.Payments.DaysBeyondTermsAvg = num(-5) }},
+		{"zero terms", func(r *Request) { r.Request.TermsDays = count(0) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := healthyRequest()
+			tt.modify(&req)
+			if err := req.Validate(); err != nil {
+				t.Errorf("Validate() = %v, want nil: odd but real input is scored, not rejected", err)
+			}
+		})
+	}
+}
