@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"math"
-	"sort"
 	"time"
 )
 
@@ -86,8 +85,8 @@ func (ev *evaluation) expect(present bool) {
 }
 
 func (ev *evaluation) days(date string) (float64, bool) {
-	t, err := time.Parse(dateLayout, date)
-	if err != nil {
+	t, ok := parseDate(date)
+	if !ok {
 		return 0, false
 	}
 	return ev.asOf.Sub(t).Hours() / 24, true
@@ -223,9 +222,13 @@ func (ev *evaluation) bank() {
 	for i := 0; i < n; i++ {
 		order[i] = i
 	}
-	sort.Slice(order[:n], func(a, c int) bool { return b.Months[order[a]].Month < b.Months[order[c]].Month })
-	last, err := time.Parse(monthLayout, b.Months[order[n-1]].Month)
-	if err == nil && ev.asOf.Sub(last) > 395*24*time.Hour {
+	for i := 1; i < n; i++ { // insertion sort by month: few months, no allocation
+		for k := i; k > 0 && b.Months[order[k]].Month < b.Months[order[k-1]].Month; k-- {
+			order[k], order[k-1] = order[k-1], order[k]
+		}
+	}
+	last, ok := parseMonth(b.Months[order[n-1]].Month)
+	if ok && ev.asOf.Sub(last) > 395*24*time.Hour {
 		ev.stale = append(ev.stale, QualityItem{Field: "bank.months", Message: "latest bank month is more than a year old: bank terms not used"})
 		return
 	}

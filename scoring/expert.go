@@ -66,24 +66,27 @@ const (
 	minBankMonths        = 3 // fewer months say too little to use
 )
 
-// legalFormTerm returns the log-odds term of a legal form.
-func legalFormTerm(form string) (float64, bool) {
-	switch normalizeForm(form) {
-	case "ei", "eirl", "soletrader", "soleproprietorship", "microentrepreneur", "autoentrepreneur", "eni":
-		return soleTraderLogOdds, true
-	case "sa", "ag", "plc", "spa", "nv", "se", "sca":
-		return publicCompanyOdds, true
-	case "sas", "sasu", "sarl", "eurl", "gmbh", "ltd", "llc", "srl", "bv", "spzoo", "lda", "snc", "sl", "oy", "ab", "as", "aps", "kft", "sro", "inc", "corp", "scop", "sci", "other":
-		return 0, true
-	}
-	return 0, false
+// legalForms maps a normalised legal form (lower case, letters and digits only) to its term:
+// sole traders carry unlimited liability, thin capital and key-person risk; public limited
+// companies hold more capital; other limited companies and partnerships are the reference.
+var legalForms = map[string]float64{
+	"ei": soleTraderLogOdds, "eirl": soleTraderLogOdds, "soletrader": soleTraderLogOdds,
+	"soleproprietorship": soleTraderLogOdds, "microentrepreneur": soleTraderLogOdds,
+	"autoentrepreneur": soleTraderLogOdds, "eni": soleTraderLogOdds,
+	"sa": publicCompanyOdds, "ag": publicCompanyOdds, "plc": publicCompanyOdds, "spa": publicCompanyOdds,
+	"nv": publicCompanyOdds, "se": publicCompanyOdds, "sca": publicCompanyOdds,
+	"sas": 0, "sasu": 0, "sarl": 0, "eurl": 0, "gmbh": 0, "ltd": 0, "llc": 0, "srl": 0, "bv": 0,
+	"spzoo": 0, "lda": 0, "snc": 0, "sl": 0, "oy": 0, "ab": 0, "as": 0, "aps": 0, "kft": 0,
+	"sro": 0, "inc": 0, "corp": 0, "scop": 0, "sci": 0, "other": 0,
 }
 
-func normalizeForm(s string) string {
+// legalFormTerm returns the log-odds term of a legal form; ok is false for a form it does not
+// know.
+func legalFormTerm(form string) (float64, bool) {
 	var b [40]byte
 	n := 0
-	for i := 0; i < len(s) && n < len(b); i++ {
-		c := s[i]
+	for i := 0; i < len(form) && n < len(b); i++ {
+		c := form[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
 			b[n] = c + 'a' - 'A'
@@ -93,7 +96,8 @@ func normalizeForm(s string) string {
 			n++
 		}
 	}
-	return string(b[:n])
+	t, ok := legalForms[string(b[:n])]
+	return t, ok
 }
 
 // naceDivision reads the two-digit NACE division from codes such as "62.01", "6201", "62.01Z"

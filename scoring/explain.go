@@ -1,9 +1,6 @@
 package scoring
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // MaxReasons is the number of reasons a result gives at most.
 const MaxReasons = 4
@@ -18,31 +15,44 @@ const MaxReasons = 4
 // MaxReasons, the terms that earn the most. Terms worth less than one point are left out.
 func (ev *evaluation) reasons() []Reason {
 	var idx [maxTerms]int
+	var pts [maxTerms]int
 	k := 0
 	for i := 0; i < ev.n; i++ {
-		if points(ev.terms[i].logOdds) != 0 {
-			idx[k] = i
+		if p := points(ev.terms[i].logOdds); p != 0 {
+			idx[k], pts[k] = i, p
 			k++
 		}
 	}
-	sel := idx[:k]
-	sort.SliceStable(sel, func(a, b int) bool {
-		pa, pb := points(ev.terms[sel[a]].logOdds), points(ev.terms[sel[b]].logOdds)
-		if (pa < 0) != (pb < 0) {
-			return pa < 0
+	// Select the first MaxReasons in order: costs first (most negative), then gains (most
+	// positive); ties keep the order of the terms.
+	before := func(a, b int) bool {
+		if (a < 0) != (b < 0) {
+			return a < 0
 		}
-		if pa < 0 {
-			return pa < pb
+		if a < 0 {
+			return a < b
 		}
-		return pa > pb
-	})
-	if len(sel) > MaxReasons {
-		sel = sel[:MaxReasons]
+		return a > b
 	}
-	out := make([]Reason, len(sel))
-	for i, t := range sel {
-		p := points(ev.terms[t].logOdds)
-		out[i] = Reason{Code: ev.terms[t].code, Impact: p, Text: reasonText(ev.terms[t].code, ev.lang, p < 0)}
+	sel := min(k, MaxReasons)
+	for i := 0; i < sel; i++ {
+		best := i
+		for j := i + 1; j < k; j++ {
+			if before(pts[j], pts[best]) {
+				best = j
+			}
+		}
+		// Shift rather than swap, so the unselected terms keep their order for ties.
+		bi, bp := idx[best], pts[best]
+		copy(idx[i+1:best+1], idx[i:best])
+		copy(pts[i+1:best+1], pts[i:best])
+		idx[i], pts[i] = bi, bp
+	}
+	k = sel
+	out := make([]Reason, k)
+	for i := 0; i < k; i++ {
+		code := ev.terms[idx[i]].code
+		out[i] = Reason{Code: code, Impact: pts[i], Text: reasonText(code, ev.lang, pts[i] < 0)}
 	}
 	return out
 }

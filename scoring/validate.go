@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Limits on the size of a request. Anything larger is malformed, not merely unusual.
@@ -81,7 +80,7 @@ func (r *Request) Validate() error {
 		add("company.legal_form", "is longer than 40 characters")
 	}
 	if c.IncorporatedOn != "" {
-		if _, err := time.Parse(dateLayout, c.IncorporatedOn); err != nil {
+		if _, ok := parseDate(c.IncorporatedOn); !ok {
 			add("company.incorporated_on", "must be a date YYYY-MM-DD")
 		}
 	}
@@ -89,25 +88,25 @@ func (r *Request) Validate() error {
 	if len(r.Financials) > MaxStatements {
 		add("financials", "holds more than "+strconv.Itoa(MaxStatements)+" statements")
 	}
-	seen := make(map[string]bool, len(r.Financials))
 	for i := range r.Financials {
 		if i >= MaxStatements {
 			break
 		}
 		s := &r.Financials[i]
-		p := "financials[" + strconv.Itoa(i) + "]"
-		if _, err := time.Parse(dateLayout, s.PeriodEnd); err != nil {
-			add(p+".period_end", "must be a date YYYY-MM-DD")
-		} else if seen[s.PeriodEnd] {
-			add(p+".period_end", "repeats the period of another statement")
+		p := func(field string) string { return "financials[" + strconv.Itoa(i) + "]" + field }
+		if _, ok := parseDate(s.PeriodEnd); !ok {
+			add(p(".period_end"), "must be a date YYYY-MM-DD")
+		} else if repeatsStatement(r.Financials[:i], s.PeriodEnd) {
+			add(p(".period_end"), "repeats the period of another statement")
 		}
-		seen[s.PeriodEnd] = true
 		if !isUpperLetters(s.Currency, 3) {
-			add(p+".currency", "must be an ISO 4217 code such as EUR")
+			add(p(".currency"), "must be an ISO 4217 code such as EUR")
 		}
-		for _, f := range s.amounts() {
-			if f.v != nil && !(math.Abs(*f.v) < maxAbsAmount) {
-				add(p+"."+f.name, "must be a finite amount below 1e15 in absolute value")
+		if !s.amountsInRange() {
+			for _, f := range s.amounts() {
+				if f.v != nil && !(math.Abs(*f.v) < maxAbsAmount) {
+					add(p("."+f.name), "must be a finite amount below 1e15 in absolute value")
+				}
 			}
 		}
 	}
@@ -119,26 +118,24 @@ func (r *Request) Validate() error {
 		if len(b.Months) > MaxBankMonths {
 			add("bank.months", "holds more than "+strconv.Itoa(MaxBankMonths)+" months")
 		}
-		months := make(map[string]bool, len(b.Months))
 		for i := range b.Months {
 			if i >= MaxBankMonths {
 				break
 			}
 			m := &b.Months[i]
-			p := "bank.months[" + strconv.Itoa(i) + "]"
-			if _, err := time.Parse(monthLayout, m.Month); err != nil {
-				add(p+".month", "must be a month YYYY-MM")
-			} else if months[m.Month] {
-				add(p+".month", "repeats another month")
+			p := func(field string) string { return "bank.months[" + strconv.Itoa(i) + "]" + field }
+			if _, ok := parseMonth(m.Month); !ok {
+				add(p(".month"), "must be a month YYYY-MM")
+			} else if repeatsMonth(b.Months[:i], m.Month) {
+				add(p(".month"), "repeats another month")
 			}
-			months[m.Month] = true
 			checkFlow := func(name string, v *float64, nonNegative bool) {
 				switch {
 				case v == nil:
 				case !(math.Abs(*v) < maxAbsAmount):
-					add(p+"."+name, "must be a finite amount below 1e15 in absolute value")
+					add(p("."+name), "must be a finite amount below 1e15 in absolute value")
 				case nonNegative && *v < 0:
-					add(p+"."+name, "must not be negative")
+					add(p("."+name), "must not be negative")
 				}
 			}
 			checkFlow("inflows", m.Inflows, true)
@@ -168,16 +165,16 @@ func (r *Request) Validate() error {
 			break
 		}
 		e := &r.LegalEvents[i]
-		p := "legal_events[" + strconv.Itoa(i) + "]"
+		p := func(field string) string { return "legal_events[" + strconv.Itoa(i) + "]" + field }
 		if !isEventType(e.Type) {
-			add(p+".type", "must be a lower-case event type such as collective_proceeding")
+			add(p(".type"), "must be a lower-case event type such as collective_proceeding")
 		}
-		if _, err := time.Parse(dateLayout, e.Date); err != nil {
-			add(p+".date", "must be a date YYYY-MM-DD")
+		if _, ok := parseDate(e.Date); !ok {
+			add(p(".date"), "must be a date YYYY-MM-DD")
 		}
 		if e.EndedOn != "" {
-			if _, err := time.Parse(dateLayout, e.EndedOn); err != nil {
-				add(p+".ended_on", "must be a date YYYY-MM-DD")
+			if _, ok := parseDate(e.EndedOn); !ok {
+				add(p(".ended_on"), "must be a date YYYY-MM-DD")
 			}
 		}
 	}
@@ -198,6 +195,18 @@ func (r *Request) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+// amountsInRange reports whether every present amount is finite and below the limit.
+func (s *Statement) amountsInRange() bool {
+	for _, v := range [...]*float64{s.TotalAssets, s.CurrentAssets, s.Cash, s.Receivables, s.Inventory,
+		s.TotalLiabilities, s.CurrentLiabilities, s.Equity, s.RetainedEarnings, s.Revenue, s.EBIT,
+		s.NetIncome, s.InterestExpense, s.Depreciation} {
+		if v != nil && !(math.Abs(*v) < maxAbsAmount) {
+			return false
+		}
+	}
+	return true
 }
 
 type namedAmount struct {
@@ -251,4 +260,22 @@ func isEventType(s string) bool {
 		}
 	}
 	return true
+}
+
+func repeatsStatement(before []Statement, period string) bool {
+	for i := range before {
+		if before[i].PeriodEnd == period {
+			return true
+		}
+	}
+	return false
+}
+
+func repeatsMonth(before []BankMonth, month string) bool {
+	for i := range before {
+		if before[i].Month == month {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,18 @@
+package scoring
+
+import "testing"
+
+// BenchmarkEvaluate scores one request with every input present: two statements, twelve bank
+// months, payments, legal events and a credit request.
+func BenchmarkEvaluate(b *testing.B) {
+	e := newEngine(b)
+	req := healthyRequest()
+	req.LegalEvents = []LegalEvent{{Type: EventCourtJudgment, Date: "2024-11-02"}, {Type: EventPaymentIncident, Date: "2022-03-15"}}
+	opt := Options{AsOf: testDate, Language: "fr-FR,fr;q=0.9,en;q=0.8"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Evaluate(&req, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
