@@ -84,7 +84,8 @@ func (e *Engine) decide(ev *evaluation) Result {
 	case res.PD12m > DeclinePD:
 		res.Recommendation = Decline
 		res.CreditLimit.Amount = 0
-	case res.PD12m > GuaranteePD || lim.short || lim.money.Amount == 0:
+	case res.PD12m > GuaranteePD || lim.short || lim.money.Amount == 0 || ev.latest < 0:
+		// Without a statement the engine cannot check capacity: at best it asks for guarantees.
 		res.Recommendation = RequestGuarantees
 	default:
 		res.Recommendation = Accept

@@ -36,6 +36,14 @@ type term struct {
 
 const maxTerms = int(NumFeatures) + 24
 
+// missingFeatureField names each statement feature in data-quality items.
+var missingFeatureField = func() (f [NumFeatures]string) {
+	for i, info := range Features {
+		f[i] = "financials." + info.Name
+	}
+	return f
+}()
+
 // evaluation collects the terms of one request.
 type evaluation struct {
 	req  *Request
@@ -93,35 +101,41 @@ func (ev *evaluation) days(date string) (float64, bool) {
 }
 
 // statements adds the statement model's terms: one per feature, then the expert statement terms
-// (consecutive losses), the margin for having no statement and the staleness penalty.
+// (consecutive losses) and the staleness penalty. Without any statement the model has nothing to
+// read: the statement module is replaced by the population's default rate (the training rate,
+// which the horizon shift maps to BaseRate12m) plus a documented uncertainty margin,
+// noFinancialsMargin, so that having nothing is always worse than an average file.
 func (ev *evaluation) statements(m *Model) {
 	fin := ev.req.Financials
 	ev.base = m.Intercept
 	ev.x = StatementFeatures(fin)
 	ev.latest, _ = latestTwo(fin)
-	var missingSum float64
+	if ev.latest < 0 {
+		for j := range m.Shapes {
+			ev.add(Features[j].Code, 0)
+			ev.expect(false)
+		}
+		t := logit(m.TrainingBaseRate) - m.Intercept + noFinancialsMargin
+		ev.add(codeNoFinancials, t)
+		ev.missing = append(ev.missing, QualityItem{
+			Field:        "financials",
+			Message:      "no financial statement: the statement module is set to the population default rate plus an uncertainty margin of 0.5 log-odds; without a statement the engine never accepts outright",
+			ImpactPoints: points(t),
+		})
+		return
+	}
 	for j := range m.Shapes {
 		c := m.Shapes[j].Contribution(ev.x[j])
 		ev.add(Features[j].Code, c)
 		present := !math.IsNaN(ev.x[j])
 		ev.expect(present)
-		if !present && ev.latest >= 0 {
+		if !present {
 			ev.missing = append(ev.missing, QualityItem{
-				Field:        "financials." + Features[j].Name,
+				Field:        missingFeatureField[j],
 				Message:      "not computable from the latest statement (a figure is absent or a denominator is not positive); scored as missing, never better than the average firm",
 				ImpactPoints: points(c),
 			})
 		}
-		missingSum += c
-	}
-	if ev.latest < 0 {
-		ev.add(codeNoFinancials, noFinancialsMargin)
-		ev.missing = append(ev.missing, QualityItem{
-			Field:        "financials",
-			Message:      "no financial statement: every statement feature scored as missing, plus an uncertainty margin",
-			ImpactPoints: points(missingSum + noFinancialsMargin),
-		})
-		return
 	}
 	cur, prev := latestTwo(fin)
 	s := &fin[cur]

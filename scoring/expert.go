@@ -60,7 +60,7 @@ const (
 	taxLienEach          = 0.50 // tax or social-security lien within 24 months
 	taxLienCap           = 1.00
 	consecutiveLosses    = 0.30 // net loss in the last two statements (Ohlson's Y)
-	noFinancialsMargin   = 0.50 // no statement at all: uncertainty margin towards caution
+	noFinancialsMargin   = 0.50 // no statement at all: margin above the population default rate
 	stalePerYear         = 0.10 // per year of statement age beyond 18 months
 	staleCap             = 0.40
 	minBankMonths        = 3 // fewer months say too little to use

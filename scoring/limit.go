@@ -69,7 +69,6 @@ func (ev *evaluation) limit(pd float64) limitResult {
 		capBy(limitTermShare*math.Max(f.rev, 0)*terms/365, s.Currency)
 	}
 	if math.IsInf(supported, 1) {
-		supported = 0
 		if b := ev.req.Bank; b != nil && len(b.Months) > 0 {
 			var in float64
 			var n int
@@ -85,11 +84,11 @@ func (ev *evaluation) limit(pd float64) limitResult {
 			}
 			if n > 0 {
 				capBy(limitBankShare*in/float64(n)*terms/30, from)
-				if math.IsInf(supported, 1) {
-					supported = 0
-				}
 			}
 		}
+	}
+	if math.IsInf(supported, 1) {
+		supported = 0
 	}
 	k := math.Max(0, math.Min(1, (DeclinePD-pd)/(DeclinePD-PDFloor)))
 	capacity := math.Min(k*supported, maxLimitMajorUnits)

@@ -48,8 +48,8 @@ var labels = map[string][numLanguages]string{
 }
 
 var (
-	raisesRisk = [numLanguages]string{" raises the risk", " aumenta o risco", " augmente le risque"}
-	lowersRisk = [numLanguages]string{" lowers the risk", " reduz o risco", " réduit le risque"}
+	raisesRisk = [numLanguages]string{": raises the risk", ": aumenta o risco", " : augmente le risque"}
+	lowersRisk = [numLanguages]string{": lowers the risk", ": reduz o risco", " : réduit le risque"}
 )
 
 // reasonTexts holds every reason sentence, built once: [language][0 lowers, 1 raises].
