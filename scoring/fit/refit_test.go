@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/scoring/polish"
@@ -47,5 +48,36 @@ func TestRefitReproducesTheShippedModel(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("refit gives %d bytes that differ from the shipped %s.json (%d bytes); run `go run ./cmd/fitmodel` and commit the file if the change is intended",
 			len(got), scoring.ModelName, len(want))
+	}
+}
+
+// TestEngineRanksTheTrainingRows scores every row through the public engine, as an outside check
+// would: each request must be answered, and pd_12m must rank the bankrupt firms first.
+func TestEngineRanksTheTrainingRows(t *testing.T) {
+	if _, err := os.Stat(trainingData); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("training data %s is required in CI: %v", trainingData, err)
+		}
+		t.Skipf("training data %s not present: %v", trainingData, err)
+	}
+	d, err := polish.ReadFile(trainingData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := scoring.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := d.Requests()
+	pd := make([]float64, len(reqs))
+	for i := range reqs {
+		r, err := e.Evaluate(&reqs[i], scoring.Options{AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatalf("row %d (%s): %v", i, reqs[i].Company.ID, err)
+		}
+		pd[i] = r.PD12m
+	}
+	if auc := AUC(pd, d.Labels()); auc < 0.88 {
+		t.Errorf("in-sample AUC of pd_12m %.4f, want at least 0.88", auc)
 	}
 }

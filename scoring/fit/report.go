@@ -104,15 +104,34 @@ func Report(w io.Writer, reqs []scoring.Request, y []float64, cfg Config, asOf t
 		return err
 	}
 	pd := make([]float64, len(reqs))
+	type band struct{ rows, bankrupt int }
+	grades := map[string]*band{}
+	recs := map[string]*band{}
 	for i := range reqs {
 		res, err := eng.Evaluate(&reqs[i], scoring.Options{AsOf: asOf})
 		if err != nil {
 			return fmt.Errorf("evaluate row %d: %w", i, err)
 		}
 		pd[i] = res.PD12m
+		for _, b := range []*band{bandOf(grades, res.Grade), bandOf(recs, res.Recommendation)} {
+			b.rows++
+			b.bankrupt += int(y[i])
+		}
 	}
-	p("The engine itself (`Engine.Evaluate`, shipped model, as of %s) on the same %d requests: AUC of pd_12m %.4f, mean pd_12m %.4f.\n\n",
+	p("The engine itself (`Engine.Evaluate`, shipped model, as of %s, so every statement is stale and carries the 0.40 cap) on the same %d requests: AUC of pd_12m %.4f, mean pd_12m %.4f.\n\n",
 		asOf.Format("2006-01-02"), len(reqs), AUC(pd, y), mean(pd))
+	p("| grade or recommendation | rows | bankrupt within five years | share bankrupt |\n|---|---|---|---|\n")
+	for _, g := range scoring.Grades {
+		if b, ok := grades[g.Name]; ok {
+			p("| %s | %d | %d | %.3f |\n", g.Name, b.rows, b.bankrupt, float64(b.bankrupt)/float64(b.rows))
+		}
+	}
+	for _, r := range []string{scoring.Accept, scoring.RequestGuarantees, scoring.Decline} {
+		if b, ok := recs[r]; ok {
+			p("| %s | %d | %d | %.3f |\n", r, b.rows, b.bankrupt, float64(b.bankrupt)/float64(b.rows))
+		}
+	}
+	p("\n")
 
 	p("Shape importance (mean absolute contribution to the log-odds on the training rows):\n\n| feature | monotone | importance |\n|---|---|---|\n")
 	type imp struct {
@@ -133,6 +152,13 @@ func Report(w io.Writer, reqs []scoring.Request, y []float64, cfg Config, asOf t
 		p("| %s | %+d | %.3f |\n", v.name, v.mono, v.v)
 	}
 	return nil
+}
+
+func bandOf[T any](m map[string]*T, k string) *T {
+	if m[k] == nil {
+		m[k] = new(T)
+	}
+	return m[k]
 }
 
 func foldAUCs(score, y []float64, fold []int) []float64 {
