@@ -15,13 +15,15 @@ import (
 
 // HTTP serves the tenant routes.
 type HTTP struct {
-	svc     *Service
-	limiter *signupLimiter
+	svc      *Service
+	limiter  *signupLimiter
+	currency string
 }
 
-// NewHTTP returns the handlers, allowing signupsPerHour per client address.
-func NewHTTP(svc *Service, signupsPerHour int) *HTTP {
-	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock)}
+// NewHTTP returns the handlers, allowing signupsPerHour per client address;
+// currency is the one RocketFin bills in.
+func NewHTTP(svc *Service, signupsPerHour int, currency string) *HTTP {
+	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock), currency: currency}
 }
 
 // RegisterPublic mounts the unauthenticated routes.
@@ -32,6 +34,24 @@ func (h *HTTP) RegisterPublic(g *gin.RouterGroup) {
 // Register mounts the routes of an authenticated tenant.
 func (h *HTTP) Register(g *gin.RouterGroup) {
 	g.GET("/tenant", h.handleGet)
+	g.PATCH("/tenant", h.handlePatch)
+}
+
+func (h *HTTP) handlePatch(c *gin.Context) {
+	var in SettingsInput
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	p := keys.PrincipalOf(c)
+	t, err := h.svc.SetMonthlyCap(c.Request.Context(), p, in, h.currency)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	v := NewView(t)
+	v.Environment = string(p.Environment)
+	httpx.JSON(c, http.StatusOK, v)
 }
 
 // RegisterOperator mounts the operator API, guarded by token.

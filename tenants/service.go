@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
@@ -108,6 +109,54 @@ func (s *Service) Patch(ctx context.Context, id string, in PatchInput) (Tenant, 
 	return s.store.Get(ctx, id)
 }
 
+// SetMonthlyCap sets (or, with nil, removes) the tenant's monthly spend
+// cap for metered live calls. Only a live credential may change billing.
+func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in SettingsInput, currency string) (Tenant, error) {
+	if p.Environment != keys.Live {
+		return Tenant{}, problem.New(problem.Forbidden, "billing settings are changed with a live key")
+	}
+	cols := map[string]any{"updated_at": s.clock.Now()}
+	switch raw := strings.TrimSpace(string(in.MonthlyCap)); raw {
+	case "":
+		return s.store.Get(ctx, p.TenantID)
+	case "null":
+		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = nil, nil
+	default:
+		var want Money
+		if err := httpx.DecodeBytes([]byte(raw), &want); err != nil {
+			return Tenant{}, prefixFields(err, "monthly_cap.")
+		}
+		if want.Amount < 0 || want.Amount > 1_000_000_000_00 {
+			return Tenant{}, problem.Field("monthly_cap.amount", "must be from 0 to 100000000000 minor units")
+		}
+		if want.Currency != currency {
+			return Tenant{}, problem.Field("monthly_cap.currency", "must be %s, the currency RocketFin bills in", currency)
+		}
+		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = want.Amount, want.Currency
+	}
+	if err := s.store.Update(ctx, p.TenantID, cols); err != nil {
+		return Tenant{}, err
+	}
+	return s.store.Get(ctx, p.TenantID)
+}
+
+// prefixFields puts the path of a nested object before field names.
+func prefixFields(err error, prefix string) error {
+	pe := problem.As(err)
+	if pe == nil {
+		return err
+	}
+	out := *pe
+	out.Fields = make([]problem.FieldError, len(pe.Fields))
+	for i, f := range pe.Fields {
+		out.Fields[i] = problem.FieldError{Field: prefix + f.Field, Message: f.Message}
+	}
+	if len(out.Fields) > 0 {
+		out.Detail = out.Fields[0].Field + ": " + out.Fields[0].Message
+	}
+	return &out
+}
+
 // View is a tenant as the API shows it.
 type View struct {
 	ID               string     `json:"id"`
@@ -121,6 +170,7 @@ type View struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	Environment      string     `json:"environment,omitempty"`
 	RateLimit        *RateLimit `json:"rate_limit,omitempty"`
+	MonthlyCap       *Money     `json:"monthly_cap"`
 }
 
 // NewView shows a tenant.
@@ -131,6 +181,9 @@ func NewView(t Tenant) View {
 	}
 	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil {
 		v.RateLimit = &RateLimit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
+	}
+	if t.MonthlyCapAmount != nil && t.MonthlyCapCurrency != nil {
+		v.MonthlyCap = &Money{Amount: *t.MonthlyCapAmount, Currency: *t.MonthlyCapCurrency}
 	}
 	return v
 }

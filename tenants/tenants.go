@@ -6,6 +6,7 @@
 package tenants
 
 import (
+	"encoding/json"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -50,6 +51,8 @@ type Tenant struct {
 	CreditsRemaining   int64
 	RateLimitPerSecond *float64
 	RateLimitBurst     *int
+	MonthlyCapAmount   *int64
+	MonthlyCapCurrency *string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
@@ -137,4 +140,16 @@ func (in PatchInput) Validate() error {
 		return problem.Fields(fields)
 	}
 	return nil
+}
+
+// Money is an amount in minor units of a currency.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// SettingsInput is the body of PATCH /v1/tenant. MonthlyCap is raw so that
+// an explicit null (remove the cap) differs from an absent field.
+type SettingsInput struct {
+	MonthlyCap json.RawMessage `json:"monthly_cap"`
 }

@@ -141,6 +141,12 @@ func dig(v any, path ...string) any {
 
 func (s *testServer) do(method, path, key string, body any) response {
 	s.t.Helper()
+	return s.doWith(method, path, key, body, nil)
+}
+
+// doWith sends a request with extra headers.
+func (s *testServer) doWith(method, path, key string, body any, header map[string]string) response {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -165,9 +171,13 @@ func (s *testServer) do(method, path, key string, body any) response {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	res, err := s.client.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		s.t.Errorf("%s %s: %v", method, path, err)
+		return response{}
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)

@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -31,7 +30,6 @@ import (
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/keys"
-	"github.com/rocketfin/rocketfin/tenants"
 )
 
 func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
@@ -309,9 +307,10 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		return ""
 	})
 	db := dbtest.SQLite(t)
-	a := &app{cfg: cfg, db: db, log: slog.New(slog.NewTextHandler(io.Discard, nil)), reg: prometheus.NewRegistry()}
-	a.keys = keys.NewService(db, clock.System{}, keys.Options{})
-	a.tenants = tenants.NewService(db, a.keys, clock.System{})
+	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := a.router()
 	if err != nil {
 		t.Fatal(err)

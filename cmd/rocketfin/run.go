@@ -20,8 +20,9 @@ import (
 const usage = `usage: rocketfin <command>
 
 commands:
-  serve     run the HTTP API and its background work (applies pending migrations first)
-  migrate   apply pending database migrations and exit
+  serve          run the HTTP API and its background work (applies pending migrations first)
+  migrate        apply pending database migrations and exit
+  scoring-core   serve the scoring engine alone (POST /v1/evaluate), no database
 
 Settings come from the environment; see README.md.`
 
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg, log, stdout, d)
 	case "migrate":
 		return migrate(ctx, cfg, log, stdout)
+	case "scoring-core":
+		return serveCore(ctx, cfg, log, stdout, d)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -72,7 +75,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // openDatabase connects and applies pending migrations, which it names.
 func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorm.DB, []string, error) {
-	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxOpenConns: cfg.DBMaxConns})
 	if err != nil {
 		return nil, nil, err
 	}

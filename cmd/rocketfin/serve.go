@@ -18,23 +18,68 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/gateway"
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/sandbox"
+	"github.com/rocketfin/rocketfin/scoring"
+	"github.com/rocketfin/rocketfin/scoringhttp"
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
 // app is the wired service: what the router and the background work share.
 type app struct {
-	cfg     config.Config
-	db      *gorm.DB
-	log     *slog.Logger
-	keys    *keys.Service
-	tenants *tenants.Service
-	reg     *prometheus.Registry
+	cfg      config.Config
+	db       *gorm.DB
+	log      *slog.Logger
+	keys     *keys.Service
+	tenants  *tenants.Service
+	consents *consents.Service
+	meter    *metering.Meter
+	gateway  *gateway.Gateway
+	clock    clock.Clock
+	reg      *prometheus.Registry
 }
+
+// wire builds the services on db.
+func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*app, error) {
+	a := &app{cfg: cfg, db: db, log: log, clock: clk, reg: prometheus.NewRegistry()}
+	a.keys = keys.NewService(db, clk, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log})
+	a.tenants = tenants.NewService(db, a.keys, clk)
+	a.consents = consents.NewService(db, clk)
+	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
+	var scorer gateway.Scorer
+	if cfg.ScoringURL != "" {
+		scorer = scoringhttp.NewClient(cfg.ScoringURL, cfg.ScoringTimeout)
+	} else {
+		engine, err := scoring.New()
+		if err != nil {
+			return nil, err
+		}
+		scorer = gateway.Local{Engine: engine}
+	}
+	var limiter gateway.Limiter = gateway.NewMemoryLimiter()
+	if cfg.RateLimitStore == "postgres" {
+		limiter = gateway.NewPostgresLimiter(db)
+	}
+	a.gateway = gateway.New(gateway.Options{
+		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
+		Consents: a.consents, Catalog: sandboxCatalog{}, Logger: log,
+	})
+	return a, nil
+}
+
+// sandboxCatalog adapts the sandbox package to the gateway.
+type sandboxCatalog struct{}
+
+func (sandboxCatalog) Lookup(id string) (scoring.Request, bool) { return sandbox.Lookup(id) }
+func (sandboxCatalog) EvaluationDate() time.Time                { return sandbox.EvaluationDate() }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, d deps) error {
 	log.Info("starting rocketfin", "config", cfg.Masked())
@@ -44,10 +89,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer database.Close(db)
 
-	a := &app{cfg: cfg, db: db, log: log, reg: prometheus.NewRegistry()}
+	a, err := wire(cfg, db, log, d.clock)
+	if err != nil {
+		return err
+	}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.keys = keys.NewService(db, d.clock, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log})
-	a.tenants = tenants.NewService(db, a.keys, d.clock)
 	router, err := a.router()
 	if err != nil {
 		return err
@@ -81,10 +127,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
-	work.Add(1)
+	work.Add(2)
 	go func() {
 		defer work.Done()
 		a.keys.RunLastUsedFlusher(workCtx, cfg.LastUsedFlush)
+	}()
+	go func() {
+		defer work.Done()
+		a.purgeIdempotencyKeys(workCtx)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -152,13 +202,16 @@ func (a *app) router() (*gin.Engine, error) {
 	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
 	r.GET("/metrics", gin.WrapH(metrics))
 
-	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour)
+	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.cfg.PriceCurrency)
 	public := r.Group("/v1")
 	th.RegisterPublic(public)
 
 	authed := r.Group("/v1", keys.Middleware(a.keys))
 	th.Register(authed)
 	a.keys.Register(authed)
+	a.consents.Register(authed)
+	a.meter.Register(authed, a.clock.Now)
+	a.gateway.Register(authed, func() any { return sandbox.Companies() })
 
 	if a.cfg.OperatorToken != "" {
 		th.RegisterOperator(r.Group("/admin/v1"), a.cfg.OperatorToken)
@@ -175,4 +228,23 @@ func (a *app) handleReady(c *gin.Context) {
 		return
 	}
 	httpx.JSON(c, http.StatusOK, gin.H{"status": "ok", "database": "up"})
+}
+
+// purgeIdempotencyKeys deletes expired idempotent answers every hour.
+func (a *app) purgeIdempotencyKeys(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.gateway.PurgeIdempotencyKeys(ctx)
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("purge of idempotency keys failed", "error", err)
+			} else if n > 0 {
+				a.log.Info("purged expired idempotency keys", "count", n)
+			}
+		}
+	}
 }

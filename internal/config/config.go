@@ -27,6 +27,15 @@ type Config struct {
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 	PublicURL       string
+	DBMaxConns      int
+	// ScoringURL is a remote scoring core (`rocketfin scoring-core`); empty runs it in-process.
+	ScoringURL     string
+	ScoringTimeout time.Duration
+	// RateLimitStore is memory (per replica) or postgres (shared by replicas).
+	RateLimitStore string
+	// PriceAmount is what one metered live analysis costs, in minor units of PriceCurrency.
+	PriceAmount   int64
+	PriceCurrency string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -44,6 +53,12 @@ func Load(getenv func(string) string) (Config, error) {
 		KeyCacheTTL:     time.Second,
 		LastUsedFlush:   10 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
+		DBMaxConns:      20,
+		ScoringURL:      getenv("ROCKETFIN_SCORING_URL"),
+		ScoringTimeout:  2 * time.Second,
+		RateLimitStore:  or(getenv("ROCKETFIN_RATE_LIMIT_STORE"), "memory"),
+		PriceAmount:     150,
+		PriceCurrency:   or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
 	}
 	var errs []error
 	if s := getenv("ROCKETFIN_SIGNUP_PER_HOUR"); s != "" {
@@ -53,6 +68,32 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.SignupPerHour = n
 	}
+	ints := []struct {
+		name     string
+		dst      *int64
+		min, max int64
+	}{
+		{"ROCKETFIN_PRICE_PER_ANALYSIS", &c.PriceAmount, 0, 1_000_000},
+	}
+	for _, n := range ints {
+		s := getenv(n.name)
+		if s == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < n.min || v > n.max {
+			errs = append(errs, fmt.Errorf("%s: want an integer from %d to %d, got %q", n.name, n.min, n.max, s))
+			continue
+		}
+		*n.dst = v
+	}
+	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 1 to 500, got %q", s))
+		}
+		c.DBMaxConns = n
+	}
 	durations := []struct {
 		name string
 		dst  *time.Duration
@@ -61,6 +102,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"ROCKETFIN_KEY_CACHE_TTL", &c.KeyCacheTTL, time.Second},
 		{"ROCKETFIN_LAST_USED_FLUSH", &c.LastUsedFlush, time.Hour},
 		{"ROCKETFIN_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 5 * time.Minute},
+		{"ROCKETFIN_SCORING_TIMEOUT", &c.ScoringTimeout, time.Minute},
 	}
 	for _, d := range durations {
 		s := getenv(d.name)
@@ -93,6 +135,23 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.OperatorToken != "" && len(c.OperatorToken) < 16 {
 		errs = append(errs, errors.New("ROCKETFIN_OPERATOR_TOKEN: use at least 16 characters"))
 	}
+	switch c.RateLimitStore {
+	case "memory":
+	case "postgres":
+		if c.DatabaseURL == "" {
+			errs = append(errs, errors.New("ROCKETFIN_RATE_LIMIT_STORE=postgres needs DATABASE_URL"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("ROCKETFIN_RATE_LIMIT_STORE: want memory or postgres, got %q", c.RateLimitStore))
+	}
+	if len(c.PriceCurrency) != 3 || strings.ToUpper(c.PriceCurrency) != c.PriceCurrency {
+		errs = append(errs, fmt.Errorf("ROCKETFIN_PRICE_CURRENCY: want an ISO 4217 code such as EUR, got %q", c.PriceCurrency))
+	}
+	if c.ScoringURL != "" {
+		if u, err := url.Parse(c.ScoringURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_SCORING_URL: want an http(s) URL, got %q", c.ScoringURL))
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -123,6 +182,11 @@ func (c Config) Masked() map[string]string {
 		"key_cache_ttl":            c.KeyCacheTTL.String(),
 		"last_used_flush_interval": c.LastUsedFlush.String(),
 		"trusted_proxies":          strings.Join(c.TrustedProxies, ","),
+		"db_max_conns":             strconv.Itoa(c.DBMaxConns),
+		"scoring":                  or(c.ScoringURL, "in-process"),
+		"scoring_timeout":          c.ScoringTimeout.String(),
+		"rate_limit_store":         c.RateLimitStore,
+		"price_per_analysis":       strconv.FormatInt(c.PriceAmount, 10) + " " + c.PriceCurrency + " minor units",
 	}
 }
 

@@ -1,0 +1,98 @@
+package consents
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+// View is a consent as the API shows it.
+type View struct {
+	ID          string     `json:"id"`
+	Object      string     `json:"object"`
+	Environment string     `json:"environment"`
+	CompanyID   string     `json:"company_id"`
+	Scopes      []string   `json:"scopes"`
+	Evidence    string     `json:"evidence"`
+	Status      string     `json:"status"`
+	KeyID       string     `json:"key_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	WithdrawnAt *time.Time `json:"withdrawn_at"`
+}
+
+func newView(c Consent, now time.Time) View {
+	v := View{
+		ID: c.ID, Object: "consent", Environment: c.Environment, CompanyID: c.CompanyID, Scopes: c.ScopeList(),
+		Evidence: c.Evidence, Status: c.Status(now), KeyID: c.KeyID, CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
+	}
+	if c.WithdrawnAt != nil {
+		w := c.WithdrawnAt.UTC()
+		v.WithdrawnAt = &w
+	}
+	return v
+}
+
+// Register mounts the consent routes on an authenticated group.
+func (s *Service) Register(g *gin.RouterGroup) {
+	g.POST("/consents", s.handleCreate)
+	g.GET("/consents", s.handleList)
+	g.GET("/consents/:id", s.handleGet)
+	g.DELETE("/consents/:id", s.handleWithdraw)
+}
+
+func (s *Service) handleCreate(c *gin.Context) {
+	var in CreateInput
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	con, err := s.Create(c.Request.Context(), keys.PrincipalOf(c), in)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusCreated, newView(con, s.clock.Now()))
+}
+
+func (s *Service) handleList(c *gin.Context) {
+	page, err := httpx.ParsePage(c, ids.Consent)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), c.Query("company_id"), page.StartingAfter, page.Limit+1)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	now := s.clock.Now()
+	views := make([]View, len(list))
+	for i, con := range list {
+		views[i] = newView(con, now)
+	}
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+}
+
+func (s *Service) handleGet(c *gin.Context) {
+	con, err := s.Get(c.Request.Context(), keys.PrincipalOf(c), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, newView(con, s.clock.Now()))
+}
+
+func (s *Service) handleWithdraw(c *gin.Context) {
+	con, err := s.Withdraw(c.Request.Context(), keys.PrincipalOf(c), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, newView(con, s.clock.Now()))
+}

@@ -1,0 +1,111 @@
+package consents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+// Service records, lists, withdraws and checks consents.
+type Service struct {
+	db    *gorm.DB
+	clock clock.Clock
+}
+
+// NewService returns the consent service.
+func NewService(db *gorm.DB, clk clock.Clock) *Service { return &Service{db: db, clock: clk} }
+
+// Create records a consent for the caller's tenant and environment.
+func (s *Service) Create(ctx context.Context, p keys.Principal, in CreateInput) (Consent, error) {
+	now := s.clock.Now()
+	if err := in.Validate(now); err != nil {
+		return Consent{}, err
+	}
+	c := Consent{
+		ID: ids.New(ids.Consent), TenantID: p.TenantID, Environment: string(p.Environment), CompanyID: in.CompanyID,
+		Scopes: strings.Join(in.Scopes, ","), Evidence: in.Evidence, KeyID: p.KeyID, CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC(),
+	}
+	if err := s.db.WithContext(ctx).Create(&c).Error; err != nil {
+		return Consent{}, fmt.Errorf("record consent: %w", err)
+	}
+	return c, nil
+}
+
+// Get returns one consent of the caller.
+func (s *Service) Get(ctx context.Context, p keys.Principal, id string) (Consent, error) {
+	var c Consent
+	if !ids.Valid(ids.Consent, id) {
+		return c, problem.New(problem.NotFound, "no consent %s", id)
+	}
+	err := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, string(p.Environment), id).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return c, problem.New(problem.NotFound, "no consent %s", id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get consent %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// List returns the caller's consents, newest first, for one company when
+// companyID is set.
+func (s *Service) List(ctx context.Context, p keys.Principal, companyID, startingAfter string, limit int) ([]Consent, error) {
+	q := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
+	if companyID != "" {
+		q = q.Where("company_id = ?", companyID)
+	}
+	if startingAfter != "" {
+		q = q.Where("id < ?", startingAfter)
+	}
+	var out []Consent
+	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	return out, nil
+}
+
+// Withdraw ends a consent now; withdrawing it again changes nothing.
+func (s *Service) Withdraw(ctx context.Context, p keys.Principal, id string) (Consent, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return Consent{}, err
+	}
+	err := s.db.WithContext(ctx).Model(&Consent{}).
+		Where("tenant_id = ? AND environment = ? AND id = ? AND withdrawn_at IS NULL", p.TenantID, string(p.Environment), id).
+		Update("withdrawn_at", s.clock.Now()).Error
+	if err != nil {
+		return Consent{}, fmt.Errorf("withdraw consent %s: %w", id, err)
+	}
+	return s.Get(ctx, p, id)
+}
+
+// Require returns the id of the newest active consent for the company that
+// covers every scope, or consent_required. No scopes need no consent.
+func (s *Service) Require(ctx context.Context, p keys.Principal, companyID string, scopes []string) (string, error) {
+	if len(scopes) == 0 {
+		return "", nil
+	}
+	now := s.clock.Now()
+	var cands []Consent
+	err := s.db.WithContext(ctx).
+		Where("tenant_id = ? AND environment = ? AND company_id = ? AND withdrawn_at IS NULL AND expires_at > ?",
+			p.TenantID, string(p.Environment), companyID, now).
+		Order("id DESC").Limit(20).Find(&cands).Error
+	if err != nil {
+		return "", fmt.Errorf("look up consents for %s: %w", companyID, err)
+	}
+	for _, c := range cands {
+		if c.Covers(scopes, now) {
+			return c.ID, nil
+		}
+	}
+	return "", problem.New(problem.ConsentRequired,
+		"scoring %s needs an active consent covering %s: record one with POST /v1/consents", companyID, strings.Join(scopes, " and "))
+}

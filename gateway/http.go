@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/scoring"
+)
+
+// Register mounts the scoring routes on an authenticated group; companies
+// lists the sandbox catalog.
+func (g *Gateway) Register(r *gin.RouterGroup, companies func() any) {
+	r.POST("/scores", g.handleScore)
+	r.GET("/scores", g.handleList)
+	r.GET("/scores/:id", g.handleGet)
+	r.GET("/sandbox/companies", func(c *gin.Context) {
+		httpx.JSON(c, http.StatusOK, gin.H{"object": "list", "data": companies(), "has_more": false})
+	})
+}
+
+func (g *Gateway) handleScore(c *gin.Context) {
+	started := time.Now()
+	body, err := httpx.ReadBody(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	ans, err := g.Score(c.Request.Context(), Call{
+		Principal:      keys.PrincipalOf(c),
+		Body:           body,
+		IdempotencyKey: c.GetHeader("Idempotency-Key"),
+		Language:       c.GetHeader("Accept-Language"),
+		RequestID:      httpx.RequestID(c),
+		Started:        started,
+	})
+	if ans.Limit.Burst > 0 {
+		policy, state := RateLimitHeaders(ans.Limit, ans.RateLimit)
+		c.Header("RateLimit-Policy", policy)
+		c.Header("RateLimit", state)
+	}
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if ans.Replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", ans.Body)
+}
+
+func (g *Gateway) handleGet(c *gin.Context) {
+	p := keys.PrincipalOf(c)
+	id := c.Param("id")
+	if !ids.Valid(ids.Score, id) {
+		httpx.Fail(c, problem.New(problem.NotFound, "no score %s", id))
+		return
+	}
+	var d Decision
+	err := g.db.WithContext(c.Request.Context()).
+		Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, string(p.Environment), id).Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		httpx.Fail(c, problem.New(problem.NotFound, "no score %s", id))
+		return
+	}
+	if err != nil {
+		httpx.Fail(c, fmt.Errorf("get decision %s: %w", id, err))
+		return
+	}
+	v, err := decisionView(d)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.JSON(c, http.StatusOK, v)
+}
+
+func (g *Gateway) handleList(c *gin.Context) {
+	p := keys.PrincipalOf(c)
+	page, err := httpx.ParsePage(c, ids.Score)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	q := g.db.WithContext(c.Request.Context()).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
+	if company := c.Query("company_id"); company != "" {
+		q = q.Where("company_id = ?", company)
+	}
+	if page.StartingAfter != "" {
+		q = q.Where("id < ?", page.StartingAfter)
+	}
+	var list []Decision
+	if err := q.Order("id DESC").Limit(page.Limit + 1).Find(&list).Error; err != nil {
+		httpx.Fail(c, fmt.Errorf("list decisions: %w", err))
+		return
+	}
+	views := make([]DecisionView, 0, len(list))
+	for _, d := range list {
+		v, err := decisionView(d)
+		if err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		views = append(views, v)
+	}
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+}
+
+func decisionView(d Decision) (DecisionView, error) {
+	var in scoring.Request
+	if err := json.Unmarshal([]byte(d.Input), &in); err != nil {
+		return DecisionView{}, fmt.Errorf("decode input of %s: %w", d.ID, err)
+	}
+	v := DecisionView{
+		ID: d.ID, Object: "score", Environment: d.Environment, CreatedAt: d.CreatedAt.UTC(),
+		Company: CompanyRef{ID: in.Company.ID, IDType: in.Company.IDType, Name: in.Company.Name},
+		KeyID:   d.KeyID, RequestID: d.RequestID, ConsentID: d.ConsentID,
+		LatencyMS: float64(d.LatencyUS) / 1000, AsOf: d.AsOf.UTC(), InputSHA256: d.InputSHA256, Input: json.RawMessage(d.Input),
+	}
+	if err := json.Unmarshal([]byte(d.Output), &v.Result); err != nil {
+		return DecisionView{}, fmt.Errorf("decode output of %s: %w", d.ID, err)
+	}
+	return v, nil
+}

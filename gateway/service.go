@@ -1,0 +1,339 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/scoring"
+	"github.com/rocketfin/rocketfin/scoringhttp"
+)
+
+// IdempotencyTTL is how long a stored answer is replayed.
+const IdempotencyTTL = 24 * time.Hour
+
+// Gateway runs scoring calls.
+type Gateway struct {
+	db       *gorm.DB
+	clock    clock.Clock
+	scorer   Scorer
+	limiter  Limiter
+	meter    *metering.Meter
+	consents *consents.Service
+	catalog  Catalog
+	tenants  *tenantCache
+	log      *slog.Logger
+}
+
+// Options wire a gateway.
+type Options struct {
+	DB       *gorm.DB
+	Clock    clock.Clock
+	Scorer   Scorer
+	Limiter  Limiter
+	Meter    *metering.Meter
+	Consents *consents.Service
+	Catalog  Catalog
+	Logger   *slog.Logger
+}
+
+// New returns a gateway.
+func New(o Options) *Gateway {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Gateway{
+		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
+		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second), log: o.Logger,
+	}
+}
+
+// Call is one POST /v1/scores as the HTTP layer hands it over.
+type Call struct {
+	Principal      keys.Principal
+	Body           []byte
+	IdempotencyKey string
+	Language       string
+	RequestID      string
+	Started        time.Time
+}
+
+// Answer is what the caller receives.
+type Answer struct {
+	Body     []byte
+	Replayed bool
+	// RateLimit describes the caller's bucket after this call.
+	RateLimit Verdict
+	Limit     Limit
+}
+
+// errReplay aborts a transaction whose idempotency key another call claimed.
+var errReplay = errors.New("idempotency key already claimed")
+
+// Score runs one scoring call through every check, the core and the
+// charging transaction.
+func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
+	now := g.clock.Now()
+	p := c.Principal
+	tenant, err := g.tenants.get(ctx, p.TenantID, now)
+	if err != nil {
+		return Answer{}, err
+	}
+	ans := Answer{Limit: tenant.limit()}
+	if ans.RateLimit, err = g.limiter.Take(ctx, "key:"+p.KeyID, ans.Limit, now); err != nil {
+		return ans, fmt.Errorf("rate limit: %w", err)
+	}
+	if !ans.RateLimit.Allowed {
+		e := problem.New(problem.RateLimited, "this credential is limited to %g requests a second (burst %d)", ans.Limit.PerSecond, ans.Limit.Burst)
+		e.RetryAfter = int(math.Ceil(ans.RateLimit.RetryAfter.Seconds()))
+		return ans, e
+	}
+
+	req, err := decodeRequest(c.Body)
+	if err != nil {
+		return ans, err
+	}
+	if err := validIdempotencyKey(c.IdempotencyKey); err != nil {
+		return ans, err
+	}
+	fingerprint := requestHash(req)
+	if c.IdempotencyKey != "" {
+		if body, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
+			ans.Body, ans.Replayed = body, found
+			return ans, err
+		}
+	}
+	// Consent covers the data the caller sends: the sandbox catalog's own
+	// data is fictitious and needs none, so a first sandbox call just works.
+	consentID, err := g.consents.Require(ctx, p, req.Company.ID, neededScopes(&req))
+	if err != nil {
+		return ans, err
+	}
+	if p.Environment == keys.Sandbox {
+		if err := g.fillFromCatalog(&req); err != nil {
+			return ans, err
+		}
+	}
+	if p.Environment == keys.Live {
+		if err := tenant.precheck(now); err != nil {
+			return ans, err
+		}
+	}
+
+	asOf := now
+	if p.Environment == keys.Sandbox {
+		asOf = g.catalog.EvaluationDate()
+	}
+	result, err := g.scorer.Evaluate(ctx, &req, scoring.Options{Language: c.Language, AsOf: asOf})
+	if err != nil {
+		if verr := scoringhttp.FieldErrors(err); problem.As(verr) != nil {
+			return ans, verr
+		}
+		g.log.ErrorContext(ctx, "scoring core failed", "error", err.Error())
+		return ans, problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later")
+	}
+
+	body, err := g.commit(ctx, c, &req, result, consentID, fingerprint, now, asOf)
+	if errors.Is(err, errReplay) {
+		body, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
+		if rerr == nil && !found {
+			rerr = problem.New(problem.Conflict, "a concurrent call with this Idempotency-Key did not finish; retry")
+		}
+		ans.Body, ans.Replayed = body, found
+		return ans, rerr
+	}
+	if err != nil {
+		return ans, err
+	}
+	ans.Body = body
+	return ans, nil
+}
+
+// commit spends, records and answers in one transaction.
+func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, result scoring.Result, consentID, fingerprint string, now, asOf time.Time) ([]byte, error) {
+	p := c.Principal
+	scoreID := ids.New(ids.Score)
+	input, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode decision input: %w", err)
+	}
+	output, err := json.Marshal(result)
+	if err != nil {
+		return nil, fmt.Errorf("encode decision output: %w", err)
+	}
+	sum := sha256.Sum256(input)
+	idemKey := c.IdempotencyKey
+	if idemKey == "" {
+		idemKey = scoreID
+	}
+	var body []byte
+	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if c.IdempotencyKey != "" {
+			if err := g.claim(ctx, tx, p, c.IdempotencyKey, fingerprint, scoreID, now); err != nil {
+				return err
+			}
+		}
+		charge := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
+		if p.Environment == keys.Live {
+			var err error
+			if charge, err = g.meter.Spend(ctx, tx, p.TenantID, now); err != nil {
+				return err
+			}
+		}
+		d := Decision{
+			ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.KeyID, RequestID: c.RequestID,
+			CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
+			Grade: result.Grade, Recommendation: result.Recommendation, Input: string(input),
+			InputSHA256: hex.EncodeToString(sum[:]), Output: string(output), AsOf: asOf, CreatedAt: now,
+		}
+		if consentID != "" {
+			d.ConsentID = &consentID
+		}
+		d.LatencyUS = time.Since(c.Started).Microseconds()
+		if err := tx.Create(&d).Error; err != nil {
+			return fmt.Errorf("insert decision: %w", err)
+		}
+		if _, err := g.meter.Record(ctx, tx, metering.Call{
+			TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.KeyID,
+			RequestID: c.RequestID, IdempotencyKey: idemKey, At: now,
+		}, charge); err != nil {
+			return err
+		}
+		view := ScoreView{
+			ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
+			Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
+			Result:  result, CreditsRemaining: charge.CreditsRemaining,
+		}
+		if body, err = json.Marshal(view); err != nil {
+			return fmt.Errorf("encode answer: %w", err)
+		}
+		if c.IdempotencyKey != "" {
+			return g.store(ctx, tx, p, c.IdempotencyKey, body)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.Environment == keys.Live {
+		g.tenants.forget(p.TenantID)
+	}
+	return body, nil
+}
+
+func decodeRequest(body []byte) (scoring.Request, error) {
+	var req scoring.Request
+	if err := httpx.DecodeBytes(body, &req); err != nil {
+		return req, err
+	}
+	if err := req.Validate(); err != nil {
+		return req, scoringhttp.FieldErrors(err)
+	}
+	return req, nil
+}
+
+// requestHash fingerprints a request by its canonical JSON, so that
+// whitespace and key order do not make two equal bodies differ.
+func requestHash(req scoring.Request) string {
+	b, _ := json.Marshal(req)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func validIdempotencyKey(k string) error {
+	if len(k) > 255 {
+		return problem.Field("Idempotency-Key", "must be at most 255 characters")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return problem.Field("Idempotency-Key", "must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// neededScopes are the consents a request needs: bank data, and a natural
+// person (a sole trader).
+func neededScopes(req *scoring.Request) []string {
+	var scopes []string
+	if req.Bank != nil && len(req.Bank.Months) > 0 {
+		scopes = append(scopes, consents.ScopeBankData)
+	}
+	switch strings.ToLower(strings.TrimSpace(req.Company.LegalForm)) {
+	case "ei", "sole_trader", "eirl", "micro_entrepreneur", "auto_entrepreneur", "eni", "sole_proprietor":
+		scopes = append(scopes, consents.ScopePersonalData)
+	}
+	return scopes
+}
+
+// fillFromCatalog makes a sandbox request: only catalog companies, whose
+// stored data fill whatever the caller did not send.
+func (g *Gateway) fillFromCatalog(req *scoring.Request) error {
+	stored, ok := g.catalog.Lookup(req.Company.ID)
+	if !ok {
+		return problem.Field("company.id", "%q is not a sandbox company: sandbox keys score only the fictitious companies of GET /v1/sandbox/companies", req.Company.ID)
+	}
+	if req.Company.IDType == "" {
+		req.Company.IDType = stored.Company.IDType
+	}
+	if req.Company.Name == "" {
+		req.Company.Name = stored.Company.Name
+	}
+	if req.Company.Country == "" {
+		req.Company.Country = stored.Company.Country
+	}
+	if req.Company.NACE == "" {
+		req.Company.NACE = stored.Company.NACE
+	}
+	if req.Company.LegalForm == "" {
+		req.Company.LegalForm = stored.Company.LegalForm
+	}
+	if req.Company.IncorporatedOn == "" {
+		req.Company.IncorporatedOn = stored.Company.IncorporatedOn
+	}
+	if req.Financials == nil {
+		req.Financials = stored.Financials
+	}
+	if req.Bank == nil {
+		req.Bank = stored.Bank
+	}
+	if req.Payments == nil {
+		req.Payments = stored.Payments
+	}
+	if req.LegalEvents == nil {
+		req.LegalEvents = stored.LegalEvents
+	}
+	if req.Request == nil {
+		req.Request = stored.Request
+	}
+	return nil
+}
+
+// RateLimitHeaders renders the IETF RateLimit-Policy and RateLimit fields.
+func RateLimitHeaders(l Limit, v Verdict) (policy, state string) {
+	window := int(math.Ceil(float64(l.Burst) / l.PerSecond))
+	policy = fmt.Sprintf(`"credential";q=%d;w=%d`, l.Burst, window)
+	reset := int(math.Ceil(v.FullAfter.Seconds()))
+	if !v.Allowed {
+		reset = int(math.Ceil(v.RetryAfter.Seconds()))
+	}
+	state = `"credential";r=` + strconv.Itoa(int(math.Floor(v.Remaining))) + ";t=" + strconv.Itoa(reset)
+	return policy, state
+}

@@ -1,0 +1,115 @@
+package metering
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// account is what spending needs to know of a tenant.
+type account struct {
+	Status             string
+	TrialEndsAt        time.Time
+	CreditsRemaining   int64
+	MonthlyCapAmount   *int64
+	MonthlyCapCurrency *string
+}
+
+// Quota explains why a tenant may not make a live call now, or returns nil.
+// It reads without locking: the transaction's conditional updates decide.
+func (m *Meter) Quota(ctx context.Context, tenantID string, now time.Time) error {
+	a, err := m.account(ctx, m.db, tenantID)
+	if err != nil {
+		return err
+	}
+	var spent int64
+	if a.MonthlyCapAmount != nil {
+		err := m.db.WithContext(ctx).Raw("SELECT amount FROM monthly_spend WHERE tenant_id = ? AND period = ?",
+			tenantID, Period(now)).Scan(&spent).Error
+		if err != nil {
+			return fmt.Errorf("read monthly spend of %s: %w", tenantID, err)
+		}
+	}
+	return refusal(a, now, spent, m.price)
+}
+
+// refusal is the 402 a tenant in state a gets, or nil.
+func refusal(a account, now time.Time, spent int64, price Price) error {
+	switch a.Status {
+	case "trial":
+		if !now.Before(a.TrialEndsAt) {
+			return problem.New(problem.TrialExpired, "the trial ended at %s; subscribe to keep scoring live", a.TrialEndsAt.UTC().Format(time.RFC3339))
+		}
+		if a.CreditsRemaining <= 0 {
+			return problem.New(problem.CreditsExhausted, "the trial's analysis credits are spent; subscribe to keep scoring live")
+		}
+	case "active", "past_due":
+		if a.MonthlyCapAmount != nil && spent+price.Amount > *a.MonthlyCapAmount {
+			return problem.New(problem.CreditsExhausted, "the monthly spend cap of %d %s minor units is reached", *a.MonthlyCapAmount, price.Currency)
+		}
+	default:
+		return problem.New(problem.AccountSuspended, "the account is %s; live calls are refused until it is reactivated", a.Status)
+	}
+	return nil
+}
+
+func (m *Meter) account(ctx context.Context, db *gorm.DB, tenantID string) (account, error) {
+	var a account
+	res := db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, monthly_cap_amount, monthly_cap_currency
+		FROM tenants WHERE id = ?`, tenantID).Scan(&a)
+	if res.Error != nil {
+		return a, fmt.Errorf("read account %s: %w", tenantID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return a, problem.New(problem.NotFound, "no tenant %s", tenantID)
+	}
+	return a, nil
+}
+
+// Spend charges one live analysis inside tx: a trial credit, or the price
+// against the monthly cap of a subscribed tenant. Each is one conditional
+// update, so concurrent calls can never spend what is not there.
+func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time) (Charge, error) {
+	tx = tx.WithContext(ctx)
+	var remaining []int64
+	err := tx.Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
+		WHERE id = ? AND status = 'trial' AND credits_remaining > 0 AND trial_ends_at > ?
+		RETURNING credits_remaining`, tenantID, now).Scan(&remaining).Error
+	if err != nil {
+		return Charge{}, fmt.Errorf("spend a credit of %s: %w", tenantID, err)
+	}
+	if len(remaining) == 1 {
+		left := remaining[0]
+		return Charge{BillingState: StateTrialCredit, CreditsRemaining: &left, Currency: m.price.Currency}, nil
+	}
+	a, err := m.account(ctx, tx, tenantID)
+	if err != nil {
+		return Charge{}, err
+	}
+	if a.Status != "active" && a.Status != "past_due" {
+		return Charge{}, refusal(a, now, 0, m.price)
+	}
+	charge := Charge{BillingState: StatePending, Amount: m.price.Amount, Currency: m.price.Currency}
+	if a.MonthlyCapAmount == nil {
+		return charge, nil
+	}
+	period := Period(now)
+	if err := tx.Exec(`INSERT INTO monthly_spend (tenant_id, period, amount) VALUES (?, ?, 0)
+		ON CONFLICT (tenant_id, period) DO NOTHING`, tenantID, period).Error; err != nil {
+		return Charge{}, fmt.Errorf("open monthly spend of %s: %w", tenantID, err)
+	}
+	res := tx.Exec(`UPDATE monthly_spend SET amount = amount + ?
+		WHERE tenant_id = ? AND period = ? AND amount + ? <= ?`,
+		m.price.Amount, tenantID, period, m.price.Amount, *a.MonthlyCapAmount)
+	if res.Error != nil {
+		return Charge{}, fmt.Errorf("spend against the cap of %s: %w", tenantID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Charge{}, refusal(a, now, *a.MonthlyCapAmount, m.price)
+	}
+	return charge, nil
+}
