@@ -16,3 +16,20 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEvaluateParallel runs the same evaluation on every core at once: the engine shares
+// nothing mutable, so throughput grows with cores.
+func BenchmarkEvaluateParallel(b *testing.B) {
+	e := newEngine(b)
+	req := healthyRequest()
+	opt := Options{AsOf: testDate, Language: "pt"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.Evaluate(&req, opt); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
