@@ -211,3 +211,36 @@ func deepCopy(r Request) Request {
 	}
 	return c
 }
+
+func TestConcurrentEvaluationsAgree(t *testing.T) {
+	e := newEngine(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	reqs := make([]Request, 64)
+	want := make([]Result, len(reqs))
+	for i := range reqs {
+		reqs[i] = randomRequest(rng)
+		want[i] = evaluate(t, e, reqs[i])
+	}
+	errs := make(chan string, 8)
+	done := make(chan struct{})
+	for w := 0; w < 8; w++ {
+		go func(w int) {
+			defer func() { done <- struct{}{} }()
+			for k := range reqs {
+				i := (k + w*7) % len(reqs)
+				got, err := e.Evaluate(&reqs[i], Options{AsOf: testDate})
+				if err != nil || !reflect.DeepEqual(got, want[i]) {
+					errs <- "request " + itoa(i) + " gave a different result under concurrency"
+					return
+				}
+			}
+		}(w)
+	}
+	for w := 0; w < 8; w++ {
+		<-done
+	}
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+}
