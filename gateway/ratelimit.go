@@ -107,12 +107,12 @@ func (p *PostgresLimiter) Take(ctx context.Context, name string, l Limit, now ti
 		}
 		err := db.Raw(`
 			WITH cur AS (
-				SELECT bucket, LEAST(@burst::float8, tokens
-					+ GREATEST(0, EXTRACT(EPOCH FROM (@now::timestamptz - updated_at)))::float8 * @rate::float8) AS refilled
+				SELECT bucket, LEAST(CAST(@burst AS float8), tokens
+					+ GREATEST(0, EXTRACT(EPOCH FROM (CAST(@now AS timestamptz) - updated_at)))::float8 * CAST(@rate AS float8)) AS refilled
 				FROM rate_buckets WHERE bucket = @bucket FOR UPDATE)
 			UPDATE rate_buckets b
 			SET tokens = CASE WHEN cur.refilled >= 1 THEN cur.refilled - 1 ELSE cur.refilled END,
-				updated_at = GREATEST(b.updated_at, @now::timestamptz)
+				updated_at = GREATEST(b.updated_at, CAST(@now AS timestamptz))
 			FROM cur WHERE b.bucket = cur.bucket
 			RETURNING b.tokens AS tokens, cur.refilled >= 1 AS allowed`, args).Scan(&rows).Error
 		if err != nil {

@@ -36,7 +36,7 @@ func (b *syncBuffer) String() string {
 
 // testServer is the real program started through run() on a random port.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	clock  *clock.Fake
 	logs   *syncBuffer
@@ -52,7 +52,7 @@ var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // startServer runs `rocketfin serve` against a fresh PostgreSQL database
 // unless env says otherwise.
-func startServer(t *testing.T, env map[string]string) *testServer {
+func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -69,7 +69,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	return startWith(t, env, clock.NewFake(epoch))
 }
 
-func startWith(t *testing.T, env map[string]string, clk *clock.Fake) *testServer {
+func startWith(t testing.TB, env map[string]string, clk *clock.Fake) *testServer {
 	t.Helper()
 	s := &testServer{t: t, clock: clk, logs: &syncBuffer{}, stdout: &syncBuffer{}, env: env,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}
@@ -191,7 +191,7 @@ func (s *testServer) doWith(method, path, key string, body any, header map[strin
 }
 
 // expect fails the test unless the answer has the status.
-func expect(t *testing.T, r response, status int) {
+func expect(t testing.TB, r response, status int) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Raw)
