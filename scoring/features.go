@@ -13,32 +13,35 @@ type Feature int
 // the population average. Extreme values need no winsorising: shape functions are constant beyond
 // their outermost bins.
 const (
-	FLeverage             Feature = iota // total liabilities / total assets
-	FEquityRatio                         // equity / total assets
-	FCurrentRatio                        // current assets / current liabilities
-	FQuickRatio                          // (current assets − inventory) / current liabilities
-	FCashRatio                           // cash / current liabilities
-	FWorkingCapital                      // (current assets − current liabilities) / total assets
-	FReturnOnAssets                      // net income / total assets
-	FEBITToAssets                        // EBIT / total assets
-	FRetainedToAssets                    // retained earnings / total assets
-	FAssetTurnover                       // revenue / total assets
-	FEBITMargin                          // EBIT / revenue
-	FNetMargin                           // net income / revenue
-	FInterestCover                       // EBIT / interest expense
-	FInterestBurden                      // interest expense / total assets
-	FSizeAssets                          // log10 of total assets in EUR
-	FSizeRevenue                         // log10 of revenue in EUR
-	FReceivableDays                      // receivables / revenue × 365
-	FInventoryDays                       // inventory / revenue × 365
-	FCurrentLiabDays                     // current liabilities / revenue × 365
-	FEBITDAToAssets                      // (EBIT + depreciation) / total assets
-	FShortTermDebtShare                  // current liabilities / total liabilities
-	FCurrentLiabToAssets                 // current liabilities / total assets
-	FDepreciationToAssets                // depreciation / total assets
-	FBalanceGap                          // |total assets − total liabilities − equity| / total assets
-	FRevenueGrowth                       // revenue / revenue of the previous statement
-	NumFeatures                          // number of statement features
+	FLeverage                Feature = iota // total liabilities / total assets
+	FEquityRatio                            // equity / total assets
+	FCurrentRatio                           // current assets / current liabilities
+	FQuickRatio                             // (current assets − inventory) / current liabilities
+	FCashRatio                              // cash / current liabilities
+	FWorkingCapital                         // (current assets − current liabilities) / total assets
+	FReturnOnAssets                         // net income / total assets
+	FEBITToAssets                           // EBIT / total assets
+	FRetainedToAssets                       // retained earnings / total assets
+	FAssetTurnover                          // revenue / total assets
+	FEBITMargin                             // EBIT / revenue
+	FNetMargin                              // net income / revenue
+	FInterestCover                          // EBIT / interest expense
+	FInterestBurden                         // interest expense / total assets
+	FSizeAssets                             // log10 of total assets in EUR
+	FSizeRevenue                            // log10 of revenue in EUR
+	FReceivableDays                         // receivables / revenue × 365
+	FInventoryDays                          // inventory / revenue × 365
+	FCurrentLiabDays                        // current liabilities / revenue × 365
+	FEBITDAToAssets                         // (EBIT + depreciation) / total assets
+	FShortTermDebtShare                     // current liabilities / total liabilities
+	FCurrentLiabToAssets                    // current liabilities / total assets
+	FDepreciationToAssets                   // depreciation / total assets
+	FBalanceGap                             // |total assets − total liabilities − equity| / total assets
+	FRevenueGrowth                          // revenue / revenue of the previous statement
+	FCashToAssets                           // cash / total assets
+	FInterestToRevenue                      // interest expense / revenue
+	FWorkingCapitalToRevenue                // (current assets − current liabilities) / revenue
+	NumFeatures                             // number of statement features
 )
 
 // FeatureInfo describes a statement feature: its stable name (the model file's key), its reason
@@ -52,31 +55,34 @@ type FeatureInfo struct {
 
 // Features lists the statement features in index order.
 var Features = [NumFeatures]FeatureInfo{
-	FLeverage:             {"leverage", "FIN_LEVERAGE", +1},
-	FEquityRatio:          {"equity_ratio", "FIN_EQUITY_RATIO", -1},
-	FCurrentRatio:         {"current_ratio", "FIN_CURRENT_RATIO", -1},
-	FQuickRatio:           {"quick_ratio", "FIN_QUICK_RATIO", -1},
-	FCashRatio:            {"cash_ratio", "FIN_CASH_RATIO", -1},
-	FWorkingCapital:       {"working_capital_to_assets", "FIN_WORKING_CAPITAL", -1},
-	FReturnOnAssets:       {"return_on_assets", "FIN_RETURN_ON_ASSETS", -1},
-	FEBITToAssets:         {"ebit_to_assets", "FIN_OPERATING_RETURN", -1},
-	FRetainedToAssets:     {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", -1},
-	FAssetTurnover:        {"asset_turnover", "FIN_ASSET_TURNOVER", 0},
-	FEBITMargin:           {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
-	FNetMargin:            {"net_margin", "FIN_NET_MARGIN", -1},
-	FInterestCover:        {"interest_cover", "FIN_INTEREST_COVER", -1},
-	FInterestBurden:       {"interest_to_assets", "FIN_INTEREST_BURDEN", -1},
-	FSizeAssets:           {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
-	FSizeRevenue:          {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
-	FReceivableDays:       {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
-	FInventoryDays:        {"inventory_days", "FIN_INVENTORY_DAYS", 0},
-	FCurrentLiabDays:      {"current_liability_days", "FIN_PAYABLE_DAYS", +1},
-	FEBITDAToAssets:       {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", -1},
-	FShortTermDebtShare:   {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", +1},
-	FCurrentLiabToAssets:  {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
-	FDepreciationToAssets: {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
-	FBalanceGap:           {"balance_gap", "FIN_BALANCE_GAP", +1},
-	FRevenueGrowth:        {"revenue_growth", "FIN_REVENUE_GROWTH", 0},
+	FLeverage:                {"leverage", "FIN_LEVERAGE", +1},
+	FEquityRatio:             {"equity_ratio", "FIN_EQUITY_RATIO", -1},
+	FCurrentRatio:            {"current_ratio", "FIN_CURRENT_RATIO", -1},
+	FQuickRatio:              {"quick_ratio", "FIN_QUICK_RATIO", -1},
+	FCashRatio:               {"cash_ratio", "FIN_CASH_RATIO", -1},
+	FWorkingCapital:          {"working_capital_to_assets", "FIN_WORKING_CAPITAL", -1},
+	FReturnOnAssets:          {"return_on_assets", "FIN_RETURN_ON_ASSETS", -1},
+	FEBITToAssets:            {"ebit_to_assets", "FIN_OPERATING_RETURN", -1},
+	FRetainedToAssets:        {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", -1},
+	FAssetTurnover:           {"asset_turnover", "FIN_ASSET_TURNOVER", 0},
+	FEBITMargin:              {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
+	FNetMargin:               {"net_margin", "FIN_NET_MARGIN", -1},
+	FInterestCover:           {"interest_cover", "FIN_INTEREST_COVER", -1},
+	FInterestBurden:          {"interest_to_assets", "FIN_INTEREST_BURDEN", -1},
+	FSizeAssets:              {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
+	FSizeRevenue:             {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
+	FReceivableDays:          {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
+	FInventoryDays:           {"inventory_days", "FIN_INVENTORY_DAYS", 0},
+	FCurrentLiabDays:         {"current_liability_days", "FIN_PAYABLE_DAYS", +1},
+	FEBITDAToAssets:          {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", -1},
+	FShortTermDebtShare:      {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", +1},
+	FCurrentLiabToAssets:     {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
+	FDepreciationToAssets:    {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
+	FBalanceGap:              {"balance_gap", "FIN_BALANCE_GAP", +1},
+	FRevenueGrowth:           {"revenue_growth", "FIN_REVENUE_GROWTH", 0},
+	FCashToAssets:            {"cash_to_assets", "FIN_CASH_TO_ASSETS", -1},
+	FInterestToRevenue:       {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", 0},
+	FWorkingCapitalToRevenue: {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", -1},
 }
 
 // FeatureVector holds one value per statement feature; NaN marks a missing value.
@@ -186,6 +192,9 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	if x[FBalanceGap] < balanceTolerance {
 		x[FBalanceGap] = 0 // rounding noise of the figures, not a gap
 	}
+	x[FCashToAssets] = ratio(c.cash, c.ta)
+	x[FInterestToRevenue] = ratio(c.interest, c.rev)
+	x[FWorkingCapitalToRevenue] = ratio(c.ca-c.cl, c.rev)
 	if pi >= 0 {
 		prev := val(fin[pi].Revenue)
 		if p, ok := convert(prev, fin[pi].Currency, cur); ok {
