@@ -150,7 +150,7 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		return ans, problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later")
 	}
 
-	body, err := g.commit(ctx, c, &req, result, consentID, fingerprint, now, asOf)
+	body, err := g.commit(ctx, c, &req, result, consentID, fingerprint, now, asOf, tenant.Status == "trial")
 	if errors.Is(err, errReplay) {
 		body, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {
@@ -167,7 +167,7 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 }
 
 // commit spends, records and answers in one transaction.
-func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, result scoring.Result, consentID, fingerprint string, now, asOf time.Time) ([]byte, error) {
+func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, result scoring.Result, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
 	input, err := json.Marshal(req)
@@ -193,7 +193,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 		charge := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
 		if p.Environment == keys.Live {
 			var err error
-			if charge, err = g.meter.Spend(ctx, tx, p.TenantID, now); err != nil {
+			if charge, err = g.meter.Spend(ctx, tx, p.TenantID, now, likelyTrial); err != nil {
 				return err
 			}
 		}

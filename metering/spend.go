@@ -72,23 +72,23 @@ func (m *Meter) account(ctx context.Context, db *gorm.DB, tenantID string) (acco
 
 // Spend charges one live analysis inside tx: a trial credit, or the price
 // against the monthly cap of a subscribed tenant. Each is one conditional
-// update, so concurrent calls can never spend what is not there.
-func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time) (Charge, error) {
+// update, so concurrent calls can never spend what is not there. likelyTrial
+// (from a cached read) only orders the statements: the database decides.
+func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, likelyTrial bool) (Charge, error) {
 	tx = tx.WithContext(ctx)
-	var remaining []int64
-	err := tx.Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
-		WHERE id = ? AND status = 'trial' AND credits_remaining > 0 AND trial_ends_at > ?
-		RETURNING credits_remaining`, tenantID, now).Scan(&remaining).Error
-	if err != nil {
-		return Charge{}, fmt.Errorf("spend a credit of %s: %w", tenantID, err)
-	}
-	if len(remaining) == 1 {
-		left := remaining[0]
-		return Charge{BillingState: StateTrialCredit, CreditsRemaining: &left, Currency: m.price.Currency}, nil
+	if likelyTrial {
+		if c, ok, err := m.spendCredit(tx, tenantID, now); err != nil || ok {
+			return c, err
+		}
 	}
 	a, err := m.account(ctx, tx, tenantID)
 	if err != nil {
 		return Charge{}, err
+	}
+	if a.Status == "trial" && !likelyTrial {
+		if c, ok, err := m.spendCredit(tx, tenantID, now); err != nil || ok {
+			return c, err
+		}
 	}
 	if a.Status != "active" && a.Status != "past_due" {
 		return Charge{}, refusal(a, now, 0, m.price)
@@ -112,4 +112,20 @@ func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now tim
 		return Charge{}, refusal(a, now, *a.MonthlyCapAmount, m.price)
 	}
 	return charge, nil
+}
+
+// spendCredit takes one trial credit if the trial allows it.
+func (m *Meter) spendCredit(tx *gorm.DB, tenantID string, now time.Time) (Charge, bool, error) {
+	var remaining []int64
+	err := tx.Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
+		WHERE id = ? AND status = 'trial' AND credits_remaining > 0 AND trial_ends_at > ?
+		RETURNING credits_remaining`, tenantID, now).Scan(&remaining).Error
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("spend a credit of %s: %w", tenantID, err)
+	}
+	if len(remaining) != 1 {
+		return Charge{}, false, nil
+	}
+	left := remaining[0]
+	return Charge{BillingState: StateTrialCredit, CreditsRemaining: &left, Currency: m.price.Currency}, true, nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rocketfin/rocketfin/sandbox"
 )
@@ -26,6 +28,8 @@ func FuzzScoreBodyNeverAnswers500(f *testing.F) {
 		`{"company":{"id":"x"},"request":{"amount":-5,"currency":"EUR","terms_days":-1}}`,
 		`{"company":{"id":"x"},"payments":{"days_beyond_terms_avg":1e9,"incidents_12m":-3,"late_invoice_ratio":7}}`,
 		`{"company":{"id":"x"},"financials":[]}`,
+		`{"company":{"id":"a\u0000b","name":"\u0000"}}`, `{"company":{"id":"x","name":"\ud800"}}`,
+		`{"company":{"id":"x"},"legal_events":[{"type":"\u0000","date":"2026-01-01"}]}`,
 		`{"company":{"id":1}}`, `{"company":{"id":"x"}}garbage`, "\x00\xff",
 	} {
 		f.Add(seed, true)
@@ -45,7 +49,9 @@ func FuzzScoreBodyNeverAnswers500(f *testing.F) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+key)
-		res, err := s.client.Do(req)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := s.client.Do(req.WithContext(ctx))
 		if err != nil {
 			t.Fatalf("body %q: %v", body, err)
 		}

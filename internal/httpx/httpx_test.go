@@ -62,6 +62,7 @@ func TestDecodeNamesTheFieldAtFault(t *testing.T) {
 		"empty":                {``, "body"},
 		"not an object":        {`[1,2]`, "body"},
 		"fraction for integer": {`{"inner":{"count":1.5}}`, "inner.count"},
+		"NUL character":        {`{"name":"a\u0000b"}`, "body"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -76,7 +77,7 @@ func TestDecodeNamesTheFieldAtFault(t *testing.T) {
 		})
 	}
 	var ok sample
-	if err := DecodeBytes([]byte(` {"name":"a","inner":{"count":2}} `), &ok); err != nil || ok.Inner.Count != 2 {
+	if err := DecodeBytes([]byte(` {"name":"a\\u0000","inner":{"count":2}} `), &ok); err != nil || ok.Inner.Count != 2 || ok.Name != `a\u0000` {
 		t.Fatalf("a valid body failed: %v", err)
 	}
 }

@@ -57,6 +57,9 @@ func DecodeBytes(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return problem.Field("body", "a JSON object is required")
 	}
+	if hasEscapedNUL(body) {
+		return problem.Field("body", "strings must not contain the NUL character (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -105,4 +108,24 @@ func describeType(goType string) string {
 	default:
 		return fmt.Sprintf("an object (%s)", goType[strings.LastIndex(goType, ".")+1:])
 	}
+}
+
+// hasEscapedNUL reports whether a JSON text holds the escape \u0000, which
+// no text column can store; a backslash that is itself escaped does not count.
+func hasEscapedNUL(body []byte) bool {
+	for i := bytes.Index(body, []byte(`u0000`)); i >= 0; {
+		backslashes := 0
+		for j := i - 1; j >= 0 && body[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 1 {
+			return true
+		}
+		next := bytes.Index(body[i+1:], []byte(`u0000`))
+		if next < 0 {
+			return false
+		}
+		i += next + 1
+	}
+	return false
 }
