@@ -13,7 +13,7 @@ import (
 type catalog struct{}
 
 func (catalog) Lookup(id string) (scoring.Request, bool) { return sandbox.Lookup(id) }
-func (catalog) EvaluationDate() time.Time              { return sandbox.EvaluationDate() }
+func (catalog) EvaluationDate() time.Time                { return sandbox.EvaluationDate() }
 
 // FuzzRequestPath runs everything a scoring call does before the database
 // on arbitrary bodies: decoding, validation, the sandbox fill, the consent
