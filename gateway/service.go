@@ -39,6 +39,7 @@ type Gateway struct {
 	consents *consents.Service
 	catalog  Catalog
 	tenants  *tenantCache
+	sandbox  *batchWriter
 	log      *slog.Logger
 }
 
@@ -61,9 +62,14 @@ func New(o Options) *Gateway {
 	}
 	return &Gateway{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
-		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second), log: o.Logger,
+		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
+		sandbox: newBatchWriter(o.DB, o.Logger), log: o.Logger,
 	}
 }
+
+// Close waits for queued sandbox writes; call it after the HTTP server has
+// stopped taking requests.
+func (g *Gateway) Close() { g.sandbox.Close() }
 
 // Call is one POST /v1/scores as the HTTP layer hands it over.
 type Call struct {
@@ -183,6 +189,39 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 	if idemKey == "" {
 		idemKey = scoreID
 	}
+	call := metering.Call{
+		TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.KeyID,
+		RequestID: c.RequestID, IdempotencyKey: idemKey, At: now,
+	}
+	d := Decision{
+		ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.KeyID, RequestID: c.RequestID,
+		CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
+		Grade: result.Grade, Recommendation: result.Recommendation, Input: string(input),
+		InputSHA256: hex.EncodeToString(sum[:]), Output: string(output), AsOf: asOf, CreatedAt: now,
+	}
+	if consentID != "" {
+		d.ConsentID = &consentID
+	}
+	answer := func(charge metering.Charge) ([]byte, error) {
+		b, err := json.Marshal(ScoreView{
+			ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
+			Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
+			Result:  result, CreditsRemaining: charge.CreditsRemaining,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encode answer: %w", err)
+		}
+		return b, nil
+	}
+	free := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
+	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" {
+		d.LatencyUS = time.Since(c.Started).Microseconds()
+		if err := g.sandbox.write(ctx, d, metering.NewUsageEvent(call, free)); err != nil {
+			return nil, err
+		}
+		return answer(free)
+	}
+
 	var body []byte
 	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.IdempotencyKey != "" {
@@ -190,39 +229,23 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 				return err
 			}
 		}
-		charge := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
+		charge := free
 		if p.Environment == keys.Live {
 			var err error
 			if charge, err = g.meter.Spend(ctx, tx, p.TenantID, now, likelyTrial); err != nil {
 				return err
 			}
 		}
-		d := Decision{
-			ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.KeyID, RequestID: c.RequestID,
-			CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
-			Grade: result.Grade, Recommendation: result.Recommendation, Input: string(input),
-			InputSHA256: hex.EncodeToString(sum[:]), Output: string(output), AsOf: asOf, CreatedAt: now,
-		}
-		if consentID != "" {
-			d.ConsentID = &consentID
-		}
 		d.LatencyUS = time.Since(c.Started).Microseconds()
 		if err := tx.Create(&d).Error; err != nil {
 			return fmt.Errorf("insert decision: %w", err)
 		}
-		if _, err := g.meter.Record(ctx, tx, metering.Call{
-			TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.KeyID,
-			RequestID: c.RequestID, IdempotencyKey: idemKey, At: now,
-		}, charge); err != nil {
+		if _, err := g.meter.Record(ctx, tx, call, charge); err != nil {
 			return err
 		}
-		view := ScoreView{
-			ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
-			Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
-			Result:  result, CreditsRemaining: charge.CreditsRemaining,
-		}
-		if body, err = json.Marshal(view); err != nil {
-			return fmt.Errorf("encode answer: %w", err)
+		var err error
+		if body, err = answer(charge); err != nil {
+			return err
 		}
 		if c.IdempotencyKey != "" {
 			return g.store(ctx, tx, p, c.IdempotencyKey, body)

@@ -36,11 +36,9 @@ type Call struct {
 	At             time.Time
 }
 
-// Record writes the usage event of a call inside tx, and for a metered
-// live call the outbox row that reports it to Stripe. A second event with
-// the same idempotency key is an idempotency_conflict.
-func (m *Meter) Record(ctx context.Context, tx *gorm.DB, c Call, charge Charge) (UsageEvent, error) {
-	ev := UsageEvent{
+// NewUsageEvent builds the usage event of a call, without writing it.
+func NewUsageEvent(c Call, charge Charge) UsageEvent {
+	return UsageEvent{
 		ID:             ids.New(ids.Usage),
 		TenantID:       c.TenantID,
 		Environment:    c.Environment,
@@ -57,6 +55,13 @@ func (m *Meter) Record(ctx context.Context, tx *gorm.DB, c Call, charge Charge) 
 		Period:         Period(c.At),
 		CreatedAt:      c.At,
 	}
+}
+
+// Record writes the usage event of a call inside tx, and for a metered
+// live call the outbox row that reports it to Stripe. A second event with
+// the same idempotency key is an idempotency_conflict.
+func (m *Meter) Record(ctx context.Context, tx *gorm.DB, c Call, charge Charge) (UsageEvent, error) {
+	ev := NewUsageEvent(c, charge)
 	if err := tx.WithContext(ctx).Create(&ev).Error; err != nil {
 		if database.IsUniqueViolation(err) {
 			return ev, problem.New(problem.IdempotencyConflict, "the Idempotency-Key %q was already used for another charged call", c.IdempotencyKey)

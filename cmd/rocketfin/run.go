@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/loadtest"
 	"github.com/rocketfin/rocketfin/migrations"
 )
 
@@ -23,14 +26,17 @@ commands:
   serve          run the HTTP API and its background work (applies pending migrations first)
   migrate        apply pending database migrations and exit
   scoring-core   serve the scoring engine alone (POST /v1/evaluate), no database
+  loadtest       drive a running server with scoring calls; report latency, throughput
+                 and pgbench on the same transaction (flags: loadtest -h)
 
 Settings come from the environment; see README.md.`
 
 // deps are what tests may replace; production uses the defaults.
 type deps struct {
-	clock   clock.Clock
-	logOut  io.Writer
-	onReady func(addr string)
+	clock     clock.Clock
+	logOut    io.Writer
+	onReady   func(addr string)
+	pprofAddr string
 }
 
 type option func(*deps)
@@ -38,7 +44,7 @@ type option func(*deps)
 // run is the whole program: main only adds the process's signals,
 // arguments, environment and output. End-to-end tests call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts ...option) error {
-	d := deps{clock: clock.System{}, logOut: os.Stderr}
+	d := deps{clock: clock.System{}, logOut: os.Stderr, pprofAddr: getenv("ROCKETFIN_PPROF_ADDR")}
 	for _, o := range opts {
 		o(&d)
 	}
@@ -58,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return migrate(ctx, cfg, log, stdout)
 	case "scoring-core":
 		return serveCore(ctx, cfg, log, stdout, d)
+	case "loadtest":
+		return runLoadtest(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -102,4 +110,22 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s): %s\n", len(applied), strings.Join(applied, ", "))
 	return nil
+}
+
+func runLoadtest(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	o := loadtest.Options{OperatorToken: cfg.OperatorToken, DatabaseURL: cfg.DatabaseURL}
+	fs.StringVar(&o.BaseURL, "url", "http://"+cfg.Addr, "base URL of the running server")
+	fs.IntVar(&o.Clients, "clients", 16, "concurrent clients")
+	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each phase")
+	fs.Float64Var(&o.Rate, "rate", 300, "requests a second of the paced live phase (0 skips it)")
+	fs.StringVar(&o.Pgbench, "pgbench", "pgbench", "pgbench binary (runs when DATABASE_URL is set)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Clients < 1 || o.Duration < time.Second {
+		return errors.New("loadtest: -clients must be at least 1 and -duration at least 1s")
+	}
+	return loadtest.Run(ctx, o, stdout)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -137,6 +138,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		a.purgeIdempotencyKeys(workCtx)
 	}()
 
+	if addr := d.pprofAddr; addr != "" {
+		// Profiling stays off the public listener: its own address, loopback in practice.
+		go func() {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			log.Info("pprof listening", "addr", addr)
+			ps := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			if err := ps.ListenAndServe(); err != nil {
+				log.Warn("pprof stopped", "error", err)
+			}
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "url", base)
@@ -147,6 +162,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	select {
 	case err := <-serveErr:
+		a.gateway.Close()
 		stopWork()
 		work.Wait()
 		return fmt.Errorf("serve: %w", err)
@@ -156,6 +172,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
+	a.gateway.Close()
 	stopWork()
 	work.Wait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
