@@ -22,6 +22,14 @@ const (
 	StatePending = "pending"
 	// StateFree is a sandbox call: counted, never billed.
 	StateFree = "free"
+	// StateReported is a metered call Stripe has accepted (billing sets it).
+	StateReported = "reported"
+	// StateStale is a metered call older than Stripe accepts: never
+	// reported, flagged for finance to invoice by hand (billing sets it).
+	StateStale = "stale"
+	// StateFailed is a metered call Stripe refused for good (billing sets
+	// it, with the reason on its outbox row).
+	StateFailed = "failed"
 )
 
 // Outbox topics.

@@ -1,0 +1,145 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/tenants"
+)
+
+// PlanMetered is the plan of a tenant with a metered subscription.
+const PlanMetered = "metered"
+
+// subscriptionRank orders Stripe subscription statuses so that two events
+// created in the same second resolve the same way in any order: the one
+// further along the lifecycle wins.
+func subscriptionRank(status string) int {
+	switch status {
+	case "trialing", "active":
+		return 1
+	case "past_due":
+		return 2
+	case "unpaid", "paused":
+		return 3
+	case "canceled", "incomplete_expired":
+		return 4
+	}
+	return 0 // incomplete and anything new
+}
+
+func healthy(status string) bool { return status == "active" || status == "trialing" }
+
+// applySubscription records what an event created at said of a
+// subscription, unless a newer event already spoke. It reports whether
+// the account changed.
+func (a *Account) applySubscription(id, status string, at time.Time) bool {
+	if a.SubscriptionAt != nil && a.SubscriptionStatus != nil {
+		if at.Before(*a.SubscriptionAt) {
+			return false
+		}
+		if at.Equal(*a.SubscriptionAt) && subscriptionRank(status) <= subscriptionRank(*a.SubscriptionStatus) {
+			return false
+		}
+	}
+	a.SubscriptionID, a.SubscriptionStatus, a.SubscriptionAt = &id, &status, &at
+	return true
+}
+
+// later keeps the later of a recorded time and at.
+func later(p *time.Time, at time.Time) *time.Time {
+	if p == nil || at.After(*p) {
+		return &at
+	}
+	return p
+}
+
+// delinquentSince says whether the account owes a failed payment, and
+// since when: a payment failure no later payment (or healthy subscription)
+// cleared, or a past_due/unpaid subscription no later payment cleared.
+func (a Account) delinquentSince() (time.Time, bool) {
+	var paid time.Time
+	if a.PaymentSucceededAt != nil {
+		paid = *a.PaymentSucceededAt
+	}
+	status, subAt := "", time.Time{}
+	if a.SubscriptionStatus != nil && a.SubscriptionAt != nil {
+		status, subAt = *a.SubscriptionStatus, *a.SubscriptionAt
+	}
+	if f := a.PaymentFailedAt; f != nil && f.After(paid) && !(healthy(status) && subAt.After(*f)) {
+		return *f, true
+	}
+	if (status == "past_due" || status == "unpaid") && subAt.After(paid) {
+		return subAt, true
+	}
+	return time.Time{}, false
+}
+
+// TenantStatus is the lifecycle state the account implies at now, or ""
+// when it implies none yet (no subscription, or one still incomplete):
+// active while paid up, past_due from a failed payment until grace has
+// passed, suspended after, canceled once the subscription is.
+func (a Account) TenantStatus(now time.Time, grace time.Duration) string {
+	if a.SubscriptionStatus == nil {
+		return ""
+	}
+	switch *a.SubscriptionStatus {
+	case "canceled":
+		return tenants.StatusCanceled
+	case "incomplete", "incomplete_expired":
+		return ""
+	}
+	since, owes := a.delinquentSince()
+	switch {
+	case !owes:
+		return tenants.StatusActive
+	case now.Sub(since) >= grace:
+		return tenants.StatusSuspended
+	default:
+		return tenants.StatusPastDue
+	}
+}
+
+// setTenantStatus moves a tenant to status (a no-op when it is there).
+func setTenantStatus(ctx context.Context, tx *gorm.DB, tenantID, status string, now time.Time) (bool, error) {
+	cols := map[string]any{"status": status, "updated_at": now}
+	if status == tenants.StatusActive {
+		cols["plan"] = PlanMetered
+	}
+	res := tx.WithContext(ctx).Table("tenants").Where("id = ? AND status <> ?", tenantID, status).Updates(cols)
+	if res.Error != nil {
+		return false, fmt.Errorf("set tenant %s %s: %w", tenantID, status, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Sweep suspends the past_due tenants whose grace has run out, and
+// returns how many.
+func (w *Worker) Sweep(ctx context.Context) (int, error) {
+	return SuspendOverdue(ctx, w.db, w.clock.Now(), w.grace)
+}
+
+// SuspendOverdue suspends the past_due tenants whose grace has run out.
+func SuspendOverdue(ctx context.Context, db *gorm.DB, now time.Time, grace time.Duration) (int, error) {
+	var accounts []Account
+	err := db.WithContext(ctx).Raw(`SELECT a.* FROM billing_accounts a JOIN tenants t ON t.id = a.tenant_id
+		WHERE t.status = ?`, tenants.StatusPastDue).Scan(&accounts).Error
+	if err != nil {
+		return 0, fmt.Errorf("list past_due tenants: %w", err)
+	}
+	n := 0
+	for _, a := range accounts {
+		if a.TenantStatus(now, grace) != tenants.StatusSuspended {
+			continue
+		}
+		res := db.WithContext(ctx).Exec(`UPDATE tenants SET status = ?, updated_at = ? WHERE id = ? AND status = ?`,
+			tenants.StatusSuspended, now, a.TenantID, tenants.StatusPastDue)
+		if res.Error != nil {
+			return n, fmt.Errorf("suspend tenant %s: %w", a.TenantID, res.Error)
+		}
+		n += int(res.RowsAffected)
+	}
+	return n, nil
+}
