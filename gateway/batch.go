@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -26,8 +25,6 @@ type batchWriter struct {
 
 	mu     sync.RWMutex
 	closed bool
-	// asyncCommit relaxes synchronous_commit for sandbox batches (PostgreSQL).
-	asyncCommit bool
 }
 
 type pendingWrite struct {
@@ -42,7 +39,7 @@ const (
 )
 
 func newBatchWriter(db *gorm.DB, log *slog.Logger) *batchWriter {
-	b := &batchWriter{db: db, in: make(chan *pendingWrite, batchMax*batchWorkers), log: log, asyncCommit: database.IsPostgres(db)}
+	b := &batchWriter{db: db, in: make(chan *pendingWrite, batchMax*batchWorkers), log: log}
 	b.wg.Add(batchWorkers)
 	for i := 0; i < batchWorkers; i++ {
 		go b.run()
@@ -72,6 +69,28 @@ func (b *batchWriter) write(ctx context.Context, d Decision, u metering.UsageEve
 
 func (b *batchWriter) run() {
 	defer b.wg.Done()
+	if !database.IsPostgres(b.db) {
+		b.loop(b.db)
+		return
+	}
+	// A connection of its own, whose commits do not wait for the disk:
+	// free, fictitious sandbox records may wait a fraction of a second for
+	// the WAL writer; only a crash of the database server itself could lose
+	// them, never one of RocketFin.
+	err := b.db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SET synchronous_commit TO off").Error; err != nil {
+			return err
+		}
+		b.loop(conn)
+		return nil
+	})
+	if err != nil {
+		b.log.Warn("sandbox writer falls back to the shared pool", "error", err.Error())
+		b.loop(b.db)
+	}
+}
+
+func (b *batchWriter) loop(db *gorm.DB) {
 	for first := range b.in {
 		batch := []*pendingWrite{first}
 	fill:
@@ -86,12 +105,12 @@ func (b *batchWriter) run() {
 				break fill
 			}
 		}
-		b.flush(batch)
+		b.flush(db, batch)
 	}
 }
 
-func (b *batchWriter) flush(batch []*pendingWrite) {
-	err := b.insert(batch)
+func (b *batchWriter) flush(db *gorm.DB, batch []*pendingWrite) {
+	err := b.insert(db, batch)
 	if err == nil {
 		for _, p := range batch {
 			p.done <- nil
@@ -105,34 +124,21 @@ func (b *batchWriter) flush(batch []*pendingWrite) {
 	// One bad row must not fail the others: retry each on its own.
 	b.log.Warn("sandbox batch failed; writing its calls one by one", "size", len(batch), "error", err.Error())
 	for _, p := range batch {
-		p.done <- b.insert([]*pendingWrite{p})
+		p.done <- b.insert(db, []*pendingWrite{p})
 	}
 }
 
-func (b *batchWriter) insert(batch []*pendingWrite) error {
+func (b *batchWriter) insert(db *gorm.DB, batch []*pendingWrite) error {
 	decisions := make([]Decision, len(batch))
 	events := make([]metering.UsageEvent, len(batch))
 	for i, p := range batch {
 		decisions[i], events[i] = p.decision, p.usage
 	}
-	err := b.db.Transaction(func(tx *gorm.DB) error {
-		if b.asyncCommit {
-			// Free, fictitious sandbox records may wait for the WAL writer
-			// (a fraction of a second); only a crash of the database server
-			// itself could lose them, never one of RocketFin.
-			if err := tx.Exec("SET LOCAL synchronous_commit TO off").Error; err != nil {
-				return fmt.Errorf("relax sandbox commit: %w", err)
-			}
-		}
-		if err := tx.Create(&decisions).Error; err != nil {
-			return fmt.Errorf("insert %d sandbox decisions: %w", len(decisions), err)
-		}
-		if err := tx.Create(&events).Error; err != nil {
-			return fmt.Errorf("insert %d sandbox usage events: %w", len(events), err)
-		}
-		return nil
-	})
-	return err
+	ctx := context.Background()
+	if database.IsPostgres(db) {
+		return insertRecords(ctx, db, decisions, events, nil)
+	}
+	return db.Transaction(func(tx *gorm.DB) error { return insertRecords(ctx, tx, decisions, events, nil) })
 }
 
 // Close stops taking writes and waits for the queued ones.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
@@ -202,16 +203,15 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 	if consentID != "" {
 		d.ConsentID = &consentID
 	}
+	head, err := json.Marshal(scoreHead{
+		ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
+		Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode answer: %w", err)
+	}
 	answer := func(charge metering.Charge) ([]byte, error) {
-		b, err := json.Marshal(ScoreView{
-			ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
-			Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
-			Result:  result, CreditsRemaining: charge.CreditsRemaining,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("encode answer: %w", err)
-		}
-		return b, nil
+		return spliceAnswer(head, output, charge.CreditsRemaining), nil
 	}
 	free := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
 	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" {
@@ -237,13 +237,17 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 			}
 		}
 		d.LatencyUS = time.Since(c.Started).Microseconds()
-		if err := tx.Create(&d).Error; err != nil {
-			return fmt.Errorf("insert decision: %w", err)
-		}
-		if _, err := g.meter.Record(ctx, tx, call, charge); err != nil {
+		ev := metering.NewUsageEvent(call, charge)
+		outbox, err := metering.OutboxFor(ev)
+		if err != nil {
 			return err
 		}
-		var err error
+		if err := insertRecords(ctx, tx, []Decision{d}, []metering.UsageEvent{ev}, outbox); err != nil {
+			if database.IsUniqueViolation(err) {
+				return metering.IdempotencyConflict(idemKey)
+			}
+			return fmt.Errorf("record call %s: %w", scoreID, err)
+		}
 		if body, err = answer(charge); err != nil {
 			return err
 		}
@@ -359,4 +363,29 @@ func RateLimitHeaders(l Limit, v Verdict) (policy, state string) {
 	}
 	state = `"credential";r=` + strconv.Itoa(int(math.Floor(v.Remaining))) + ";t=" + strconv.Itoa(reset)
 	return policy, state
+}
+
+// scoreHead is the part of ScoreView before the scoring result.
+type scoreHead struct {
+	ID          string     `json:"id"`
+	Object      string     `json:"object"`
+	Environment string     `json:"environment"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Company     CompanyRef `json:"company"`
+}
+
+// spliceAnswer builds the JSON of a ScoreView from its head and the
+// already encoded result, so that the result is encoded once per call.
+func spliceAnswer(head, result []byte, credits *int64) []byte {
+	out := make([]byte, 0, len(head)+len(result)+32)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, ',')
+	out = append(out, result[1:len(result)-1]...)
+	out = append(out, `,"credits_remaining":`...)
+	if credits == nil {
+		out = append(out, "null"...)
+	} else {
+		out = strconv.AppendInt(out, *credits, 10)
+	}
+	return append(out, '}')
 }

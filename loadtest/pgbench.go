@@ -13,17 +13,13 @@ import (
 
 // pgbenchScript is the transaction of one metered live call without an
 // Idempotency-Key, statement for statement as the gateway runs it: read
-// the account, insert the decision record, the usage event and the outbox
-// row. The text columns carry payloads the size of real ones.
+// the account, then one statement inserting the decision record, the usage
+// event and the outbox row. The text columns carry payloads the size of
+// real ones.
 const pgbenchScript = `\set n random(1, 9000000000000000000)
 BEGIN;
 SELECT status, trial_ends_at, credits_remaining, monthly_cap_amount, monthly_cap_currency FROM tenants WHERE id = :tenant;
-INSERT INTO decisions (id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m, grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at)
-  VALUES ('sc_pgbench_' || :client_id || '_' || :n, :tenant, 'live', 'key_pgbench', 'req_pgbench', 'FR-LOAD-1', NULL, 'rf-ebm-1.0.0', 612, 0.0123, 'BBB', 'accept', repeat('i', 900), md5(:n::text) || md5(:n::text), repeat('o', 2600), 900, now(), now());
-INSERT INTO usage_events (id, tenant_id, environment, metric, quantity, score_id, key_id, request_id, idempotency_key, billing_state, amount, currency, usage_date, period, created_at)
-  VALUES ('use_pgbench_' || :client_id || '_' || :n, :tenant, 'live', 'analysis', 1, 'sc_pgbench_' || :client_id || '_' || :n, 'key_pgbench', 'req_pgbench', 'sc_pgbench_' || :client_id || '_' || :n, 'pending', 150, 'EUR', to_char(now(), 'YYYY-MM-DD'), to_char(now(), 'YYYY-MM'), now());
-INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at)
-  VALUES ('evt_pgbench_' || :client_id || '_' || :n, :tenant, 'stripe.meter_event', 'use_pgbench_' || :client_id || '_' || :n, repeat('p', 160), 'pending', 0, now(), now());
+WITH w0 AS (INSERT INTO decisions (id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m, grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at) VALUES ('sc_pgbench_' || :client_id || '_' || :n, :tenant, 'live', 'key_pgbench', 'req_pgbench', 'FR-LOAD-1', NULL, 'rf-ebm-1.0.0', 612, 0.0123, 'BBB', 'accept', repeat('i', 900), md5(:n::text) || md5(:n::text), repeat('o', 2600), 900, now(), now())), w1 AS (INSERT INTO usage_events (id, tenant_id, environment, metric, quantity, score_id, key_id, request_id, idempotency_key, billing_state, amount, currency, usage_date, period, created_at) VALUES ('use_pgbench_' || :client_id || '_' || :n, :tenant, 'live', 'analysis', 1, 'sc_pgbench_' || :client_id || '_' || :n, 'key_pgbench', 'req_pgbench', 'sc_pgbench_' || :client_id || '_' || :n, 'pending', 150, 'EUR', to_char(now(), 'YYYY-MM-DD'), to_char(now(), 'YYYY-MM'), now())) INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at) VALUES ('evt_pgbench_' || :client_id || '_' || :n, :tenant, 'stripe.meter_event', 'use_pgbench_' || :client_id || '_' || :n, repeat('p', 160), 'pending', 0, now(), now());
 END;
 `
 

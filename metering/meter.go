@@ -1,14 +1,13 @@
 package metering
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
@@ -57,33 +56,51 @@ func NewUsageEvent(c Call, charge Charge) UsageEvent {
 	}
 }
 
-// Record writes the usage event of a call inside tx, and for a metered
-// live call the outbox row that reports it to Stripe. A second event with
-// the same idempotency key is an idempotency_conflict.
-func (m *Meter) Record(ctx context.Context, tx *gorm.DB, c Call, charge Charge) (UsageEvent, error) {
-	ev := NewUsageEvent(c, charge)
-	if err := tx.WithContext(ctx).Create(&ev).Error; err != nil {
-		if database.IsUniqueViolation(err) {
-			return ev, problem.New(problem.IdempotencyConflict, "the Idempotency-Key %q was already used for another charged call", c.IdempotencyKey)
-		}
-		return ev, fmt.Errorf("insert usage event: %w", err)
-	}
-	if charge.BillingState != StatePending {
-		return ev, nil
+// OutboxFor returns the outbox row that reports a metered usage event to
+// Stripe, or nil when the event is not billed through Stripe (trial
+// credits, sandbox).
+func OutboxFor(ev UsageEvent) (*OutboxRow, error) {
+	if ev.BillingState != StatePending {
+		return nil, nil
 	}
 	payload, err := json.Marshal(map[string]any{
 		"usage_event_id": ev.ID, "tenant_id": ev.TenantID, "score_id": ev.ScoreID,
 		"quantity": ev.Quantity, "timestamp": ev.CreatedAt.Unix(),
 	})
 	if err != nil {
-		return ev, fmt.Errorf("encode outbox payload: %w", err)
+		return nil, fmt.Errorf("encode outbox payload: %w", err)
 	}
-	row := OutboxRow{
-		ID: ids.New(ids.Event), TenantID: ev.TenantID, Topic: TopicMeterEvent, UsageEventID: &ev.ID,
-		Payload: string(payload), State: "pending", AvailableAt: c.At, CreatedAt: c.At,
+	id := ev.ID
+	return &OutboxRow{ID: ids.New(ids.Event), TenantID: ev.TenantID, Topic: TopicMeterEvent, UsageEventID: &id,
+		Payload: string(payload), State: "pending", AvailableAt: ev.CreatedAt, CreatedAt: ev.CreatedAt}, nil
+}
+
+// OutboxInsert is the INSERT statement of one outbox row, with its arguments.
+func OutboxInsert(o *OutboxRow) (string, []any) {
+	return `INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`, []any{o.ID, o.TenantID, o.Topic, o.UsageEventID, o.Payload, o.State, o.AvailableAt, o.CreatedAt}
+}
+
+// UsageInsert is the INSERT statement of usage events, with its arguments.
+func UsageInsert(evs []UsageEvent) (string, []any) {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO usage_events (id, tenant_id, environment, metric, quantity, score_id, key_id, request_id,
+		idempotency_key, billing_state, amount, currency, usage_date, period, created_at) VALUES `)
+	args := make([]any, 0, len(evs)*15)
+	for i := range evs {
+		e := &evs[i]
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, e.ID, e.TenantID, e.Environment, e.Metric, e.Quantity, e.ScoreID, e.KeyID, e.RequestID,
+			e.IdempotencyKey, e.BillingState, e.Amount, e.Currency, e.UsageDate, e.Period, e.CreatedAt)
 	}
-	if err := tx.WithContext(ctx).Create(&row).Error; err != nil {
-		return ev, fmt.Errorf("insert outbox row: %w", err)
-	}
-	return ev, nil
+	return sb.String(), args
+}
+
+// IdempotencyConflict is the error of a usage event whose idempotency key
+// was already charged.
+func IdempotencyConflict(key string) error {
+	return problem.New(problem.IdempotencyConflict, "the Idempotency-Key %q was already used for another charged call", key)
 }

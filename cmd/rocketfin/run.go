@@ -37,6 +37,7 @@ type deps struct {
 	logOut    io.Writer
 	onReady   func(addr string)
 	pprofAddr string
+	getenv    func(string) string
 }
 
 type option func(*deps)
@@ -44,7 +45,7 @@ type option func(*deps)
 // run is the whole program: main only adds the process's signals,
 // arguments, environment and output. End-to-end tests call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, opts ...option) error {
-	d := deps{clock: clock.System{}, logOut: os.Stderr, pprofAddr: getenv("ROCKETFIN_PPROF_ADDR")}
+	d := deps{clock: clock.System{}, logOut: os.Stderr, pprofAddr: getenv("ROCKETFIN_PPROF_ADDR"), getenv: getenv}
 	for _, o := range opts {
 		o(&d)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -84,6 +85,7 @@ func (sandboxCatalog) EvaluationDate() time.Time                { return sandbox
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, d deps) error {
 	log.Info("starting rocketfin", "config", cfg.Masked())
+	tuneGC(d.getenv)
 	db, _, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -263,5 +265,18 @@ func (a *app) purgeIdempotencyKeys(ctx context.Context) {
 				a.log.Info("purged expired idempotency keys", "count", n)
 			}
 		}
+	}
+}
+
+// tuneGC trades memory the service has to spare for CPU: a request makes
+// short-lived garbage, and the default GOGC=100 collects it too often. The
+// soft memory limit keeps the heap well under the 150 MB budget; GOGC and
+// GOMEMLIMIT in the environment win as usual.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(100 << 20)
 	}
 }
