@@ -302,8 +302,14 @@ func TestBankDataAndSoleTradersNeedAnActiveConsent(t *testing.T) {
 	if !strings.HasPrefix(consentID, "con_") || c.str("status") != "active" {
 		t.Fatalf("consent = %s", c.Raw)
 	}
-	// a sandbox consent does not count in live, and a live one is not visible from the sandbox
-	expectProblem(t, s.do("GET", "/v1/consents/"+consentID, a.Sandbox, nil), http.StatusNotFound, "not_found", "")
+	// a live consent is not visible from the sandbox nor from another tenant; a malformed id is 404
+	other := s.signup("ida@consent.example")
+	for _, key := range []string{a.Sandbox, other.Live} {
+		expectProblem(t, s.do("GET", "/v1/consents/"+consentID, key, nil), http.StatusNotFound, "not_found", "")
+		expectProblem(t, s.do("DELETE", "/v1/consents/"+consentID, key, nil), http.StatusNotFound, "not_found", "")
+	}
+	expectProblem(t, s.do("GET", "/v1/consents/con_", a.Live, nil), http.StatusNotFound, "not_found", "")
+	expectProblem(t, s.do("GET", "/v1/consents?starting_after=x", a.Live, nil), http.StatusBadRequest, "invalid_request", "starting_after")
 
 	r := s.post(a.Live, body, nil)
 	expect(t, r, http.StatusOK)
