@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -334,5 +335,38 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 				t.Errorf("openapi.json describes %s %s, which the router does not serve", method, path)
 			}
 		}
+	}
+}
+
+func TestReadinessFailsWhileTheDatabaseIsDown(t *testing.T) {
+	cfg, _ := config.Load(func(string) string { return "" })
+	db := dbtest.SQLite(t)
+	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.gateway.Close()
+	r, err := a.router()
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func() int {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+		return w.Code
+	}
+	if got := probe(); got != http.StatusOK {
+		t.Fatalf("/readyz with the database up = %d, want 200", got)
+	}
+	if err := database.Close(db); err != nil {
+		t.Fatal(err)
+	}
+	if got := probe(); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with the database closed = %d, want 503", got)
+	}
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("/healthz = %d while the database is down, want 200", w.Code)
 	}
 }
