@@ -120,8 +120,9 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	if err := validIdempotencyKey(c.IdempotencyKey); err != nil {
 		return ans, err
 	}
-	fingerprint := requestHash(req)
+	var fingerprint string
 	if c.IdempotencyKey != "" {
+		fingerprint = requestHash(req)
 		if body, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
 			ans.Body, ans.Replayed = body, found
 			return ans, err

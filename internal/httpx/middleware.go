@@ -106,6 +106,9 @@ func Observe(base *slog.Logger, m *Metrics) gin.HandlerFunc {
 				m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
 				m.latency.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
 			}
+			if !log.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
 			log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", c.Request.Method),
 				slog.String("route", route),
