@@ -12,6 +12,8 @@ package billing
 
 import (
 	"time"
+
+	"github.com/rocketfin/rocketfin/metering"
 )
 
 // States of an outbox row of topic metering.TopicMeterEvent.
@@ -92,3 +94,7 @@ func ParsePeriod(s string) (Period, bool) {
 	}
 	return Period{Start: t, End: t.AddDate(0, 1, 0)}, true
 }
+
+// meteredStates are the billing states of usage a subscription pays for,
+// whether or not Stripe has it yet.
+var meteredStates = []string{metering.StatePending, metering.StateReported, metering.StateStale, metering.StateFailed}
