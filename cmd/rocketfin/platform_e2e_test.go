@@ -312,6 +312,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.gateway.Close()
 	r, err := a.router()
 	if err != nil {
 		t.Fatal(err)
