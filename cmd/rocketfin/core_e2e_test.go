@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,6 +71,15 @@ func TestRemoteScoringCoreGivesTheSameAnswerAsTheInProcessOne(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"route":"/v1/evaluate"`) {
 		t.Fatal("the remote core was not called")
+	}
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(metrics), `rocketfin_http_requests_total{method="POST",route="/v1/evaluate",status="200"} 1`) {
+		t.Fatalf("the core's /metrics does not count the evaluation:\n%.2000s", metrics)
 	}
 }
 
