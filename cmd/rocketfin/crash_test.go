@@ -181,43 +181,7 @@ func (s *childServer) kill() {
 // call sends one request to the child and decodes a JSON answer.
 func (s *childServer) call(client *http.Client, method, path, token string, body any, header map[string]string) response {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		s.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
-	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
-		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			s.t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
-		}
-	}
-	return out
+	return send(s.t, client, s.base, method, path, token, body, header)
 }
 
 // crashTenant is one of the two tenants under load.

@@ -147,6 +147,13 @@ func (s *testServer) do(method, path, key string, body any) response {
 // doWith sends a request with extra headers.
 func (s *testServer) doWith(method, path, key string, body any, header map[string]string) response {
 	s.t.Helper()
+	return send(s.t, s.client, s.base, method, path, key, body, header)
+}
+
+// send makes one request of a server at base and decodes a JSON answer;
+// body is a string or bytes sent as is, or a value encoded as JSON.
+func send(t testing.TB, client *http.Client, base, method, path, key string, body any, header map[string]string) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -157,13 +164,13 @@ func (s *testServer) doWith(method, path, key string, body any, header map[strin
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			s.t.Fatal(err)
+			t.Fatal(err)
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -174,9 +181,9 @@ func (s *testServer) doWith(method, path, key string, body any, header map[strin
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	res, err := s.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
-		s.t.Errorf("%s %s: %v", method, path, err)
+		t.Errorf("%s %s: %v", method, path, err)
 		return response{}
 	}
 	defer res.Body.Close()
@@ -184,7 +191,7 @@ func (s *testServer) doWith(method, path, key string, body any, header map[strin
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			s.t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
+			t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
 		}
 	}
 	return out

@@ -202,8 +202,5 @@ func maskURL(raw string) string {
 	if err != nil {
 		return "(unparseable)"
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
 	return u.Redacted()
 }

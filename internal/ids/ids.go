@@ -47,10 +47,7 @@ func New(prefix string) string {
 		}
 	} else {
 		var b [10]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			mu.Unlock()
-			panic("ids: crypto/rand failed: " + err.Error())
-		}
+		_, _ = rand.Read(b[:]) // never fails: the runtime aborts instead (Go 1.24+)
 		lastMS = ms
 		lastHi = binary.BigEndian.Uint16(b[:2])
 		lastLo = binary.BigEndian.Uint64(b[2:])
