@@ -26,6 +26,8 @@ commands:
   serve          run the HTTP API and its background work (applies pending migrations first)
   migrate        apply pending database migrations and exit
   scoring-core   serve the scoring engine alone (POST /v1/evaluate), no database
+  worker         report metered usage to Stripe from the outbox (serve runs it too)
+  billing setup  find or create the Stripe meter, product and metered price; print their ids
   loadtest       drive a running server with scoring calls; report latency, throughput
                  and pgbench on the same transaction (flags: loadtest -h)
 
@@ -63,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg, log, stdout, d)
 	case "migrate":
 		return migrate(ctx, cfg, log, stdout)
+	case "worker":
+		return runWorker(ctx, cfg, log, d)
+	case "billing":
+		return runBilling(ctx, cfg, args[1:], stdout)
 	case "scoring-core":
 		return serveCore(ctx, cfg, log, stdout, d)
 	case "loadtest":

@@ -47,6 +47,7 @@ type app struct {
 	gateway  *gateway.Gateway
 	clock    clock.Clock
 	reg      *prometheus.Registry
+	billing  *billingParts
 }
 
 // wire builds the services on db.
@@ -74,6 +75,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*a
 		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Logger: log,
 	})
+	a.billing = wireBilling(cfg, db, log, clk, a.reg)
 	return a, nil
 }
 
@@ -138,6 +140,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	go func() {
 		defer work.Done()
 		a.purgeIdempotencyKeys(workCtx)
+	}()
+	work.Add(1)
+	go func() {
+		defer work.Done()
+		a.billing.run(workCtx)
 	}()
 
 	if addr := d.pprofAddr; addr != "" {
@@ -231,6 +238,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.consents.Register(authed)
 	a.meter.Register(authed, a.clock.Now)
 	a.gateway.Register(authed, func() any { return sandbox.Companies() })
+	a.billing.register(public, authed)
 
 	if a.cfg.OperatorToken != "" {
 		th.RegisterOperator(r.Group("/admin/v1"), a.cfg.OperatorToken)

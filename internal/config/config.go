@@ -36,6 +36,16 @@ type Config struct {
 	// PriceAmount is what one metered live analysis costs, in minor units of PriceCurrency.
 	PriceAmount   int64
 	PriceCurrency string
+	// Billing through Stripe (package billing); off while StripeSecretKey is empty.
+	StripeSecretKey      string
+	StripeAPIBase        string
+	StripeWebhookSecret  string
+	StripePriceID        string
+	StripeMeterEventName string
+	// PastDueGrace is how long a tenant whose payment failed is still served.
+	PastDueGrace time.Duration
+	// BillingInterval is the pause between passes of the usage-reporting worker.
+	BillingInterval time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -59,6 +69,14 @@ func Load(getenv func(string) string) (Config, error) {
 		RateLimitStore:  or(getenv("ROCKETFIN_RATE_LIMIT_STORE"), "memory"),
 		PriceAmount:     150,
 		PriceCurrency:   or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
+
+		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
+		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
+		StripeWebhookSecret:  getenv("STRIPE_WEBHOOK_SECRET"),
+		StripePriceID:        getenv("STRIPE_PRICE_ID"),
+		StripeMeterEventName: or(getenv("STRIPE_METER_EVENT_NAME"), "rocketfin_analysis"),
+		PastDueGrace:         7 * 24 * time.Hour,
+		BillingInterval:      5 * time.Second,
 	}
 	var errs []error
 	if s := getenv("ROCKETFIN_SIGNUP_PER_HOUR"); s != "" {
@@ -103,6 +121,8 @@ func Load(getenv func(string) string) (Config, error) {
 		{"ROCKETFIN_LAST_USED_FLUSH", &c.LastUsedFlush, time.Hour},
 		{"ROCKETFIN_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 5 * time.Minute},
 		{"ROCKETFIN_SCORING_TIMEOUT", &c.ScoringTimeout, time.Minute},
+		{"ROCKETFIN_PAST_DUE_GRACE", &c.PastDueGrace, 90 * 24 * time.Hour},
+		{"ROCKETFIN_BILLING_INTERVAL", &c.BillingInterval, time.Hour},
 	}
 	for _, d := range durations {
 		s := getenv(d.name)
@@ -147,6 +167,15 @@ func Load(getenv func(string) string) (Config, error) {
 	if len(c.PriceCurrency) != 3 || strings.ToUpper(c.PriceCurrency) != c.PriceCurrency {
 		errs = append(errs, fmt.Errorf("ROCKETFIN_PRICE_CURRENCY: want an ISO 4217 code such as EUR, got %q", c.PriceCurrency))
 	}
+	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
+		errs = append(errs, errors.New("STRIPE_SECRET_KEY: want a Stripe secret key (sk_test_…, sk_live_… or rk_…)"))
+	}
+	if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("STRIPE_API_BASE: want an http(s) URL, got %q", c.StripeAPIBase))
+	}
+	if len(c.StripeMeterEventName) > 100 {
+		errs = append(errs, errors.New("STRIPE_METER_EVENT_NAME: at most 100 characters"))
+	}
 	if c.ScoringURL != "" {
 		if u, err := url.Parse(c.ScoringURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("ROCKETFIN_SCORING_URL: want an http(s) URL, got %q", c.ScoringURL))
@@ -187,6 +216,25 @@ func (c Config) Masked() map[string]string {
 		"scoring_timeout":          c.ScoringTimeout.String(),
 		"rate_limit_store":         c.RateLimitStore,
 		"price_per_analysis":       strconv.FormatInt(c.PriceAmount, 10) + " " + c.PriceCurrency + " minor units",
+		"stripe":                   stripeMode(c.StripeSecretKey),
+		"stripe_api_base":          c.StripeAPIBase,
+		"stripe_webhook_secret":    onOff(c.StripeWebhookSecret != ""),
+		"stripe_price_id":          c.StripePriceID,
+		"stripe_meter_event_name":  c.StripeMeterEventName,
+		"past_due_grace":           c.PastDueGrace.String(),
+		"billing_interval":         c.BillingInterval.String(),
+	}
+}
+
+// stripeMode says whether billing is on, and on which kind of key, never the key.
+func stripeMode(key string) string {
+	switch {
+	case key == "":
+		return "off"
+	case strings.Contains(key, "_live_"):
+		return "on (live key)"
+	default:
+		return "on (test key)"
 	}
 }
 

@@ -1,0 +1,170 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+// SubscribeInput is the body of POST /v1/billing/subscription; both URLs
+// default to pages under ROCKETFIN_PUBLIC_URL.
+type SubscribeInput struct {
+	SuccessURL string `json:"success_url"`
+	CancelURL  string `json:"cancel_url"`
+}
+
+// Validate checks the input.
+func (in SubscribeInput) Validate() error {
+	var fields []problem.FieldError
+	for _, f := range []struct{ name, v string }{{"success_url", in.SuccessURL}, {"cancel_url", in.CancelURL}} {
+		if f.v == "" {
+			continue
+		}
+		if u, err := url.Parse(f.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(f.v) > 2000 {
+			fields = append(fields, problem.FieldError{Field: f.name, Message: "must be an absolute http(s) URL"})
+		}
+	}
+	if len(fields) > 0 {
+		return problem.Fields(fields)
+	}
+	return nil
+}
+
+// Subscription is the answer to POST /v1/billing/subscription: where to
+// pay (mode checkout), or the subscription Stripe made (mode subscription).
+// The tenant's status changes when Stripe's webhooks say so.
+type Subscription struct {
+	Object             string `json:"object"`
+	Mode               string `json:"mode"`
+	CustomerID         string `json:"customer_id"`
+	CheckoutSessionID  string `json:"checkout_session_id,omitempty"`
+	CheckoutURL        string `json:"checkout_url,omitempty"`
+	SubscriptionID     string `json:"subscription_id,omitempty"`
+	SubscriptionStatus string `json:"subscription_status,omitempty"`
+	TenantStatus       string `json:"tenant_status"`
+}
+
+// tenantRow is what subscribing reads of a tenant.
+type tenantRow struct {
+	ID               string
+	Name             string
+	SignupEmailLower string
+	Status           string
+}
+
+// Subscribe starts the metered subscription of the caller's tenant:
+// creates its Stripe customer if needed, then either the subscription
+// itself (a default payment method is on file) or a Checkout Session in
+// subscription mode. idempotencyKey, when given, makes a retried request
+// reuse Stripe's first answer.
+func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeInput, idempotencyKey string) (Subscription, error) {
+	if p.Environment != keys.Live {
+		return Subscription{}, problem.New(problem.Forbidden, "a subscription is started with a live key")
+	}
+	if err := in.Validate(); err != nil {
+		return Subscription{}, err
+	}
+	if s.stripe == nil || s.priceID == "" {
+		return Subscription{}, problem.New(problem.Conflict, "billing is not configured on this server (STRIPE_SECRET_KEY and STRIPE_PRICE_ID)")
+	}
+	success, cancel := in.SuccessURL, in.CancelURL
+	if base := strings.TrimRight(s.publicURL, "/"); base != "" {
+		if success == "" {
+			success = base + "/billing/success?session_id={CHECKOUT_SESSION_ID}"
+		}
+		if cancel == "" {
+			cancel = base + "/billing/canceled"
+		}
+	}
+
+	var t tenantRow
+	res := s.db.WithContext(ctx).Raw(`SELECT id, name, signup_email_lower, status FROM tenants WHERE id = ?`, p.TenantID).Scan(&t)
+	if res.Error != nil {
+		return Subscription{}, fmt.Errorf("read tenant %s: %w", p.TenantID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Subscription{}, problem.New(problem.NotFound, "no tenant %s", p.TenantID)
+	}
+	acct, err := s.store.Account(ctx, s.db, t.ID)
+	if err != nil && !errors.Is(err, errNoAccount) {
+		return Subscription{}, err
+	}
+	if err == nil && acct.SubscriptionStatus != nil && *acct.SubscriptionStatus != string(stripe.SubscriptionStatusCanceled) &&
+		*acct.SubscriptionStatus != string(stripe.SubscriptionStatusIncompleteExpired) && *acct.SubscriptionStatus != string(stripe.SubscriptionStatusIncomplete) {
+		return Subscription{}, problem.New(problem.Conflict, "the tenant already has a %s subscription", *acct.SubscriptionStatus)
+	}
+	if errors.Is(err, errNoAccount) {
+		if acct, err = s.createCustomer(ctx, t); err != nil {
+			return Subscription{}, err
+		}
+	}
+	out := Subscription{Object: "billing_subscription", CustomerID: acct.StripeCustomerID, TenantStatus: t.Status}
+
+	cp := &stripe.CustomerParams{}
+	cp.Context = ctx
+	cus, err := s.stripe.Customers.Get(acct.StripeCustomerID, cp)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("read Stripe customer of %s: %w", t.ID, err)
+	}
+	key := func(kind string) *string {
+		if idempotencyKey == "" {
+			return nil
+		}
+		return stripe.String("rocketfin-" + kind + "-" + t.ID + "-" + idempotencyKey)
+	}
+	if cus.InvoiceSettings != nil && cus.InvoiceSettings.DefaultPaymentMethod != nil && cus.InvoiceSettings.DefaultPaymentMethod.ID != "" {
+		sp := &stripe.SubscriptionParams{
+			Customer:        stripe.String(acct.StripeCustomerID),
+			Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(s.priceID)}},
+			PaymentBehavior: stripe.String("allow_incomplete"),
+		}
+		sp.AddMetadata("tenant_id", t.ID)
+		sp.Context, sp.IdempotencyKey = ctx, key("subscription")
+		sub, err := s.stripe.Subscriptions.New(sp)
+		if err != nil {
+			return Subscription{}, fmt.Errorf("create Stripe subscription of %s: %w", t.ID, err)
+		}
+		out.Mode, out.SubscriptionID, out.SubscriptionStatus = "subscription", sub.ID, string(sub.Status)
+		return out, nil
+	}
+	if success == "" || cancel == "" {
+		return Subscription{}, problem.Field("success_url", "is required when ROCKETFIN_PUBLIC_URL is not set (with cancel_url)")
+	}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
+		Customer:          stripe.String(acct.StripeCustomerID),
+		ClientReferenceID: stripe.String(t.ID),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(s.priceID)}},
+		SuccessURL:        stripe.String(success),
+		CancelURL:         stripe.String(cancel),
+		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{"tenant_id": t.ID}},
+	}
+	params.Context, params.IdempotencyKey = ctx, key("checkout")
+	cs, err := s.stripe.CheckoutSessions.New(params)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("create Stripe Checkout Session of %s: %w", t.ID, err)
+	}
+	out.Mode, out.CheckoutSessionID, out.CheckoutURL = "checkout", cs.ID, cs.URL
+	return out, nil
+}
+
+// createCustomer makes the tenant's Stripe customer and records it. The
+// idempotency key makes two racing requests get one customer from Stripe.
+func (s *Service) createCustomer(ctx context.Context, t tenantRow) (Account, error) {
+	params := &stripe.CustomerParams{Name: stripe.String(t.Name), Email: stripe.String(t.SignupEmailLower)}
+	params.AddMetadata("tenant_id", t.ID)
+	params.Context, params.IdempotencyKey = ctx, stripe.String("rocketfin-customer-"+t.ID)
+	cus, err := s.stripe.Customers.New(params)
+	if err != nil {
+		return Account{}, fmt.Errorf("create Stripe customer of %s: %w", t.ID, err)
+	}
+	now := s.clock.Now()
+	return s.store.InsertAccount(ctx, Account{TenantID: t.ID, StripeCustomerID: cus.ID, CreatedAt: now, UpdatedAt: now})
+}

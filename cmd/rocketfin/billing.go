@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stripe/stripe-go/v76/client"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/billing"
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/config"
+	"github.com/rocketfin/rocketfin/internal/database"
+)
+
+// billingParts is billing wired into the program: the service behind the
+// routes, and the usage-reporting worker while Stripe is configured.
+type billingParts struct {
+	http     *billing.HTTP
+	worker   *billing.Worker
+	interval time.Duration
+}
+
+func stripeClient(cfg config.Config) *client.API {
+	if cfg.StripeSecretKey == "" {
+		return nil
+	}
+	// No retries inside stripe-go: the worker retries with backoff, and a
+	// subscription request is retried by its caller with an Idempotency-Key.
+	return billing.NewStripeClient(billing.StripeOptions{
+		SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+	})
+}
+
+// wireBilling builds billing on db; reg receives the worker's metrics.
+func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, reg prometheus.Registerer) *billingParts {
+	api := stripeClient(cfg)
+	svc := billing.NewService(billing.Options{
+		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID,
+		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: cfg.PublicURL,
+	})
+	b := &billingParts{http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
+	if api != nil {
+		b.worker = billing.NewWorker(billing.WorkerOptions{
+			DB: db, Stripe: api, Clock: clk, Logger: log, EventName: cfg.StripeMeterEventName,
+			PastDueGrace: cfg.PastDueGrace, Registerer: reg,
+		})
+	}
+	return b
+}
+
+// register mounts the webhook on the public group and the tenant's
+// billing routes on the authenticated one.
+func (b *billingParts) register(public, authed *gin.RouterGroup) {
+	b.http.RegisterWebhook(public)
+	b.http.Register(authed)
+}
+
+// run reports usage to Stripe until ctx ends (nothing while Stripe is off).
+func (b *billingParts) run(ctx context.Context) {
+	if b.worker != nil {
+		b.worker.Run(ctx, b.interval)
+	}
+}
+
+// runWorker is `rocketfin worker`: the usage reporter alone, for running
+// it apart from the API replicas.
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps) error {
+	if cfg.StripeSecretKey == "" {
+		return errors.New("worker: STRIPE_SECRET_KEY is not set, so there is nothing to report to")
+	}
+	log.Info("starting the billing worker", "config", cfg.Masked())
+	db, _, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer database.Close(db)
+	b := wireBilling(cfg, db, log, d.clock, nil)
+	b.run(ctx)
+	log.Info("billing worker stopped")
+	return nil
+}
+
+// runBilling is `rocketfin billing <subcommand>`.
+func runBilling(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	if !slices.Equal(args, []string{"setup"}) {
+		return errors.New("usage: rocketfin billing setup")
+	}
+	api := stripeClient(cfg)
+	if api == nil {
+		return errors.New("billing setup: set STRIPE_SECRET_KEY (a test key, sk_test_…, to try it)")
+	}
+	res, err := billing.Setup(ctx, api, billing.SetupOptions{
+		EventName: cfg.StripeMeterEventName, UnitAmount: cfg.PriceAmount, Currency: cfg.PriceCurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("billing setup: %w", err)
+	}
+	state := func(kind string) string {
+		if slices.Contains(res.Created, kind) {
+			return "created"
+		}
+		return "found"
+	}
+	fmt.Fprintf(stdout, "meter    %s (%s; event name %s)\n", res.MeterID, state("meter"), cfg.StripeMeterEventName)
+	fmt.Fprintf(stdout, "product  %s (%s)\n", res.ProductID, state("product"))
+	fmt.Fprintf(stdout, "price    %s (%s; %d %s minor units per analysis, monthly, metered)\n", res.PriceID, state("price"), cfg.PriceAmount, cfg.PriceCurrency)
+	fmt.Fprintf(stdout, "\nAdd to RocketFin's configuration:\n\nSTRIPE_PRICE_ID=%s\nSTRIPE_METER_EVENT_NAME=%s\n", res.PriceID, cfg.StripeMeterEventName)
+	return nil
+}
