@@ -152,22 +152,37 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		work := context.WithoutCancel(ctx)
-		p, err := w.RunOnce(work)
-		if err != nil {
-			w.log.Warn("usage reporting pass failed", "error", err.Error())
-		}
-		if n, err := w.Sweep(work); err != nil {
-			w.log.Warn("past_due sweep failed", "error", err.Error())
-		} else if n > 0 {
-			w.log.Info("suspended tenants past their grace", "count", n)
-		}
+		p, err := w.pass(ctx)
 		next := interval
 		if err == nil && p.Claimed == w.batch {
 			next = 0
 		}
 		t.Reset(next)
 	}
+}
+
+// shutdownGrace is how long a pass in flight may go on once Run's context
+// ends. A row cut short stays leased and is sent again, under the same
+// identifier, when its lease ends.
+const shutdownGrace = 10 * time.Second
+
+// pass is one RunOnce and one Sweep, finishing its Stripe calls (for at
+// most shutdownGrace) when ctx ends meanwhile.
+func (w *Worker) pass(ctx context.Context) (Pass, error) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(shutdownGrace, cancel) })
+	defer stop()
+	p, err := w.RunOnce(work)
+	if err != nil {
+		w.log.Warn("usage reporting pass failed", "error", err.Error())
+	}
+	if n, err := w.Sweep(work); err != nil {
+		w.log.Warn("past_due sweep failed", "error", err.Error())
+	} else if n > 0 {
+		w.log.Info("suspended tenants past their grace", "count", n)
+	}
+	return p, err
 }
 
 // RunOnce claims up to one batch of due rows, sends their meter events and
