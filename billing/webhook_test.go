@@ -268,3 +268,12 @@ func TestEventsOfUnknownCustomersAreRecordedAndIgnored(t *testing.T) {
 		t.Fatalf("unknown customer's event: %+v, other tenant %s", res, tenantStatus(t, db, other))
 	}
 }
+
+func TestWebhooksAreRefusedWhileNoSigningSecretIsSet(t *testing.T) {
+	db := dbtest.Postgres(t)
+	s := billing.NewService(billing.Options{DB: db})
+	payload := subEvent("cus_x", "active", 1).json()
+	if _, err := s.HandleWebhook(context.Background(), payload, sign(payload, whsec, time.Now())); problem.CodeOf(err) != problem.Forbidden {
+		t.Fatalf("without STRIPE_WEBHOOK_SECRET: %v, want forbidden", err)
+	}
+}
