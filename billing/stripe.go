@@ -74,8 +74,7 @@ func judge(err error) stripeVerdict {
 	}
 	msg := strings.ToLower(se.Msg)
 	switch {
-	case se.Code == stripe.ErrorCodeResourceAlreadyExists,
-		se.Param == "identifier" && (strings.Contains(msg, "already") || strings.Contains(msg, "duplicate")):
+	case isDuplicateIdentifier(se, msg):
 		v.duplicate = true
 	case se.Param == "timestamp":
 		v.stale = true
@@ -86,4 +85,17 @@ func judge(err error) stripeVerdict {
 		v.permanent = true
 	}
 	return v
+}
+
+// isDuplicateIdentifier recognises Stripe's refusal of a meter event whose
+// identifier it already holds. Stripe answers it as a 400
+// invalid_request_error, "An event already exists with identifier …", with
+// Stripe-Should-Retry: false and (as observed) no error code, so the
+// message decides; a code, should Stripe add one, decides too.
+func isDuplicateIdentifier(se *stripe.Error, msg string) bool {
+	if se.Code == stripe.ErrorCodeResourceAlreadyExists || se.Code == "duplicate_meter_event" {
+		return true
+	}
+	return se.HTTPStatusCode == http.StatusBadRequest && strings.Contains(msg, "identifier") &&
+		(strings.Contains(msg, "already exists") || strings.Contains(msg, "duplicate"))
 }

@@ -199,12 +199,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		dup := id != "" && p.accepted[id]
 		p.mu.Unlock()
 		if dup {
-			// What Stripe answers and stripe-mock does not.
+			// What Stripe answers and stripe-mock does not: a 400 without
+			// an error code, told apart by its message.
 			p.record(r, form, http.StatusBadRequest)
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Stripe-Should-Retry", "false")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"error":{"type":"invalid_request_error","code":"resource_already_exists","param":"identifier","message":"An event with identifier %s already exists."}}`, id)
+			fmt.Fprintf(w, `{"error":{"type":"invalid_request_error","message":"An event already exists with identifier %s."}}`, id)
 			return
 		}
 	}
