@@ -184,6 +184,12 @@ func TestSubscribeReportUsageInvoiceAndReconcileEndToEnd(t *testing.T) {
 		t.Errorf("older invoice %v, want 3 billed and counted, 450 due, no discrepancy", oldest)
 	}
 	expectProblem(t, s.do("GET", "/v1/invoices", a.Sandbox, nil), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("GET", "/v1/invoices?limit=0", a.Live, nil), http.StatusBadRequest, "invalid_request", "limit")
+	expectProblem(t, s.do("GET", "/v1/invoices", "", nil), http.StatusUnauthorized, "unauthenticated", "")
+	expectProblem(t, s.do("GET", "/v1/billing/reconciliation?period=2026-13", a.Live, nil), http.StatusBadRequest, "invalid_request", "period")
+	expectProblem(t, s.doWith("GET", "/v1/billing/reconciliation?period=2026", a.Live, nil, map[string]string{"Accept": "text/csv"}), http.StatusBadRequest, "invalid_request", "period")
+	expectProblem(t, s.do("GET", "/v1/billing/reconciliation?period=2026-11", a.Sandbox, nil), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("GET", "/v1/billing/reconciliation?period=2026-11&format=xml", a.Live, nil), http.StatusBadRequest, "invalid_request", "format")
 	other := s.signup("other@billing.example")
 	if r := s.do("GET", "/v1/invoices", other.Live, nil); len(r.Body["data"].([]any)) != 0 {
 		t.Errorf("another tenant sees invoices: %s", r.Raw)
