@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,4 +388,87 @@ func TestWorkerCommandReportsTheOutboxAlone(t *testing.T) {
 	if err := run(context.Background(), []string{"worker"}, func(k string) string { return "" }, &bytes.Buffer{}); err == nil {
 		t.Error("worker without STRIPE_SECRET_KEY started")
 	}
+}
+
+func TestAThousandLiveCallsAreReportedOnceByTwoRacingWorkers(t *testing.T) {
+	proxy := billingtest.NewProxy(t, billingtest.MockURL(t))
+	env := billingEnv(proxy, "1h") // the server's worker passes once at start, then the test's race
+	s := startServer(t, env)
+	a := s.signup("race@billing.example")
+	s.unlimit(a.TenantID)
+	db := openDB(t, env["DATABASE_URL"])
+	if err := db.Create(&billing.Account{TenantID: a.TenantID, StripeCustomerID: "cus_race", CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now()}).Error; err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+	s.statusChanged()
+
+	const calls = 1000
+	next := make(chan int)
+	errs := make(chan string, calls)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if r := s.do("POST", "/v1/scores", a.Live, liveBody(i)); r.Status != http.StatusOK {
+					errs <- fmt.Sprintf("call %d: %d %s", i, r.Status, r.Raw)
+				}
+			}
+		}()
+	}
+	for i := range calls {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+
+	// Two workers, each with its own connections, race for the outbox.
+	delivered := make([]int, 2)
+	for i := range 2 {
+		wdb := openDB(t, env["DATABASE_URL"])
+		w := billing.NewWorker(billing.WorkerOptions{DB: wdb, Clock: s.clock, EventName: "rocketfin_analysis", Batch: 50, Concurrency: 4,
+			Stripe: billing.NewStripeClient(billing.StripeOptions{SecretKey: "sk_test_e2e", APIBase: proxy.URL})})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				p, err := w.RunOnce(context.Background())
+				if err != nil {
+					t.Errorf("worker %d: %v", i, err)
+					return
+				}
+				if p.Claimed == 0 {
+					return
+				}
+				delivered[i] += p.Delivered
+			}
+		}()
+	}
+	wg.Wait()
+
+	var usage []string
+	if err := db.Raw(`SELECT id FROM usage_events WHERE tenant_id = ? AND environment = 'live' AND billing_state = 'reported'`, a.TenantID).Scan(&usage).Error; err != nil {
+		t.Fatal(err)
+	}
+	sent := proxy.MeterEventIdentifiers()
+	distinct := map[string]int{}
+	for _, id := range sent {
+		distinct[id]++
+	}
+	if len(sent) != calls || len(distinct) != calls || len(usage) != calls || delivered[0]+delivered[1] != calls {
+		t.Fatalf("%d meter events sent, %d distinct, %d usage events reported, workers delivered %v; want %d of each",
+			len(sent), len(distinct), len(usage), delivered, calls)
+	}
+	for _, id := range usage {
+		if distinct[id] != 1 {
+			t.Errorf("usage event %s sent %d times, want once", id, distinct[id])
+		}
+	}
+	t.Logf("workers delivered %d and %d", delivered[0], delivered[1])
 }
