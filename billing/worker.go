@@ -143,7 +143,8 @@ type meterPayload struct {
 // Run reports usage until ctx ends, a pass every interval (at once again
 // when a pass found a full batch), and sweeps overdue tenants. A pass in
 // flight when ctx ends finishes its Stripe calls and marks their rows.
-func (w *Worker) Run(ctx context.Context, interval time.Duration) {
+// after, when not nil, is told the outcome of each pass.
+func (w *Worker) Run(ctx context.Context, interval time.Duration, after func(Pass, error)) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -153,6 +154,9 @@ func (w *Worker) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		p, err := w.pass(ctx)
+		if after != nil {
+			after(p, err)
+		}
 		next := interval
 		if err == nil && p.Claimed == w.batch {
 			next = 0

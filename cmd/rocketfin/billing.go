@@ -65,10 +65,11 @@ func (b *billingParts) register(public, authed *gin.RouterGroup) {
 	b.http.Register(authed)
 }
 
-// run reports usage to Stripe until ctx ends (nothing while Stripe is off).
-func (b *billingParts) run(ctx context.Context) {
+// run reports usage to Stripe until ctx ends (nothing while Stripe is
+// off); after, when set, is told each pass's outcome.
+func (b *billingParts) run(ctx context.Context, after func(billing.Pass, error)) {
 	if b.worker != nil {
-		b.worker.Run(ctx, b.interval)
+		b.worker.Run(ctx, b.interval, after)
 	}
 }
 
@@ -85,7 +86,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps)
 	}
 	defer database.Close(db)
 	b := wireBilling(cfg, db, log, d.clock, nil)
-	b.run(ctx)
+	b.run(ctx, d.billingPass)
 	log.Info("billing worker stopped")
 	return nil
 }

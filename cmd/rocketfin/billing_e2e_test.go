@@ -223,16 +223,32 @@ func TestSubscribeReportUsageInvoiceAndReconcileEndToEnd(t *testing.T) {
 	expectProblem(t, s.do("POST", "/v1/scores", a.Live, liveBody(13)), http.StatusPaymentRequired, "account_suspended", "")
 }
 
-// waitFor polls cond until it holds: the server's own worker runs on its
-// own schedule, so this is the one place a test waits for it.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
+// passes tells a test when the server's own worker finishes a pass.
+type passes chan error
+
+// option hands the server a hook that signals each worker pass.
+func (ps passes) option() option {
+	return func(d *deps) {
+		d.billingPass = func(_ billing.Pass, err error) {
+			select {
+			case ps <- err:
+			default: // the test is not waiting: it re-checks after the next pass
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// until checks cond after each pass of the worker until it holds. The
+// timeout only ends a test whose worker stopped passing.
+func (ps passes) until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for !cond() {
+		select {
+		case <-ps:
+		case <-timeout:
+			t.Fatalf("the worker stopped before %s", what)
+		}
 	}
 }
 
@@ -247,7 +263,8 @@ func pendingOutbox(t *testing.T, db *gorm.DB, tenant string) int64 {
 func TestServeKeepsScoringWhileStripeIsDownAndCatchesUpAfter(t *testing.T) {
 	proxy := billingtest.NewProxy(t, billingtest.MockURL(t))
 	env := billingEnv(proxy, "20ms")
-	s := startServer(t, env)
+	worker := make(passes, 1)
+	s := startServer(t, env, worker.option())
 	db := openDB(t, env["DATABASE_URL"])
 	a := s.signup("down@billing.example")
 	s.unlimit(a.TenantID)
@@ -262,7 +279,7 @@ func TestServeKeepsScoringWhileStripeIsDownAndCatchesUpAfter(t *testing.T) {
 		expect(t, s.do("POST", "/v1/scores", a.Live, liveBody(i)), http.StatusOK)
 	}
 	// The server's worker tries, fails and backs off (on the test's clock).
-	waitFor(t, "a failed attempt on every row", func() bool {
+	worker.until(t, "a failed attempt on every row", func() bool {
 		var n int64
 		db.Table("outbox").Where("tenant_id = ? AND state = 'pending' AND attempts > 0", a.TenantID).Count(&n)
 		return n == 5
@@ -277,7 +294,7 @@ func TestServeKeepsScoringWhileStripeIsDownAndCatchesUpAfter(t *testing.T) {
 
 	proxy.SetDown(false)
 	s.clock.Advance(2 * time.Hour) // past any backoff
-	waitFor(t, "the backlog to drain", func() bool { return pendingOutbox(t, db, a.TenantID) == 0 })
+	worker.until(t, "the backlog drained", func() bool { return pendingOutbox(t, db, a.TenantID) == 0 })
 	sent := proxy.MeterEventIdentifiers()
 	seen := map[string]bool{}
 	for _, id := range sent {
@@ -374,10 +391,12 @@ func TestWorkerCommandReportsTheOutboxAlone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	clk := clock.NewFake(s.clock.Now().Add(2 * time.Hour))
+	worker := make(passes, 1)
 	go func() {
-		done <- run(ctx, []string{"worker"}, func(k string) string { return env[k] }, &bytes.Buffer{}, func(d *deps) { d.clock = clk; d.logOut = &bytes.Buffer{} })
+		done <- run(ctx, []string{"worker"}, func(k string) string { return env[k] }, &bytes.Buffer{},
+			func(d *deps) { d.clock = clk; d.logOut = &bytes.Buffer{} }, worker.option())
 	}()
-	waitFor(t, "the worker command to report", func() bool { return pendingOutbox(t, db, a.TenantID) == 0 })
+	worker.until(t, "the outbox was reported", func() bool { return pendingOutbox(t, db, a.TenantID) == 0 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("worker: %v", err)

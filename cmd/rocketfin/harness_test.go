@@ -52,7 +52,7 @@ var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // startServer runs `rocketfin serve` against a fresh PostgreSQL database
 // unless env says otherwise.
-func startServer(t testing.TB, env map[string]string) *testServer {
+func startServer(t testing.TB, env map[string]string, opts ...option) *testServer {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -66,10 +66,10 @@ func startServer(t testing.TB, env map[string]string) *testServer {
 	if _, ok := env["ROCKETFIN_OPERATOR_TOKEN"]; !ok {
 		env["ROCKETFIN_OPERATOR_TOKEN"] = operatorToken
 	}
-	return startWith(t, env, clock.NewFake(epoch))
+	return startWith(t, env, clock.NewFake(epoch), opts...)
 }
 
-func startWith(t testing.TB, env map[string]string, clk *clock.Fake) *testServer {
+func startWith(t testing.TB, env map[string]string, clk *clock.Fake, opts ...option) *testServer {
 	t.Helper()
 	s := &testServer{t: t, clock: clk, logs: &syncBuffer{}, stdout: &syncBuffer{}, env: env,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}
@@ -78,11 +78,11 @@ func startWith(t testing.TB, env map[string]string, clk *clock.Fake) *testServer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, s.stdout,
-			func(d *deps) {
+			append([]option{func(d *deps) {
 				d.clock = clk
 				d.logOut = s.logs
 				d.onReady = func(addr string) { ready <- addr }
-			})
+			}}, opts...)...)
 	}()
 	select {
 	case s.base = <-ready:

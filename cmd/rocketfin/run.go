@@ -13,6 +13,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/billing"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
@@ -40,6 +41,9 @@ type deps struct {
 	onReady   func(addr string)
 	pprofAddr string
 	getenv    func(string) string
+	// billingPass, when set, is told the outcome of each pass of the
+	// usage-reporting worker (tests wait on it).
+	billingPass func(billing.Pass, error)
 }
 
 type option func(*deps)

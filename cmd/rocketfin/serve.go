@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	work.Add(1)
 	go func() {
 		defer work.Done()
-		a.billing.run(workCtx)
+		a.billing.run(workCtx, d.billingPass)
 	}()
 
 	if addr := d.pprofAddr; addr != "" {
