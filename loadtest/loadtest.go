@@ -20,7 +20,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -213,13 +212,13 @@ func sandboxBody(ctx context.Context, c *http.Client, base, key string) ([]byte,
 // drive sends POST /v1/scores from clients workers for d, paced at rate
 // requests a second when rate > 0, as fast as answers come otherwise.
 func drive(ctx context.Context, c *http.Client, base, key string, body []byte, clients int, d time.Duration, rate float64, name string) Result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	// Issuing stops at the deadline; requests in flight then finish, so that
+	// a phase never cancels calls under the next one's feet.
+	deadline := time.Now().Add(d)
 	var (
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, 1<<16)
 		statuses = map[int]int{}
-		sent     atomic.Int64
 	)
 	var tickets chan struct{}
 	if rate > 0 {
@@ -227,7 +226,7 @@ func drive(ctx context.Context, c *http.Client, base, key string, body []byte, c
 		go func() {
 			interval := time.Duration(float64(time.Second) / rate)
 			next := time.Now()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				next = next.Add(interval)
 				time.Sleep(time.Until(next))
 				select {
@@ -246,7 +245,7 @@ func drive(ctx context.Context, c *http.Client, base, key string, body []byte, c
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
 			localStatus := map[int]int{}
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				if tickets != nil {
 					if _, ok := <-tickets; !ok {
 						break
@@ -254,12 +253,8 @@ func drive(ctx context.Context, c *http.Client, base, key string, body []byte, c
 				}
 				t0 := time.Now()
 				status := post(ctx, c, base, key, body)
-				if ctx.Err() != nil && status == 0 {
-					break
-				}
 				local = append(local, time.Since(t0))
 				localStatus[status]++
-				sent.Add(1)
 			}
 			mu.Lock()
 			lat = append(lat, local...)
