@@ -41,6 +41,7 @@ type Gateway struct {
 	catalog  Catalog
 	tenants  *tenantCache
 	sandbox  *batchWriter
+	memo     *sandboxMemo
 	log      *slog.Logger
 }
 
@@ -64,7 +65,7 @@ func New(o Options) *Gateway {
 	return &Gateway{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
-		sandbox: newBatchWriter(o.DB, o.Logger), log: o.Logger,
+		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), log: o.Logger,
 	}
 }
 
@@ -113,16 +114,27 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		return ans, e
 	}
 
-	req, err := decodeRequest(c.Body)
-	if err != nil {
-		return ans, err
-	}
 	if err := validIdempotencyKey(c.IdempotencyKey); err != nil {
 		return ans, err
 	}
+	// A sandbox answer depends only on the body and the language (fixed
+	// catalog, fixed date, fixed model): repeated bodies skip decoding,
+	// the catalog fill and the engine.
+	memoKey := ""
+	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" {
+		memoKey = sandboxMemoKey(c.Body, c.Language)
+	}
+	ev, cached := g.memo.get(memoKey)
+	if !cached {
+		req, err := decodeRequest(c.Body)
+		if err != nil {
+			return ans, err
+		}
+		ev = &evaluated{req: req, scopes: neededScopes(&req)}
+	}
 	var fingerprint string
 	if c.IdempotencyKey != "" {
-		fingerprint = requestHash(req)
+		fingerprint = requestHash(ev.req)
 		if body, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
 			ans.Body, ans.Replayed = body, found
 			return ans, err
@@ -130,35 +142,40 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 	// Consent covers the data the caller sends: the sandbox catalog's own
 	// data is fictitious and needs none, so a first sandbox call just works.
-	consentID, err := g.consents.Require(ctx, p, req.Company.ID, neededScopes(&req))
+	consentID, err := g.consents.Require(ctx, p, ev.req.Company.ID, ev.scopes)
 	if err != nil {
 		return ans, err
-	}
-	if p.Environment == keys.Sandbox {
-		if err := g.fillFromCatalog(&req); err != nil {
-			return ans, err
-		}
 	}
 	if p.Environment == keys.Live {
 		if err := tenant.precheck(now); err != nil {
 			return ans, err
 		}
 	}
-
 	asOf := now
 	if p.Environment == keys.Sandbox {
 		asOf = g.catalog.EvaluationDate()
 	}
-	result, err := g.scorer.Evaluate(ctx, &req, scoring.Options{Language: c.Language, AsOf: asOf})
-	if err != nil {
-		if verr := scoringhttp.FieldErrors(err); problem.As(verr) != nil {
-			return ans, verr
+	if !cached {
+		if p.Environment == keys.Sandbox {
+			if err := g.fillFromCatalog(&ev.req); err != nil {
+				return ans, err
+			}
 		}
-		g.log.ErrorContext(ctx, "scoring core failed", "error", err.Error())
-		return ans, problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later")
+		result, err := g.scorer.Evaluate(ctx, &ev.req, scoring.Options{Language: c.Language, AsOf: asOf})
+		if err != nil {
+			if verr := scoringhttp.FieldErrors(err); problem.As(verr) != nil {
+				return ans, verr
+			}
+			g.log.ErrorContext(ctx, "scoring core failed", "error", err.Error())
+			return ans, problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later")
+		}
+		if err := ev.encode(result); err != nil {
+			return ans, err
+		}
+		g.memo.put(memoKey, ev)
 	}
 
-	body, err := g.commit(ctx, c, &req, result, consentID, fingerprint, now, asOf, tenant.Status == "trial")
+	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == "trial")
 	if errors.Is(err, errReplay) {
 		body, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {
@@ -175,18 +192,10 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 }
 
 // commit spends, records and answers in one transaction.
-func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, result scoring.Result, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
+func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
-	input, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("encode decision input: %w", err)
-	}
-	output, err := json.Marshal(result)
-	if err != nil {
-		return nil, fmt.Errorf("encode decision output: %w", err)
-	}
-	sum := sha256.Sum256(input)
+	req, result, output := &ev.req, ev.result, ev.output
 	idemKey := c.IdempotencyKey
 	if idemKey == "" {
 		idemKey = scoreID
@@ -198,8 +207,8 @@ func (g *Gateway) commit(ctx context.Context, c Call, req *scoring.Request, resu
 	d := Decision{
 		ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.KeyID, RequestID: c.RequestID,
 		CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
-		Grade: result.Grade, Recommendation: result.Recommendation, Input: string(input),
-		InputSHA256: hex.EncodeToString(sum[:]), Output: string(output), AsOf: asOf, CreatedAt: now,
+		Grade: result.Grade, Recommendation: result.Recommendation, Input: ev.input,
+		InputSHA256: ev.inputSHA, Output: string(output), AsOf: asOf, CreatedAt: now,
 	}
 	if consentID != "" {
 		d.ConsentID = &consentID

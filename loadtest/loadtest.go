@@ -27,8 +27,11 @@ import (
 type Options struct {
 	BaseURL       string
 	OperatorToken string
-	Clients       int
-	Duration      time.Duration
+	// Clients drives the paced phase and the warm-up.
+	Clients int
+	// Sweep lists the concurrencies of the full-speed phases (and pgbench).
+	Sweep    []int
+	Duration time.Duration
 	// Rate is the request rate of the paced live phase (0 skips it).
 	Rate float64
 	// DatabaseURL is where pgbench runs; empty skips pgbench.
@@ -60,15 +63,21 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if o.OperatorToken == "" {
 		return errors.New("ROCKETFIN_OPERATOR_TOKEN is needed to lift the test tenant's rate limit")
 	}
+	if len(o.Sweep) == 0 {
+		o.Sweep = []int{o.Clients}
+	}
+	most := o.Clients
+	for _, n := range o.Sweep {
+		most = max(most, n)
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: o.Clients * 2, MaxIdleConnsPerHost: o.Clients * 2, IdleConnTimeout: time.Minute,
+		MaxIdleConns: most * 2, MaxIdleConnsPerHost: most * 2, IdleConnTimeout: time.Minute,
 	}}
 	t, err := setup(ctx, client, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "RocketFin load test against %s, tenant %s (active, metered), %d clients, %s a phase\n\n",
-		o.BaseURL, t.ID, o.Clients, o.Duration)
+	fmt.Fprintf(out, "RocketFin load test against %s, tenant %s (active, metered), %s a phase\n\n", o.BaseURL, t.ID, o.Duration)
 	live := liveBody()
 	sandbox, err := sandboxBody(ctx, client, o.BaseURL, t.Sandbox)
 	if err != nil {
@@ -81,9 +90,29 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if o.Rate > 0 {
 		results = append(results, drive(ctx, client, o.BaseURL, t.Live, live, o.Clients, o.Duration, o.Rate, fmt.Sprintf("live @%g/s", o.Rate)))
 	}
-	results = append(results,
-		drive(ctx, client, o.BaseURL, t.Live, live, o.Clients, o.Duration, 0, "live max"),
-		drive(ctx, client, o.BaseURL, t.Sandbox, sandbox, o.Clients, o.Duration, 0, "sandbox max"))
+	// Peak throughput: each concurrency of the sweep, pgbench on the same
+	// transaction right after the live phase of the same concurrency.
+	type pair struct {
+		clients  int
+		live, pg float64
+	}
+	var pairs []pair
+	for _, n := range o.Sweep {
+		r := drive(ctx, client, o.BaseURL, t.Live, live, n, o.Duration, 0, "live max")
+		results = append(results, r)
+		if o.DatabaseURL != "" {
+			pg, err := runPgbench(ctx, o, n, t.ID)
+			if err != nil {
+				fmt.Fprintf(out, "pgbench: %v\n", err)
+				o.DatabaseURL = ""
+			} else {
+				pairs = append(pairs, pair{clients: n, live: r.PerSecond, pg: pg.TPS})
+			}
+		}
+	}
+	for _, n := range o.Sweep {
+		results = append(results, drive(ctx, client, o.BaseURL, t.Sandbox, sandbox, n, o.Duration, 0, "sandbox max"))
+	}
 	fmt.Fprintf(out, "%-14s %7s %8s %9s %8s %7s %9s %8s %8s %8s %8s\n", "phase", "clients", "seconds", "requests", "ok", "failed", "req/s", "p50", "p90", "p99", "max")
 	for _, r := range results {
 		fmt.Fprintf(out, "%-14s %7d %8.1f %9d %8d %7d %9.0f %8s %8s %8s %8s\n", r.Name, r.Clients, r.Seconds, r.Requests, r.OK, r.Failed,
@@ -95,20 +124,14 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if rss, err := residentMemory(ctx, client, o.BaseURL); err == nil {
 		fmt.Fprintf(out, "\nserver resident memory after the load: %.0f MB\n", rss/1e6)
 	}
-	if o.DatabaseURL != "" {
-		pg, err := runPgbench(ctx, o, t.ID)
-		if err != nil {
-			fmt.Fprintf(out, "\npgbench: %v\n", err)
-			return nil
+	if len(pairs) > 0 {
+		fmt.Fprintf(out, "\n%-8s %12s %12s %7s\n", "clients", "live req/s", "pgbench tps", "ratio")
+		var peakLive, peakPG float64
+		for _, p := range pairs {
+			fmt.Fprintf(out, "%-8d %12.0f %12.0f %6.0f%%\n", p.clients, p.live, p.pg, 100*p.live/p.pg)
+			peakLive, peakPG = max(peakLive, p.live), max(peakPG, p.pg)
 		}
-		var liveMax float64
-		for _, r := range results {
-			if r.Name == "live max" {
-				liveMax = r.PerSecond
-			}
-		}
-		fmt.Fprintf(out, "\npgbench, the live call's transaction alone: %d clients, %.0f s, %.0f tps, latency average %.2f ms\n", o.Clients, o.Duration.Seconds(), pg.TPS, pg.LatencyMS)
-		fmt.Fprintf(out, "live max throughput / pgbench tps: %.0f / %.0f = %.0f%%\n", liveMax, pg.TPS, 100*liveMax/pg.TPS)
+		fmt.Fprintf(out, "peak live throughput / peak pgbench tps on the same transaction: %.0f / %.0f = %.0f%%\n", peakLive, peakPG, 100*peakLive/peakPG)
 	}
 	return nil
 }

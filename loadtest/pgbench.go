@@ -35,7 +35,7 @@ var (
 
 // runPgbench runs the live call's transaction with the same concurrency
 // and duration, on the database the server uses, for the test tenant.
-func runPgbench(ctx context.Context, o Options, tenantID string) (pgbenchResult, error) {
+func runPgbench(ctx context.Context, o Options, clients int, tenantID string) (pgbenchResult, error) {
 	bin := o.Pgbench
 	if bin == "" {
 		bin = "pgbench"
@@ -52,7 +52,7 @@ func runPgbench(ctx context.Context, o Options, tenantID string) (pgbenchResult,
 	if err := os.WriteFile(script, []byte(pgbenchScript), 0o600); err != nil {
 		return pgbenchResult{}, err
 	}
-	args := []string{"-n", "-M", "extended", "-c", strconv.Itoa(o.Clients), "-j", "2", "-T", strconv.Itoa(int(o.Duration.Seconds())),
+	args := []string{"-n", "-M", "extended", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(o.Duration.Seconds())),
 		"-D", "tenant=" + tenantID, "-f", script, o.DatabaseURL}
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	if err != nil {

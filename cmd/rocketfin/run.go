@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,12 +129,20 @@ func runLoadtest(ctx context.Context, cfg config.Config, args []string, stdout i
 	fs.SetOutput(stdout)
 	o := loadtest.Options{OperatorToken: cfg.OperatorToken, DatabaseURL: cfg.DatabaseURL}
 	fs.StringVar(&o.BaseURL, "url", "http://"+cfg.Addr, "base URL of the running server")
-	fs.IntVar(&o.Clients, "clients", 16, "concurrent clients")
+	fs.IntVar(&o.Clients, "clients", 16, "concurrent clients of the paced phase")
+	sweep := fs.String("sweep", "16,32,64", "concurrencies of the full-speed live, pgbench and sandbox phases")
 	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each phase")
 	fs.Float64Var(&o.Rate, "rate", 300, "requests a second of the paced live phase (0 skips it)")
 	fs.StringVar(&o.Pgbench, "pgbench", "pgbench", "pgbench binary (runs when DATABASE_URL is set)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, f := range strings.Split(*sweep, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("loadtest: -sweep wants positive integers, got %q", *sweep)
+		}
+		o.Sweep = append(o.Sweep, n)
 	}
 	if o.Clients < 1 || o.Duration < time.Second {
 		return errors.New("loadtest: -clients must be at least 1 and -duration at least 1s")

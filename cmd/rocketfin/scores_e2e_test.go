@@ -386,13 +386,28 @@ func TestSandboxScoresOnlyTheCatalogAndMatchesItsExpectations(t *testing.T) {
 		}
 	}
 	expectProblem(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": "FR-REAL-1"}}, nil), http.StatusBadRequest, "invalid_request", "company.id")
+
+	// The same body again is a new decision with the same scoring; another language changes only the texts.
+	first := companies[0].(map[string]any)["id"]
+	one := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": first}}, nil)
+	two := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": first}}, nil)
+	fr := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": first}}, map[string]string{"Accept-Language": "fr"})
+	if one.str("id") == two.str("id") || one.Body["score"] != two.Body["score"] || one.str("justification") != two.str("justification") {
+		t.Fatalf("repeated sandbox call: %s\nvs\n%s", one.Raw, two.Raw)
+	}
+	if fr.Body["score"] != one.Body["score"] || fr.str("justification") == one.str("justification") {
+		t.Fatalf("French answer: %s", fr.Raw)
+	}
+	if rec := s.do("GET", "/v1/scores/"+two.str("id"), a.Sandbox, nil); rec.Status != http.StatusOK || rec.str("company", "id") != first {
+		t.Fatalf("the repeated call's record: %s", rec.Raw)
+	}
 	if r := s.do("GET", "/v1/tenant", a.Live, nil); r.Body["credits_remaining"] != float64(5) {
 		t.Fatalf("sandbox calls spent live credits: %v", r.Body["credits_remaining"])
 	}
 	usage := s.do("GET", "/v1/usage", a.Sandbox, nil)
 	expect(t, usage, http.StatusOK)
-	if usage.Body["total"] != float64(len(companies)) {
-		t.Fatalf("sandbox usage total %v, want %d", usage.Body["total"], len(companies))
+	if usage.Body["total"] != float64(len(companies)+3) {
+		t.Fatalf("sandbox usage total %v, want %d", usage.Body["total"], len(companies)+3)
 	}
 	if live := s.do("GET", "/v1/usage", a.Live, nil); live.Body["total"] != float64(0) {
 		t.Fatalf("live usage shows sandbox calls: %s", live.Raw)
