@@ -233,6 +233,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	}
 
 	var body []byte
+	var charged metering.Charge
 	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.IdempotencyKey != "" {
 			if err := g.claim(ctx, tx, p, c.IdempotencyKey, fingerprint, scoreID, now); err != nil {
@@ -246,6 +247,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 				return err
 			}
 		}
+		charged = charge
 		d.LatencyUS = time.Since(c.Started).Microseconds()
 		ev := metering.NewUsageEvent(call, charge)
 		outbox, err := metering.OutboxFor(ev)
@@ -269,8 +271,8 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	if err != nil {
 		return nil, err
 	}
-	if p.Environment == keys.Live {
-		g.tenants.forget(p.TenantID)
+	if charged.CreditsRemaining != nil {
+		g.tenants.setCredits(p.TenantID, *charged.CreditsRemaining)
 	}
 	return body, nil
 }

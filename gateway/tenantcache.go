@@ -82,9 +82,13 @@ func (c *tenantCache) get(ctx context.Context, id string, now time.Time) (tenant
 	return t, nil
 }
 
-// forget drops a tenant, after this process changed it.
-func (c *tenantCache) forget(id string) {
+// setCredits records the credits a trial has left after this process
+// spent one, so that the next call's precheck sees it without a query.
+func (c *tenantCache) setCredits(id string, left int64) {
 	c.mu.Lock()
-	delete(c.entries, id)
+	if t, ok := c.entries[id]; ok {
+		t.CreditsRemaining = left
+		c.entries[id] = t
+	}
 	c.mu.Unlock()
 }

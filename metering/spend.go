@@ -2,6 +2,8 @@ package metering
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,13 +61,16 @@ func refusal(a account, now time.Time, spent int64, price Price) error {
 
 func (m *Meter) account(ctx context.Context, db *gorm.DB, tenantID string) (account, error) {
 	var a account
-	res := db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, monthly_cap_amount, monthly_cap_currency
-		FROM tenants WHERE id = ?`, tenantID).Scan(&a)
-	if res.Error != nil {
-		return a, fmt.Errorf("read account %s: %w", tenantID, res.Error)
-	}
-	if res.RowsAffected == 0 {
+	// Row().Scan: this read is on every metered call, and plain scanning
+	// skips the ORM's reflection.
+	err := db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, monthly_cap_amount, monthly_cap_currency
+		FROM tenants WHERE id = ?`, tenantID).Row().
+		Scan(&a.Status, &a.TrialEndsAt, &a.CreditsRemaining, &a.MonthlyCapAmount, &a.MonthlyCapCurrency)
+	if errors.Is(err, sql.ErrNoRows) {
 		return a, problem.New(problem.NotFound, "no tenant %s", tenantID)
+	}
+	if err != nil {
+		return a, fmt.Errorf("read account %s: %w", tenantID, err)
 	}
 	return a, nil
 }
