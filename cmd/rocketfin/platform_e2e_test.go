@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -308,15 +309,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		return ""
 	})
 	db := dbtest.SQLite(t)
-	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.gateway.Close()
-	r, err := a.router()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := wiredRouter(t, cfg, db)
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routes := map[string]bool{}
 	for _, rt := range r.Routes() {
@@ -342,15 +335,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 func TestReadinessFailsWhileTheDatabaseIsDown(t *testing.T) {
 	cfg, _ := config.Load(func(string) string { return "" })
 	db := dbtest.SQLite(t)
-	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.gateway.Close()
-	r, err := a.router()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := wiredRouter(t, cfg, db)
 	probe := func() int {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
@@ -370,4 +355,19 @@ func TestReadinessFailsWhileTheDatabaseIsDown(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("/healthz = %d while the database is down, want 200", w.Code)
 	}
+}
+
+// wiredRouter assembles the service's router on db without serving it.
+func wiredRouter(t *testing.T, cfg config.Config, db *gorm.DB) *gin.Engine {
+	t.Helper()
+	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.gateway.Close)
+	r, err := a.router()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
