@@ -1,0 +1,66 @@
+package consents_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+)
+
+var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func TestRequireFindsAnActiveConsentCoveringEveryScope(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
+			VALUES ('ten_c', 'C', 'FR', 'c@example.com', 'trial', 'trial', ?, 5, ?, ?)`, epoch, epoch, epoch).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewFake(epoch)
+		svc := consents.NewService(db, clk)
+		live := keys.Principal{TenantID: "ten_c", Environment: keys.Live, KeyID: "key_1"}
+		sandbox := keys.Principal{TenantID: "ten_c", Environment: keys.Sandbox, KeyID: "key_2"}
+		in := func(scopes ...string) consents.CreateInput {
+			until := epoch.Add(30 * 24 * time.Hour)
+			return consents.CreateInput{CompanyID: "FR-1", Scopes: scopes, Evidence: "signed form", ExpiresAt: &until}
+		}
+
+		if id, err := svc.Require(ctx, live, "FR-1", nil); err != nil || id != "" {
+			t.Fatalf("no scopes needed: %q %v", id, err)
+		}
+		if _, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("without a consent: %v", err)
+		}
+		bank, err := svc.Create(ctx, live, in(consents.ScopeBankData))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Create(ctx, sandbox, in(consents.ScopeBankData, consents.ScopePersonalData)); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData}); err != nil || id != bank.ID {
+			t.Fatalf("bank data: %q %v, want %s", id, err, bank.ID)
+		}
+		if _, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData, consents.ScopePersonalData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("a live call used the sandbox consent or a narrower one: %v", err)
+		}
+		if _, err := svc.Require(ctx, live, "FR-2", []string{consents.ScopeBankData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("another company's consent was used: %v", err)
+		}
+		clk.Advance(31 * 24 * time.Hour)
+		if _, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("an expired consent was used: %v", err)
+		}
+		if _, err := svc.Create(ctx, live, consents.CreateInput{CompanyID: "FR-1", Scopes: []string{"bank_data"}, Evidence: "x", ExpiresAt: &epoch}); problem.CodeOf(err) != problem.Invalid {
+			t.Fatalf("a consent expiring in the past was accepted: %v", err)
+		}
+	})
+}
