@@ -17,11 +17,17 @@ const (
 	// ScopeBankData allows scoring the company's bank account flows.
 	ScopeBankData = "bank_data"
 	// ScopePersonalData allows scoring a natural person (a sole trader).
+	// Any active consent for the company covers it: whoever consented to
+	// be scored, with or without bank data, consented as that person.
 	ScopePersonalData = "personal_data"
 )
 
-// MaxDuration is the longest a consent may last.
-const MaxDuration = 3 * 365 * 24 * time.Hour
+// MaxDuration is the longest a consent may last; DefaultDuration is its
+// term when the request names none.
+const (
+	MaxDuration     = 3 * 365 * 24 * time.Hour
+	DefaultDuration = 365 * 24 * time.Hour
+)
 
 // Consent is one recorded consent.
 type Consent struct {
@@ -47,6 +53,9 @@ func (c Consent) Covers(scopes []string, now time.Time) bool {
 	}
 	have := c.ScopeList()
 	for _, s := range scopes {
+		if s == ScopePersonalData {
+			continue
+		}
 		found := false
 		for _, h := range have {
 			found = found || h == s
@@ -104,7 +113,8 @@ func (in *CreateInput) Validate(now time.Time) error {
 	}
 	switch {
 	case in.ExpiresAt == nil:
-		fields = append(fields, problem.FieldError{Field: "expires_at", Message: "is required"})
+		until := now.Add(DefaultDuration)
+		in.ExpiresAt = &until
 	case !in.ExpiresAt.After(now):
 		fields = append(fields, problem.FieldError{Field: "expires_at", Message: "must be in the future"})
 	case in.ExpiresAt.Sub(now) > MaxDuration:

@@ -49,8 +49,18 @@ func TestRequireFindsAnActiveConsentCoveringEveryScope(t *testing.T) {
 		if id, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData}); err != nil || id != bank.ID {
 			t.Fatalf("bank data: %q %v, want %s", id, err, bank.ID)
 		}
-		if _, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData, consents.ScopePersonalData}); problem.CodeOf(err) != problem.ConsentRequired {
-			t.Fatalf("a live call used the sandbox consent or a narrower one: %v", err)
+		if id, err := svc.Require(ctx, live, "FR-1", []string{consents.ScopeBankData, consents.ScopePersonalData}); err != nil || id != bank.ID {
+			t.Fatalf("a sole trader's bank data with a bank_data consent: %q %v", id, err)
+		}
+		if _, err := svc.Require(ctx, keys.Principal{TenantID: "ten_c", Environment: keys.Live}, "FR-9", []string{consents.ScopePersonalData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("a sole trader without any consent: %v", err)
+		}
+		personal, err := svc.Create(ctx, live, consents.CreateInput{CompanyID: "FR-3", Scopes: []string{consents.ScopePersonalData}, Evidence: "signed"})
+		if err != nil || !personal.ExpiresAt.Equal(epoch.Add(consents.DefaultDuration)) {
+			t.Fatalf("a consent without expires_at: %+v %v, want a one-year term", personal, err)
+		}
+		if _, err := svc.Require(ctx, live, "FR-3", []string{consents.ScopeBankData}); problem.CodeOf(err) != problem.ConsentRequired {
+			t.Fatalf("a personal_data consent covered bank data: %v", err)
 		}
 		if _, err := svc.Require(ctx, live, "FR-2", []string{consents.ScopeBankData}); problem.CodeOf(err) != problem.ConsentRequired {
 			t.Fatalf("another company's consent was used: %v", err)
