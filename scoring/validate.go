@@ -65,7 +65,8 @@ func (r *Request) Validate() error {
 	if len(c.Name) > maxTextLen {
 		add("company.name", "is longer than 200 characters")
 	}
-	if c.IDType == "siren" && !isDigits(c.ID, 9) {
+	// A SIREN as people write it ("552 100 554") is still a SIREN.
+	if c.IDType == "siren" && !isDigits(strings.NewReplacer(" ", "", ".", "", "\u00a0", "").Replace(c.ID), 9) {
 		add("company.id", "a siren is 9 digits")
 	}
 	if c.Country != "" && !isUpperLetters(c.Country, 2) {

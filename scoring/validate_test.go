@@ -87,3 +87,16 @@ func TestValidateAcceptsOddButRealStatements(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateAcceptsASirenWrittenWithSpacesOrDots(t *testing.T) {
+	for _, id := range []string{"552100554", "552 100 554", "552.100.554"} {
+		r := Request{Company: Company{ID: id, IDType: "siren"}}
+		if err := r.Validate(); err != nil {
+			t.Errorf("siren %q: %v", id, err)
+		}
+	}
+	r := Request{Company: Company{ID: "552 100 55", IDType: "siren"}}
+	if err := r.Validate(); err == nil {
+		t.Error("an eight-digit siren passed")
+	}
+}
