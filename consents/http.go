@@ -38,9 +38,10 @@ func newView(c Consent, now time.Time) View {
 	return v
 }
 
-// Register mounts the consent routes on an authenticated group.
-func (s *Service) Register(g *gin.RouterGroup) {
-	g.POST("/consents", s.handleCreate)
+// Register mounts the consent routes on an authenticated group; idempotent
+// guards creation with the Idempotency-Key header.
+func (s *Service) Register(g *gin.RouterGroup, idempotent gin.HandlerFunc) {
+	g.POST("/consents", idempotent, s.handleCreate)
 	g.GET("/consents", s.handleList)
 	g.GET("/consents/:id", s.handleGet)
 	g.DELETE("/consents/:id", s.handleWithdraw)

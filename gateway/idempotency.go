@@ -14,27 +14,34 @@ import (
 
 type idempotencyRow struct {
 	RequestHash string
+	Status      int
 	Response    string
 	ExpiresAt   time.Time
+}
+
+// storedAnswer is an answer kept for an idempotency key.
+type storedAnswer struct {
+	status int
+	body   []byte
 }
 
 // replay returns the stored answer of a key used with the same request,
 // idempotency_conflict for another request, and found=false when the key
 // is free (or its answer expired).
-func (g *Gateway) replay(ctx context.Context, p keys.Principal, key, fingerprint string) ([]byte, bool, error) {
+func (g *Gateway) replay(ctx context.Context, p keys.Principal, key, fingerprint string) (storedAnswer, bool, error) {
 	var rows []idempotencyRow
-	err := g.db.WithContext(ctx).Raw(`SELECT request_hash, response, expires_at FROM idempotency_keys
+	err := g.db.WithContext(ctx).Raw(`SELECT request_hash, status, response, expires_at FROM idempotency_keys
 		WHERE tenant_id = ? AND environment = ? AND key = ?`, p.TenantID, string(p.Environment), key).Scan(&rows).Error
 	if err != nil {
-		return nil, false, fmt.Errorf("look up idempotency key: %w", err)
+		return storedAnswer{}, false, fmt.Errorf("look up idempotency key: %w", err)
 	}
 	if len(rows) == 0 || rows[0].Response == "" {
-		return nil, false, nil
+		return storedAnswer{}, false, nil
 	}
 	if rows[0].RequestHash != fingerprint {
-		return nil, false, problem.New(problem.IdempotencyConflict, "this Idempotency-Key was used with a different request body")
+		return storedAnswer{}, false, problem.New(problem.IdempotencyConflict, "this Idempotency-Key was used with a different request body")
 	}
-	return []byte(rows[0].Response), true, nil
+	return storedAnswer{status: rows[0].Status, body: []byte(rows[0].Response)}, true, nil
 }
 
 // claim takes the key inside the charging transaction. If another call

@@ -135,8 +135,8 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	var fingerprint string
 	if c.IdempotencyKey != "" {
 		fingerprint = requestHash(ev.req)
-		if body, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
-			ans.Body, ans.Replayed = body, found
+		if stored, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
+			ans.Body, ans.Replayed = stored.body, found
 			return ans, err
 		}
 	}
@@ -177,11 +177,11 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 
 	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == "trial")
 	if errors.Is(err, errReplay) {
-		body, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
+		stored, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {
 			rerr = problem.New(problem.Conflict, "a concurrent call with this Idempotency-Key did not finish; retry")
 		}
-		ans.Body, ans.Replayed = body, found
+		ans.Body, ans.Replayed = stored.body, found
 		return ans, rerr
 	}
 	if err != nil {

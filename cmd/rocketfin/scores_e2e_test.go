@@ -456,3 +456,29 @@ func TestUsageSummaryAndStreamingExport(t *testing.T) {
 		t.Fatalf("the sandbox export shows live events:\n%s", other.Raw)
 	}
 }
+
+func TestConsentCreationHonoursTheIdempotencyKey(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("ian@idem.example")
+	body := map[string]any{"company_id": "FR-IDEM", "scopes": []string{"bank_data"}, "evidence": "form 7"}
+	key := map[string]string{"Idempotency-Key": "consent-7"}
+	first := s.doWith("POST", "/v1/consents", a.Live, body, key)
+	expect(t, first, http.StatusCreated)
+	again := s.doWith("POST", "/v1/consents", a.Live, body, key)
+	expect(t, again, http.StatusCreated)
+	if again.Header.Get("Idempotent-Replayed") != "true" || again.str("id") != first.str("id") {
+		t.Fatalf("replay: %q %s, want the first consent %s", again.Header.Get("Idempotent-Replayed"), again.Raw, first.str("id"))
+	}
+	list := s.do("GET", "/v1/consents?company_id=FR-IDEM", a.Live, nil)
+	if n := len(list.Body["data"].([]any)); n != 1 {
+		t.Fatalf("%d consents recorded, want 1", n)
+	}
+	other := map[string]any{"company_id": "FR-OTHER", "scopes": []string{"bank_data"}, "evidence": "form 8"}
+	expectProblem(t, s.doWith("POST", "/v1/consents", a.Live, other, key), http.StatusConflict, "idempotency_conflict", "")
+	// A refused creation leaves its key free.
+	bad := map[string]any{"company_id": "FR-BAD", "scopes": []string{"bank"}, "evidence": "x"}
+	expectProblem(t, s.doWith("POST", "/v1/consents", a.Live, bad, map[string]string{"Idempotency-Key": "consent-8"}), http.StatusBadRequest, "invalid_request", "scopes[0]")
+	expect(t, s.doWith("POST", "/v1/consents", a.Live, other, map[string]string{"Idempotency-Key": "consent-8"}), http.StatusCreated)
+	// The same key in the sandbox is another key.
+	expect(t, s.doWith("POST", "/v1/consents", a.Sandbox, other, key), http.StatusCreated)
+}
