@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -13,8 +14,8 @@ import (
 )
 
 // batchWriter commits sandbox calls in groups: each call waits until its
-// decision record and usage event are committed (so a 200 is as durable as
-// a live one and GET /v1/scores/{id} finds it at once), but many calls
+// decision record and usage event are committed (so GET /v1/scores/{id}
+// finds it at once and a crash of RocketFin loses nothing), but many calls
 // share one transaction, which is what lets the free sandbox outrun the
 // database's commit rate.
 type batchWriter struct {
@@ -70,58 +71,108 @@ func (b *batchWriter) write(ctx context.Context, d Decision, u metering.UsageEve
 func (b *batchWriter) run() {
 	defer b.wg.Done()
 	if !database.IsPostgres(b.db) {
-		b.loop(b.db)
+		b.loop(b.db) // on the shared pool, it returns only when the queue closes
 		return
 	}
 	// A connection of its own, whose commits do not wait for the disk:
 	// free, fictitious sandbox records may wait a fraction of a second for
-	// the WAL writer; only a crash of the database server itself could lose
-	// them, never one of RocketFin.
-	err := b.db.Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SET synchronous_commit TO off").Error; err != nil {
-			return err
+	// the WAL writer, so a crash of the database server itself could lose
+	// the last of them; a crash of RocketFin cannot. When the connection
+	// breaks, its batch goes through the shared pool and a new connection
+	// is taken.
+	for {
+		more := true
+		err := b.db.Connection(func(conn *gorm.DB) error {
+			if err := conn.Exec("SET synchronous_commit TO off").Error; err != nil {
+				return err
+			}
+			more = b.loop(conn)
+			return nil
+		})
+		if !more {
+			return
 		}
-		b.loop(conn)
-		return nil
-	})
-	if err != nil {
-		b.log.Warn("sandbox writer falls back to the shared pool", "error", err.Error())
-		b.loop(b.db)
+		if err != nil {
+			b.log.Warn("sandbox writer could not take a connection; using the shared pool for one batch", "error", err.Error())
+			if !b.loopOnce(b.db) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
 
-func (b *batchWriter) loop(db *gorm.DB) {
-	for first := range b.in {
-		batch := []*pendingWrite{first}
-	fill:
-		for len(batch) < batchMax {
-			select {
-			case p, ok := <-b.in:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, p)
-			default:
+// loop writes batches on db until the queue closes (false) or db fails
+// other than by a refused row (true: take another connection).
+func (b *batchWriter) loop(db *gorm.DB) bool {
+	for {
+		more, broken := b.next(db)
+		if !more {
+			return false
+		}
+		if broken {
+			return true
+		}
+	}
+}
+
+// loopOnce writes one batch on db; false when the queue is closed.
+func (b *batchWriter) loopOnce(db *gorm.DB) bool {
+	more, _ := b.next(db)
+	return more
+}
+
+// next writes the next batch; broken reports that db failed and the batch
+// went through the shared pool instead.
+func (b *batchWriter) next(db *gorm.DB) (more, broken bool) {
+	first, ok := <-b.in
+	if !ok {
+		return false, false
+	}
+	batch := []*pendingWrite{first}
+fill:
+	for len(batch) < batchMax {
+		select {
+		case p, ok := <-b.in:
+			if !ok {
 				break fill
 			}
+			batch = append(batch, p)
+		default:
+			break fill
 		}
-		b.flush(db, batch)
 	}
+	if err := b.insert(db, batch); err != nil && !database.IsUniqueViolation(err) && db != b.db {
+		b.log.Warn("sandbox writer connection failed; writing its batch through the shared pool", "error", err.Error())
+		b.flush(b.db, batch)
+		return true, true
+	} else if err != nil {
+		b.fail(db, batch, err)
+		return true, false
+	}
+	for _, p := range batch {
+		p.done <- nil
+	}
+	return true, false
 }
 
 func (b *batchWriter) flush(db *gorm.DB, batch []*pendingWrite) {
-	err := b.insert(db, batch)
-	if err == nil {
-		for _, p := range batch {
-			p.done <- nil
-		}
+	if err := b.insert(db, batch); err != nil {
+		b.fail(db, batch, err)
 		return
 	}
+	for _, p := range batch {
+		p.done <- nil
+	}
+}
+
+// fail answers a failed batch: alone, with its error; several, one by one,
+// so that one bad row does not fail the others.
+func (b *batchWriter) fail(db *gorm.DB, batch []*pendingWrite, err error) {
 	if len(batch) == 1 {
 		batch[0].done <- err
 		return
 	}
-	// One bad row must not fail the others: retry each on its own.
 	b.log.Warn("sandbox batch failed; writing its calls one by one", "size", len(batch), "error", err.Error())
 	for _, p := range batch {
 		p.done <- b.insert(db, []*pendingWrite{p})

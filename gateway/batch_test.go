@@ -82,3 +82,35 @@ func BenchmarkSandboxBatchWrites(b *testing.B) {
 		}
 	})
 }
+
+func TestSandboxWriterSurvivesALostConnection(t *testing.T) {
+	db := dbtest.Postgres(t)
+	if err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
+		VALUES ('ten_b', 'B', 'FR', 'b@example.com', 'trial', 'trial', now(), 5, now(), now())`).Error; err != nil {
+		t.Fatal(err)
+	}
+	b := newBatchWriter(db, slog.Default())
+	defer b.Close()
+	write := func(i int) error {
+		d, u := sandboxRecord("ten_b", i)
+		return b.write(context.Background(), d, u)
+	}
+	if err := write(0); err != nil {
+		t.Fatal(err)
+	}
+	// A database restart or failover: every other session of this database ends.
+	if err := db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 20; i++ {
+		if err := write(i); err != nil {
+			t.Fatalf("write %d after the connections were lost: %v", i, err)
+		}
+	}
+	var n int64
+	db.Table("decisions").Where("tenant_id = 'ten_b'").Count(&n)
+	if n != 21 {
+		t.Fatalf("%d decisions stored, want 21", n)
+	}
+}
