@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -73,7 +75,11 @@ func (g *Gateway) Idempotent() gin.HandlerFunc {
 		c.Writer = rec
 		c.Next()
 
-		db := g.db.WithContext(ctx)
+		// The answer is recorded even if the client has gone: otherwise the
+		// key would stay claimed without an answer until it expires.
+		done, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		db := g.db.WithContext(done)
 		if rec.Status() >= 200 && rec.Status() < 300 {
 			err = db.Exec(`UPDATE idempotency_keys SET status = ?, response = ? WHERE tenant_id = ? AND environment = ? AND key = ?`,
 				rec.Status(), rec.body.String(), p.TenantID, string(p.Environment), key).Error

@@ -144,11 +144,11 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	// data is fictitious and needs none, so a first sandbox call just works.
 	consentID, err := g.consents.Require(ctx, p, ev.req.Company.ID, ev.scopes)
 	if err != nil {
-		return ans, err
+		return g.replayOr(ctx, c, fingerprint, ans, err)
 	}
 	if p.Environment == keys.Live {
 		if err := tenant.precheck(now); err != nil {
-			return ans, err
+			return g.replayOr(ctx, c, fingerprint, ans, err)
 		}
 	}
 	asOf := now
@@ -167,7 +167,8 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 				return ans, verr
 			}
 			g.log.ErrorContext(ctx, "scoring core failed", "error", err.Error())
-			return ans, problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later")
+			return g.replayOr(ctx, c, fingerprint, ans,
+				problem.New(problem.ScoringUnavailable, "the scoring engine did not answer in time; nothing was charged, retry later"))
 		}
 		if err := ev.encode(result); err != nil {
 			return ans, err
@@ -185,9 +186,24 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		return ans, rerr
 	}
 	if err != nil {
-		return ans, err
+		return g.replayOr(ctx, c, fingerprint, ans, err)
 	}
 	ans.Body = body
+	return ans, nil
+}
+
+// replayOr answers a refused call with the stored answer of its
+// Idempotency-Key when a concurrent duplicate committed meanwhile (its
+// charge may be what now refuses this one), and with the refusal otherwise.
+func (g *Gateway) replayOr(ctx context.Context, c Call, fingerprint string, ans Answer, refusal error) (Answer, error) {
+	if c.IdempotencyKey == "" || problem.As(refusal) == nil {
+		return ans, refusal
+	}
+	stored, found, err := g.replay(ctx, c.Principal, c.IdempotencyKey, fingerprint)
+	if err != nil || !found {
+		return ans, refusal
+	}
+	ans.Body, ans.Replayed = stored.body, true
 	return ans, nil
 }
 

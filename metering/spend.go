@@ -90,10 +90,16 @@ func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now tim
 	if err != nil {
 		return Charge{}, err
 	}
-	if a.Status == "trial" && !likelyTrial {
+	if a.Status == "trial" {
+		// Tried first when the hint said trial; tried (again) now that the
+		// account says so: credits granted in between are then spent.
 		if c, ok, err := m.spendCredit(tx, tenantID, now); err != nil || ok {
 			return c, err
 		}
+		if err := refusal(a, now, 0, m.price); err != nil {
+			return Charge{}, err
+		}
+		return Charge{}, problem.New(problem.CreditsExhausted, "the trial's credits changed during the call; retry")
 	}
 	if a.Status != "active" && a.Status != "past_due" {
 		return Charge{}, refusal(a, now, 0, m.price)

@@ -482,3 +482,40 @@ func TestConsentCreationHonoursTheIdempotencyKey(t *testing.T) {
 	// The same key in the sandbox is another key.
 	expect(t, s.doWith("POST", "/v1/consents", a.Sandbox, other, key), http.StatusCreated)
 }
+
+func TestDuplicatesOfACallThatSpentTheLastCreditReplayIt(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("lou@idem.example")
+	s.unlimit(a.TenantID)
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"credits_remaining": 1}), http.StatusOK)
+	s.clock.Advance(2 * time.Second) // past the tenant cache
+	var mu sync.Mutex
+	bodies := map[string]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := s.post(a.Live, liveBody(3), map[string]string{"Idempotency-Key": "last-credit"})
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status != http.StatusOK {
+				t.Errorf("a duplicate answered %d: %s", r.Status, r.Raw)
+				return
+			}
+			bodies[string(r.Raw)]++
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(bodies) != 1 {
+		t.Fatalf("%d distinct answers, want 1", len(bodies))
+	}
+	// and after the fact, still the replay rather than credits_exhausted
+	r := s.post(a.Live, liveBody(3), map[string]string{"Idempotency-Key": "last-credit"})
+	if r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("late duplicate: %d %s", r.Status, r.Raw)
+	}
+}
