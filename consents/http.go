@@ -67,7 +67,12 @@ func (s *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), c.Query("company_id"), page.StartingAfter, page.Limit+1)
+	company, err := httpx.QueryText(c, "company_id", 64)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), company, page.StartingAfter, page.Limit+1)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

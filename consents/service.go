@@ -97,7 +97,7 @@ func (s *Service) Require(ctx context.Context, p keys.Principal, companyID strin
 	err := s.db.WithContext(ctx).
 		Where("tenant_id = ? AND environment = ? AND company_id = ? AND withdrawn_at IS NULL AND expires_at > ?",
 			p.TenantID, string(p.Environment), companyID, now).
-		Order("id DESC").Limit(20).Find(&cands).Error
+		Order("id DESC").Find(&cands).Error
 	if err != nil {
 		return "", fmt.Errorf("look up consents for %s: %w", companyID, err)
 	}

@@ -92,7 +92,12 @@ func (g *Gateway) handleList(c *gin.Context) {
 		return
 	}
 	q := g.db.WithContext(c.Request.Context()).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
-	if company := c.Query("company_id"); company != "" {
+	company, err := httpx.QueryText(c, "company_id", 64)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if company != "" {
 		q = q.Where("company_id = ?", company)
 	}
 	if page.StartingAfter != "" {

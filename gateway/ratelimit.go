@@ -53,6 +53,7 @@ type MemoryLimiter struct {
 type bucket struct {
 	tokens  float64
 	updated time.Time
+	limit   Limit
 }
 
 // NewMemoryLimiter returns an empty in-process limiter.
@@ -63,8 +64,9 @@ func (m *MemoryLimiter) Take(_ context.Context, name string, l Limit, now time.T
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if now.Sub(m.swept) > time.Minute {
+		// Only a bucket that has refilled completely can be forgotten.
 		for k, b := range m.buckets {
-			if now.Sub(b.updated) > time.Minute {
+			if b.tokens+now.Sub(b.updated).Seconds()*b.limit.PerSecond >= float64(b.limit.Burst) {
 				delete(m.buckets, k)
 			}
 		}
@@ -80,6 +82,7 @@ func (m *MemoryLimiter) Take(_ context.Context, name string, l Limit, now time.T
 		b.updated = now
 	}
 	b.tokens = math.Min(b.tokens, float64(l.Burst))
+	b.limit = l
 	if b.tokens < 1 {
 		return verdict(false, b.tokens, l), nil
 	}

@@ -68,3 +68,22 @@ func checkBucket(t *testing.T, lim Limiter) {
 		t.Fatalf("after an hour the bucket holds %v after one call, want 2 (burst 3 − 1)", v.Remaining)
 	}
 }
+
+func TestAnIdleSlowBucketIsNotRefilledByForgetting(t *testing.T) {
+	lim := NewMemoryLimiter()
+	ctx := context.Background()
+	slow := Limit{PerSecond: 0.01, Burst: 2} // 100 s a token
+	for i := 0; i < 2; i++ {
+		if v, _ := lim.Take(ctx, "key:slow", slow, t0); !v.Allowed {
+			t.Fatalf("call %d refused within the burst", i)
+		}
+	}
+	// Another credential's call after a minute triggers the sweep.
+	lim.Take(ctx, "key:other", DefaultLimit, t0.Add(61*time.Second))
+	if v, _ := lim.Take(ctx, "key:slow", slow, t0.Add(62*time.Second)); v.Allowed {
+		t.Fatal("the slow bucket came back full after a minute: the sweep forgot a bucket that was not full")
+	}
+	if v, _ := lim.Take(ctx, "key:slow", slow, t0.Add(101*time.Second)); !v.Allowed {
+		t.Fatal("no token after 100 s at 0.01/s")
+	}
+}

@@ -20,6 +20,9 @@ type cache struct {
 	mu      sync.RWMutex
 	entries map[string]cacheEntry
 	byID    map[string]string
+	// gen counts forgets: a load that began before one must not store
+	// what it read, which may be the key as it was before a revocation.
+	gen uint64
 }
 
 type cacheEntry struct {
@@ -44,12 +47,23 @@ func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(c
 		return e.key, e.found, nil
 	}
 	v, err, _ := c.group.Do(hash, func() (any, error) {
-		k, found, err := load(ctx, hash)
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		// The load serves every caller waiting on this hash: one of them
+		// going away must not fail the others.
+		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		k, found, err := load(loadCtx, hash)
 		if err != nil {
 			return nil, err
 		}
 		e := cacheEntry{key: k, found: found, fetched: now}
 		c.mu.Lock()
+		if c.gen != gen {
+			c.mu.Unlock()
+			return e, nil
+		}
 		if len(c.entries) >= cacheMaxEntries {
 			c.entries = map[string]cacheEntry{}
 			c.byID = map[string]string{}
@@ -72,6 +86,7 @@ func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(c
 func (c *cache) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if hash, ok := c.byID[id]; ok {
 		delete(c.entries, hash)
 		delete(c.byID, id)

@@ -347,6 +347,10 @@ func TestScoresAreVisibleOnlyToTheirTenantAndEnvironment(t *testing.T) {
 	expectProblem(t, s.do("GET", "/v1/scores/"+sb.str("id"), a.Live, nil), http.StatusNotFound, "not_found", "")
 	expectProblem(t, s.do("GET", "/v1/scores/sc_bogus", a.Live, nil), http.StatusNotFound, "not_found", "")
 	expectProblem(t, s.do("GET", "/v1/scores?starting_after=bogus", a.Live, nil), http.StatusBadRequest, "invalid_request", "starting_after")
+	for _, bad := range []string{"%00", "%FF", "%C3%28"} {
+		expectProblem(t, s.do("GET", "/v1/scores?company_id="+bad, a.Live, nil), http.StatusBadRequest, "invalid_request", "company_id")
+		expectProblem(t, s.do("GET", "/v1/consents?company_id="+bad, a.Live, nil), http.StatusBadRequest, "invalid_request", "company_id")
+	}
 
 	for i := 2; i <= 3; i++ {
 		expect(t, s.post(a.Live, liveBody(i), nil), http.StatusOK)

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,4 +54,17 @@ func NewList[T any](items []T, limit int) List[T] {
 		items = []T{}
 	}
 	return List[T]{Object: "list", Data: items, HasMore: more}
+}
+
+// QueryText returns a free-text query parameter, refusing what no text
+// column can hold (invalid UTF-8, NUL) and overlong values with a 400.
+func QueryText(c *gin.Context, name string, maxLen int) (string, error) {
+	v := c.Query(name)
+	if len(v) > maxLen {
+		return "", problem.Field(name, "must be at most %d bytes", maxLen)
+	}
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return "", problem.Field(name, "must be UTF-8 text without NUL characters")
+	}
+	return v, nil
 }
