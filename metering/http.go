@@ -108,6 +108,11 @@ var ExportColumns = []string{
 	"request_id", "idempotency_key", "billing_state", "amount", "currency", "stripe_identifier", "reporting_state",
 }
 
+// exportPage is how many usage events the export reads at a time: the
+// month is streamed page by page, holding a database connection only for
+// the length of one page (on SQLite, the only connection).
+const exportPage = 1000
+
 func (h usageHTTP) export(c *gin.Context) {
 	p := keys.PrincipalOf(c)
 	period := c.Query("period")
@@ -115,46 +120,45 @@ func (h usageHTTP) export(c *gin.Context) {
 		httpx.Fail(c, problem.Field("period", "must be a month such as 2026-11"))
 		return
 	}
-	rows, err := h.m.db.WithContext(c.Request.Context()).Raw(`SELECT u.id, u.created_at, u.environment, u.metric, u.quantity,
-			u.score_id, u.key_id, u.request_id, u.idempotency_key, u.billing_state, u.amount, u.currency,
-			COALESCE(o.reference, ''), COALESCE(o.state, '')
-		FROM usage_events u LEFT JOIN outbox o ON o.usage_event_id = u.id
-		WHERE u.tenant_id = ? AND u.environment = ? AND u.period = ?
-		ORDER BY u.id`, p.TenantID, string(p.Environment), period).Rows()
-	if err != nil {
-		httpx.Fail(c, fmt.Errorf("export usage: %w", err))
-		return
-	}
-	defer rows.Close()
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="usage-%s-%s.csv"`, p.Environment, period))
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(ExportColumns)
-	var (
-		rec                                                     = make([]string, len(ExportColumns))
-		id, env, metric, score, key, req, idem, state, cur, ref string
-		repState                                                string
-		created                                                 time.Time
-		qty                                                     int
-		amount                                                  int64
-		n                                                       int
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &created, &env, &metric, &qty, &score, &key, &req, &idem, &state, &amount, &cur, &ref, &repState); err != nil {
-			httpx.Logger(c).Error("export usage row", "error", err.Error())
+	rec := make([]string, len(ExportColumns))
+	after := ""
+	for {
+		var page []exportRow
+		err := h.m.db.WithContext(c.Request.Context()).Raw(`SELECT u.id, u.created_at, u.environment, u.metric, u.quantity,
+				u.score_id, u.key_id, u.request_id, u.idempotency_key, u.billing_state, u.amount, u.currency,
+				COALESCE(o.reference, '') AS reference, COALESCE(o.state, '') AS reporting_state
+			FROM usage_events u LEFT JOIN outbox o ON o.usage_event_id = u.id
+			WHERE u.tenant_id = ? AND u.environment = ? AND u.period = ? AND u.id > ?
+			ORDER BY u.id LIMIT ?`, p.TenantID, string(p.Environment), period, after, exportPage).Scan(&page).Error
+		if err != nil {
+			// The status is sent: a cut CSV is what the client sees, and the log says why.
+			httpx.Logger(c).Error("export usage", "error", err.Error())
 			break
 		}
-		rec[0], rec[1], rec[2], rec[3], rec[4] = id, created.UTC().Format(time.RFC3339Nano), env, metric, strconv.Itoa(qty)
-		rec[5], rec[6], rec[7], rec[8], rec[9] = score, key, req, idem, state
-		rec[10], rec[11], rec[12], rec[13] = strconv.FormatInt(amount, 10), cur, ref, repState
-		_ = w.Write(rec)
-		if n++; n%256 == 0 {
-			w.Flush()
+		for _, r := range page {
+			rec[0], rec[1], rec[2], rec[3], rec[4] = r.ID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Environment, r.Metric, strconv.Itoa(r.Quantity)
+			rec[5], rec[6], rec[7], rec[8], rec[9] = r.ScoreID, r.KeyID, r.RequestID, r.IdempotencyKey, r.BillingState
+			rec[10], rec[11], rec[12], rec[13] = strconv.FormatInt(r.Amount, 10), r.Currency, r.Reference, r.ReportingState
+			_ = w.Write(rec)
 		}
+		w.Flush()
+		if len(page) < exportPage {
+			break
+		}
+		after = page[len(page)-1].ID
 	}
-	w.Flush()
-	if err := rows.Err(); err != nil {
-		httpx.Logger(c).Error("export usage", "error", err.Error())
-	}
+}
+
+type exportRow struct {
+	ID, Environment, Metric, ScoreID, KeyID, RequestID string
+	IdempotencyKey, BillingState, Currency             string
+	Reference, ReportingState                          string
+	CreatedAt                                          time.Time
+	Quantity                                           int
+	Amount                                             int64
 }

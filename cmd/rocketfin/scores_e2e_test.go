@@ -523,3 +523,42 @@ func TestDuplicatesOfACallThatSpentTheLastCreditReplayIt(t *testing.T) {
 		t.Fatalf("late duplicate: %d %s", r.Status, r.Raw)
 	}
 }
+
+func TestUsageExportStreamsEveryEventAcrossPages(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("max@export.example")
+	expect(t, s.post(a.Live, liveBody(1), nil), http.StatusOK)
+	db, err := database.Open(context.Background(), database.Options{URL: s.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	// 2,345 more events of the month, written straight into the tables.
+	err = db.Exec(`
+		WITH n AS (SELECT g FROM generate_series(1, 2345) g),
+		d AS (INSERT INTO decisions (id, tenant_id, environment, key_id, request_id, company_id, model_version, score, pd_12m, grade,
+				recommendation, input, input_sha256, output, latency_us, as_of, created_at)
+			SELECT 'sc_x' || lpad(g::text, 22, '0'), ?, 'live', 'key_x', 'req_x', 'c', 'm', 1, 0.1, 'A', 'accept', '{}', 'h', '{}', 1, ?, ? FROM n)
+		INSERT INTO usage_events (id, tenant_id, environment, metric, quantity, score_id, key_id, request_id, idempotency_key,
+				billing_state, amount, currency, usage_date, period, created_at)
+			SELECT 'use_x' || lpad(g::text, 22, '0'), ?, 'live', 'analysis', 1, 'sc_x' || lpad(g::text, 22, '0'), 'key_x', 'req_x',
+				'k' || g, 'trial_credit', 0, 'EUR', ?, ?, ? FROM n`,
+		a.TenantID, s.clock.Now(), s.clock.Now(), a.TenantID, s.clock.Now().Format("2006-01-02"), s.clock.Now().Format("2006-01"), s.clock.Now()).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.do("GET", "/v1/usage/export?period="+s.clock.Now().Format("2006-01"), a.Live, nil)
+	expect(t, r, http.StatusOK)
+	lines := strings.Split(strings.TrimSpace(string(r.Raw)), "\n")
+	if len(lines) != 1+2346 {
+		t.Fatalf("export holds %d lines, want a header and 2,346 events", len(lines))
+	}
+	seen := map[string]bool{}
+	for _, l := range lines[1:] {
+		id := strings.SplitN(l, ",", 2)[0]
+		if seen[id] {
+			t.Fatalf("event %s exported twice", id)
+		}
+		seen[id] = true
+	}
+}
