@@ -32,11 +32,22 @@ func subscriptionRank(status string) int {
 
 func healthy(status string) bool { return status == "active" || status == "trialing" }
 
+// terminal statuses end a subscription for good.
+func terminal(status string) bool { return status == "canceled" || status == "incomplete_expired" }
+
 // applySubscription records what an event created at said of a
 // subscription, unless a newer event already spoke. It reports whether
 // the account changed.
 func (a *Account) applySubscription(id, status string, at time.Time) bool {
-	if a.SubscriptionAt != nil && a.SubscriptionStatus != nil {
+	// An event about another subscription than the one on record replaces
+	// it only when the recorded one is over: the end of an abandoned
+	// subscription must not cancel the tenant's live one.
+	if a.SubscriptionID != nil && *a.SubscriptionID != id && a.SubscriptionStatus != nil && !terminal(*a.SubscriptionStatus) {
+		if terminal(status) || status == "incomplete" {
+			return false
+		}
+	}
+	if a.SubscriptionAt != nil && a.SubscriptionStatus != nil && a.SubscriptionID != nil && *a.SubscriptionID == id {
 		if at.Before(*a.SubscriptionAt) {
 			return false
 		}
@@ -90,6 +101,9 @@ func (a Account) TenantStatus(now time.Time, grace time.Duration) string {
 		return tenants.StatusCanceled
 	case "incomplete", "incomplete_expired":
 		return ""
+	case "paused":
+		// Nothing to collect from: the tenant is not served.
+		return tenants.StatusSuspended
 	}
 	since, owes := a.delinquentSince()
 	switch {
