@@ -71,6 +71,9 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	if err := in.Validate(); err != nil {
 		return Subscription{}, err
 	}
+	if len(idempotencyKey) > 200 || strings.IndexFunc(idempotencyKey, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return Subscription{}, problem.Field("Idempotency-Key", "must be at most 200 printable ASCII characters without spaces")
+	}
 	if s.stripe == nil || s.priceID == "" {
 		return Subscription{}, problem.New(problem.Conflict, "billing is not configured on this server (STRIPE_SECRET_KEY and STRIPE_PRICE_ID)")
 	}
@@ -111,7 +114,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	cp.Context = ctx
 	cus, err := s.stripe.Customers.Get(acct.StripeCustomerID, cp)
 	if err != nil {
-		return Subscription{}, fmt.Errorf("read Stripe customer of %s: %w", t.ID, err)
+		return Subscription{}, stripeProblem(err, fmt.Sprintf("read Stripe customer of %s", t.ID))
 	}
 	key := func(kind string) *string {
 		if idempotencyKey == "" {
@@ -129,7 +132,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		sp.Context, sp.IdempotencyKey = ctx, key("subscription")
 		sub, err := s.stripe.Subscriptions.New(sp)
 		if err != nil {
-			return Subscription{}, fmt.Errorf("create Stripe subscription of %s: %w", t.ID, err)
+			return Subscription{}, stripeProblem(err, fmt.Sprintf("create Stripe subscription of %s", t.ID))
 		}
 		out.Mode, out.SubscriptionID, out.SubscriptionStatus = "subscription", sub.ID, string(sub.Status)
 		return out, nil
@@ -149,7 +152,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	params.Context, params.IdempotencyKey = ctx, key("checkout")
 	cs, err := s.stripe.CheckoutSessions.New(params)
 	if err != nil {
-		return Subscription{}, fmt.Errorf("create Stripe Checkout Session of %s: %w", t.ID, err)
+		return Subscription{}, stripeProblem(err, fmt.Sprintf("create Stripe Checkout Session of %s", t.ID))
 	}
 	out.Mode, out.CheckoutSessionID, out.CheckoutURL = "checkout", cs.ID, cs.URL
 	return out, nil
@@ -167,4 +170,25 @@ func (s *Service) createCustomer(ctx context.Context, t tenantRow) (Account, err
 	}
 	now := s.clock.Now()
 	return s.store.InsertAccount(ctx, Account{TenantID: t.ID, StripeCustomerID: cus.ID, CreatedAt: now, UpdatedAt: now})
+}
+
+// stripeProblem shows Stripe's refusal of what the caller asked (a 4xx) as
+// the caller's problem; anything else stays an internal error.
+func stripeProblem(err error, what string) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode < 400 || se.HTTPStatusCode >= 500 {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	switch {
+	case se.Type == stripe.ErrorTypeIdempotency:
+		return problem.New(problem.IdempotencyConflict, "this Idempotency-Key was used with another request: %s", se.Msg)
+	case se.HTTPStatusCode == 429:
+		e := problem.New(problem.RateLimited, "Stripe is limiting requests; retry shortly")
+		e.RetryAfter = 2
+		return e
+	case se.Param != "":
+		return problem.Field(se.Param, "refused by Stripe: %s", se.Msg)
+	default:
+		return problem.New(problem.Invalid, "refused by Stripe: %s", se.Msg)
+	}
 }
