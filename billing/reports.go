@@ -117,15 +117,39 @@ func (s *Service) Reconcile(ctx context.Context, p keys.Principal, period string
 	if _, ok := ParsePeriod(period); !ok || len(period) != 7 {
 		return problem.Field("period", "must be a month such as 2026-11")
 	}
+	// Page by id, so that a slow reader of the CSV never holds a database
+	// connection (on SQLite, the only one) for the whole month.
+	after := ""
+	for {
+		lines, err := s.reconcilePage(ctx, p.TenantID, period, after)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		if len(lines) < reconcilePageSize {
+			return nil
+		}
+		after = lines[len(lines)-1].UsageEventID
+	}
+}
+
+const reconcilePageSize = 1000
+
+func (s *Service) reconcilePage(ctx context.Context, tenantID, period, after string) ([]ReconciliationLine, error) {
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT u.id, u.score_id, u.created_at, u.quantity, u.amount, u.currency, u.billing_state,
 			o.state, o.reference, o.attempts, o.last_error
 		FROM usage_events u LEFT JOIN outbox o ON o.usage_event_id = u.id AND o.tenant_id = u.tenant_id AND o.topic = ?
-		WHERE u.tenant_id = ? AND u.environment = 'live' AND u.period = ?
-		ORDER BY u.id`, metering.TopicMeterEvent, p.TenantID, period).Rows()
+		WHERE u.tenant_id = ? AND u.environment = 'live' AND u.period = ? AND u.id > ?
+		ORDER BY u.id LIMIT ?`, metering.TopicMeterEvent, tenantID, period, after, reconcilePageSize).Rows()
 	if err != nil {
-		return fmt.Errorf("reconcile %s of %s: %w", period, p.TenantID, err)
+		return nil, fmt.Errorf("reconcile %s of %s: %w", period, tenantID, err)
 	}
 	defer rows.Close()
+	var out []ReconciliationLine
 	for rows.Next() {
 		var (
 			l        ReconciliationLine
@@ -134,7 +158,7 @@ func (s *Service) Reconcile(ctx context.Context, p keys.Principal, period string
 		)
 		if err := rows.Scan(&l.UsageEventID, &l.ScoreID, &l.CreatedAt, &l.Quantity, &l.Amount.Amount, &l.Amount.Currency, &l.BillingState,
 			&state, &l.StripeIdentifier, &attempts, &l.LastError); err != nil {
-			return fmt.Errorf("reconcile %s of %s: read row: %w", period, p.TenantID, err)
+			return nil, fmt.Errorf("reconcile %s of %s: read row: %w", period, tenantID, err)
 		}
 		l.CreatedAt = l.CreatedAt.UTC()
 		l.ReportingState = NotBillable
@@ -144,12 +168,10 @@ func (s *Service) Reconcile(ctx context.Context, p keys.Principal, period string
 		if attempts != nil {
 			l.Attempts = *attempts
 		}
-		if err := fn(l); err != nil {
-			return err
-		}
+		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reconcile %s of %s: %w", period, p.TenantID, err)
+		return nil, fmt.Errorf("reconcile %s of %s: %w", period, tenantID, err)
 	}
-	return nil
+	return out, nil
 }
