@@ -51,8 +51,12 @@ type Account struct {
 	SubscriptionAt     *time.Time
 	PaymentFailedAt    *time.Time
 	PaymentSucceededAt *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// The open Checkout Session, reused until it expires.
+	CheckoutSessionID *string
+	CheckoutURL       *string
+	CheckoutExpiresAt *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // TableName is the billing_accounts table.

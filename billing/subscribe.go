@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -109,6 +110,23 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		}
 	}
 	out := Subscription{Object: "billing_subscription", CustomerID: acct.StripeCustomerID, TenantStatus: t.Status}
+	now := s.clock.Now()
+	// One subscription per customer: every subscription on the meter would
+	// bill the same usage. While a Checkout Session is open, or a direct
+	// subscription is still being paid, subscribing again returns that one.
+	// A session is still open if it has not expired and no subscription
+	// event came after it was opened (sessions live 24 hours).
+	open := acct.CheckoutSessionID != nil && acct.CheckoutURL != nil && acct.CheckoutExpiresAt != nil &&
+		now.Before(*acct.CheckoutExpiresAt) &&
+		(acct.SubscriptionAt == nil || acct.SubscriptionAt.Before(acct.CheckoutExpiresAt.Add(-24*time.Hour)))
+	if open {
+		out.Mode, out.CheckoutSessionID, out.CheckoutURL = "checkout", *acct.CheckoutSessionID, *acct.CheckoutURL
+		return out, nil
+	}
+	if acct.SubscriptionStatus != nil && *acct.SubscriptionStatus == string(stripe.SubscriptionStatusIncomplete) &&
+		acct.SubscriptionAt != nil && now.Sub(*acct.SubscriptionAt) < 23*time.Hour {
+		return Subscription{}, problem.New(problem.Conflict, "subscription %s is waiting for its first payment; complete it or wait for it to expire", deref(acct.SubscriptionID))
+	}
 
 	cp := &stripe.CustomerParams{}
 	cp.Context = ctx
@@ -155,7 +173,23 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		return Subscription{}, stripeProblem(err, fmt.Sprintf("create Stripe Checkout Session of %s", t.ID))
 	}
 	out.Mode, out.CheckoutSessionID, out.CheckoutURL = "checkout", cs.ID, cs.URL
+	expires := now.Add(24 * time.Hour)
+	if cs.ExpiresAt > 0 && time.Unix(cs.ExpiresAt, 0).After(now) {
+		expires = time.Unix(cs.ExpiresAt, 0).UTC()
+	}
+	err = s.db.WithContext(ctx).Model(&Account{}).Where("tenant_id = ?", t.ID).
+		Updates(map[string]any{"checkout_session_id": cs.ID, "checkout_url": cs.URL, "checkout_expires_at": expires, "updated_at": now}).Error
+	if err != nil {
+		return Subscription{}, fmt.Errorf("record Checkout Session of %s: %w", t.ID, err)
+	}
 	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // createCustomer makes the tenant's Stripe customer and records it. The

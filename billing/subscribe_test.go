@@ -77,6 +77,16 @@ func TestSubscribingNeedsStripeAndAPageToReturnTo(t *testing.T) {
 	if n := len(p.Calls(http.MethodPost, "/v1/customers")); n != 1 {
 		t.Errorf("%d Stripe customers created over two requests, want 1", n)
 	}
+	// Subscribing again while the session is open (a second tab, a retry
+	// without a key) returns it: two sessions would make two subscriptions
+	// billing the same usage.
+	again, err := on.Subscribe(context.Background(), principal, billing.SubscribeInput{SuccessURL: "https://a.example/ok", CancelURL: "https://a.example/no"}, "")
+	if err != nil || again.CheckoutSessionID != out.CheckoutSessionID || again.CheckoutURL != out.CheckoutURL {
+		t.Fatalf("second subscribe: %+v, %v; want session %s again", again, err, out.CheckoutSessionID)
+	}
+	if n := len(p.Calls(http.MethodPost, "/v1/checkout/sessions")); n != 1 {
+		t.Errorf("%d Checkout Sessions opened over two requests, want 1", n)
+	}
 }
 
 func TestReconciliationListsEveryLiveEventWithSumsPerState(t *testing.T) {
