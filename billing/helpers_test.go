@@ -12,6 +12,7 @@ import (
 	"github.com/rocketfin/rocketfin/billing"
 	"github.com/rocketfin/rocketfin/billing/billingtest"
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/stripe/stripe-go/v76/client"
@@ -26,11 +27,7 @@ const eventName = "rocketfin_analysis"
 func newTenant(t testing.TB, db *gorm.DB, status, customer string) string {
 	t.Helper()
 	id := ids.New(ids.Tenant)
-	err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-		VALUES (?, 'Acme', 'FR', ?, ?, 'trial', ?, 5, ?, ?)`, id, id+"@example.com", status, epoch.Add(14*24*time.Hour), epoch, epoch).Error
-	if err != nil {
-		t.Fatalf("insert tenant: %v", err)
-	}
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: id, Status: status, TrialEndsAt: epoch.Add(14 * 24 * time.Hour)})
 	if customer != "" {
 		if err := db.Create(&billing.Account{TenantID: id, StripeCustomerID: customer, CreatedAt: epoch, UpdatedAt: epoch}).Error; err != nil {
 			t.Fatalf("insert billing account: %v", err)

@@ -19,11 +19,7 @@ var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 func TestRequireFindsAnActiveConsentCoveringEveryScope(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-			VALUES ('ten_c', 'C', 'FR', 'c@example.com', 'trial', 'trial', ?, 5, ?, ?)`, epoch, epoch, epoch).Error
-		if err != nil {
-			t.Fatal(err)
-		}
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_c"})
 		clk := clock.NewFake(epoch)
 		svc := consents.NewService(db, clk)
 		live := keys.Principal{TenantID: "ten_c", Environment: keys.Live, KeyID: "key_1"}

@@ -27,10 +27,7 @@ func sandboxRecord(tenant string, i int) (Decision, metering.UsageEvent) {
 
 func TestSandboxBatchesCommitEveryCallOnce(t *testing.T) {
 	db := dbtest.Postgres(t)
-	if err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-		VALUES ('ten_b', 'B', 'FR', 'b@example.com', 'trial', 'trial', now(), 5, now(), now())`).Error; err != nil {
-		t.Fatal(err)
-	}
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_b"})
 	b := newBatchWriter(db, slog.Default())
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -66,8 +63,7 @@ func TestSandboxBatchesCommitEveryCallOnce(t *testing.T) {
 
 func BenchmarkSandboxBatchWrites(b *testing.B) {
 	db := dbtest.Postgres(b)
-	db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-		VALUES ('ten_b', 'B', 'FR', 'b@example.com', 'trial', 'trial', now(), 5, now(), now())`)
+	dbtest.InsertTenant(b, db, dbtest.Tenant{ID: "ten_b"})
 	w := newBatchWriter(db, slog.Default())
 	defer w.Close()
 	b.SetParallelism(8)
@@ -85,10 +81,7 @@ func BenchmarkSandboxBatchWrites(b *testing.B) {
 
 func TestSandboxWriterSurvivesALostConnection(t *testing.T) {
 	db := dbtest.Postgres(t)
-	if err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-		VALUES ('ten_b', 'B', 'FR', 'b@example.com', 'trial', 'trial', now(), 5, now(), now())`).Error; err != nil {
-		t.Fatal(err)
-	}
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_b"})
 	b := newBatchWriter(db, slog.Default())
 	defer b.Close()
 	write := func(i int) error {

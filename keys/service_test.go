@@ -18,11 +18,7 @@ var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 func insertTenant(t testing.TB, db *gorm.DB, id string) {
 	t.Helper()
-	err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, created_at, updated_at)
-		VALUES (?, 'T', 'FR', ?, 'trial', 'trial', ?, 5, ?, ?)`, id, id+"@example.com", epoch, epoch, epoch).Error
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: id})
 }
 
 // countQueries counts the statements db runs from now on.

@@ -17,11 +17,7 @@ var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 func tenant(t *testing.T, db *gorm.DB, id, status string, credits int64, cap *int64) {
 	t.Helper()
-	err := db.Exec(`INSERT INTO tenants (id, name, country, signup_email_lower, status, plan, trial_ends_at, credits_remaining, monthly_cap_amount, created_at, updated_at)
-		VALUES (?, 'T', 'FR', ?, ?, 'trial', ?, ?, ?, ?, ?)`, id, id+"@example.com", status, epoch.Add(14*24*time.Hour), credits, cap, epoch, epoch).Error
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: id, Status: status, Credits: &credits, TrialEndsAt: epoch.Add(14 * 24 * time.Hour), MonthlyCap: cap})
 }
 
 // spendAll spends n times concurrently, each in its own transaction, and
