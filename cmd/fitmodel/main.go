@@ -29,7 +29,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fitmodel", flag.ContinueOnError)
-	data := fs.String("data", filepath.Join("..", "shared", "data", "polish-bankruptcy", "1year.arff"), "the 1year.arff file")
+	data := fs.String("data", filepath.FromSlash(polish.File), "the 1year.arff file")
 	out := fs.String("out", filepath.Join("scoring", "model", scoring.ModelName+".json"), "model file to write")
 	report := fs.Bool("report", false, "print the Markdown report (cross-validation, baselines, calibration)")
 	asOf := fs.String("asof", "2026-01-01", "evaluation date of the engine check in the report")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,13 +14,7 @@ import (
 // statements that do not balance. Each must be a 200 with a usable answer,
 // and the bankrupt firms must on average carry the higher PD.
 func TestEveryRebuiltPolishStatementIsAnswered(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "polish-bankruptcy", "1year.arff")
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("data set missing under CI: %v", err)
-		}
-		t.Skipf("data set not found: %v", err)
-	}
+	path := filepath.Join("..", "..", "scoring", "polish", "testdata", "1year.arff")
 	ds, err := polish.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package polish reads the UCI "Polish companies bankruptcy data" (Tomczak, 2016, CC BY 4.0,
-// doi 10.24432/C5F600) and rebuilds each row into the scoring request a client would send, with
-// the mapping of ../shared/data/polish-bankruptcy/README.md. The fitter trains on these requests
-// and tests check the engine on them, so training sees exactly what production receives.
+// doi 10.24432/C5F600) and rebuilds each row into the scoring request a client would send
+// (ToRequest documents the mapping). The fitter trains on these requests and tests check the
+// engine on them, so training sees exactly what production receives. The file itself, with its
+// citation, is in testdata/.
 package polish
 
 import (
@@ -16,6 +17,9 @@ import (
 
 	"github.com/rocketfin/rocketfin/scoring"
 )
+
+// File is the training file, relative to the repository root.
+const File = "scoring/polish/testdata/1year.arff"
 
 // NumAttrs is the number of ratios of a row (Attr1..Attr64).
 const NumAttrs = 64

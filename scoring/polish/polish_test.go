@@ -2,7 +2,6 @@ package polish
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,14 +112,7 @@ func TestReadRejectsMalformedRows(t *testing.T) {
 }
 
 func TestTheShippedFileHasTheDocumentedShape(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "data", "polish-bankruptcy", "1year.arff")
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("training data %s is required in CI: %v", path, err)
-		}
-		t.Skipf("training data %s not present: %v", path, err)
-	}
-	d, err := ReadFile(path)
+	d, err := ReadFile(filepath.Join("testdata", "1year.arff"))
 	if err != nil {
 		t.Fatal(err)
 	}
