@@ -117,14 +117,14 @@ var catalog = []entry{
 			return scoring.Request{Company: company("SAS", "2014-09-01"), Financials: twoYears(a, 1.10, 0.004*3e6),
 				Bank: months(12, 320000, 0, 1.0, 10000, -1500), Payments: payments(12, 0, 0.2), Request: credit(40000, 60)}
 		}},
-	{Company{"999000110", "Nova Robotique SAS", "72.19", scoring.RequestGuarantees,
-		"Thin-file start-up incorporated eight months ago: no statement yet, four bank months. The engine leans to caution and bases the limit on bank inflows."},
+	{Company{"999000110", "Nova Robotique SAS", "72.19", scoring.Decline,
+		"Thin-file start-up incorporated eight months ago: no statement yet, four bank months. Without a statement the engine cannot tell a firm from the riskiest it has seen, so it declines whatever the bank months say; data_quality says why."},
 		func() scoring.Request {
 			return scoring.Request{Company: company("SAS", "2025-10-28"), Bank: months(4, 45000, 0.08, 0.9, 30000, -2000),
 				Request: credit(10000, 30)}
 		}},
 	{Company{"999000128", "Restaurant Le Gourmet SARL", "56.10", scoring.RequestGuarantees,
-		"Restaurant with a formal payment incident registered three months ago: its grade is capped at BB and it pays late."},
+		"Restaurant with a formal payment incident registered three months ago: its PD is floored at 1.21% (grade R4 or worse) and it pays late."},
 		func() scoring.Request {
 			a := sound(9.0e5)
 			a.inv, a.rec, a.rev = 0.03*9e5, 0.02*9e5, 2.2*9e5
@@ -149,8 +149,8 @@ var catalog = []entry{
 			return scoring.Request{Company: company("EI", "2022-04-01"), Financials: twoYears(a, 1.15, 0.02*1.2e5),
 				Bank: months(12, 20000, 0.005, 0.98, 2000, 0), Payments: payments(6, 0, 0.1), Request: credit(3000, 30)}
 		}},
-	{Company{"999000151", "Données Partielles SAS", "70.22", scoring.RequestGuarantees,
-		"Consultancy that sent a partial statement (no interest, inventory, receivables, retained earnings or prior year): missing figures never help, and data_quality lists them."},
+	{Company{"999000151", "Données Partielles SAS", "70.22", scoring.Decline,
+		"Consultancy that sent a partial statement (no interest, inventory, receivables, retained earnings or prior year): each missing figure is scored like the riskiest value the model knows, so the engine declines until the whole statement is sent; data_quality lists what is missing."},
 		func() scoring.Request {
 			a := sound(1.1e6)
 			a.interest, a.inv, a.rec, a.re, a.dep = absent, absent, absent, absent, absent
@@ -204,16 +204,16 @@ var catalog = []entry{
 			r.LegalEvents = []scoring.LegalEvent{{Type: scoring.EventTaxLien, Date: "2026-01-12"}}
 			return r
 		}},
-	{Company{"999000219", "Comptes Bancals SARL", "68.20", scoring.Decline,
-		"Property manager whose statement does not balance (equity far below assets minus liabilities) and that has little cash: scored as reported, flagged inconsistent."},
+	{Company{"999000219", "Comptes Bancals SARL", "68.20", scoring.RequestGuarantees,
+		"Property manager whose statement does not balance (equity far below assets minus liabilities) and that has little cash: leverage and equity are read from whichever figures show more risk, and the gap is flagged inconsistent."},
 		func() scoring.Request {
 			a := strained(3.5e6)
 			a.eq = 0.02 * 3.5e6
 			return scoring.Request{Company: company("SARL", "2015-02-02"), Financials: twoYears(a, 1.0, -0.01*3.5e6),
 				Payments: payments(20, 1, 0.3), Request: credit(30000, 30)}
 		}},
-	{Company{"999000227", "Sans Bilan Services SAS", "81.21", scoring.RequestGuarantees,
-		"Cleaning company that sent no statement at all, only payment history: the engine leans to caution."},
+	{Company{"999000227", "Sans Bilan Services SAS", "81.21", scoring.Decline,
+		"Cleaning company that sent no statement at all, only payment history and bank months: without a statement the engine declines; sending the latest accounts is the way to a decision."},
 		func() scoring.Request {
 			return scoring.Request{Company: company("SAS", "2017-03-15"), Payments: payments(5, 0, 0.1),
 				Bank: months(12, 140000, 0, 0.98, 8000, 0), Request: credit(15000, 30)}

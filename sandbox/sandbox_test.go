@@ -45,30 +45,41 @@ func TestEachCompanyGetsItsExpectedRecommendation(t *testing.T) {
 	}
 }
 
+// TestEngineOutputMatchesTheGoldenFiles compares every catalog company's result, for every
+// embedded model version, with testdata/<version>/<id>.golden.json: the current model's answers
+// change only on purpose, and an earlier model's answers never change.
 func TestEngineOutputMatchesTheGoldenFiles(t *testing.T) {
-	e := engine(t)
-	for _, c := range Companies() {
-		t.Run(c.ID, func(t *testing.T) {
-			got, err := json.MarshalIndent(evaluate(t, e, c.ID), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", c.ID+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
+	for _, v := range scoring.Versions() {
+		e, err := scoring.NewVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range Companies() {
+			t.Run(v+"/"+c.ID, func(t *testing.T) {
+				got, err := json.MarshalIndent(evaluate(t, e, c.ID), "", "  ")
+				if err != nil {
 					t.Fatal(err)
 				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden file (run go test ./sandbox -update to create it): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s (%s) differs from %s; if the change is intended, run go test ./sandbox -update\ngot:\n%s", c.ID, c.Name, path, got)
-			}
-		})
+				got = append(got, '\n')
+				path := filepath.Join("testdata", v, c.ID+".golden.json")
+				if *update && v == scoring.ModelName {
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(path, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("read golden file (run go test ./sandbox -update to create the current model's): %v", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s (%s) differs from %s; if the change is intended, run go test ./sandbox -update\ngot:\n%s", c.ID, c.Name, path, got)
+				}
+			})
+		}
 	}
 }
 

@@ -33,3 +33,18 @@ func BenchmarkEvaluateParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEvaluateWithPath scores a strained firm that is not accepted: the engine also searches
+// the smallest change that would reach accept, re-evaluating the request some hundred times.
+func BenchmarkEvaluateWithPath(b *testing.B) {
+	e := newEngine(b)
+	req := strainedRequest()
+	opt := Options{AsOf: testDate}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := e.Evaluate(&req, opt)
+		if err != nil || r.PathToAccept == nil {
+			b.Fatal("want a result with a path to accept", err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -64,11 +65,12 @@ func TestDecisions(t *testing.T) {
 				t.Errorf("grade %s reasons %+v, want a non-default grade and %s", r.Grade, r.Reasons, codeLegalPastProceeding)
 			}
 		}},
-		{"a recent payment incident caps the grade at BB", func(r *Request) {
+		{"a recent payment incident floors the PD in R4", func(r *Request) {
 			r.LegalEvents = []LegalEvent{{Type: EventPaymentIncident, Date: "2025-02-01"}}
 		}, "", "", func(t *testing.T, r Result) {
-			if r.PD12m < incidentCapPD || gradeRank(r.Grade) < gradeRank("BB") {
-				t.Errorf("pd %v grade %s, want at least %v and BB or worse", r.PD12m, r.Grade, incidentCapPD)
+			floor := e.decision.IncidentFloorPD
+			if r.PD12m < floor || gradeRank(e, r.Grade) < gradeRank(e, "R4") {
+				t.Errorf("pd %v grade %s, want at least %v and R4 or worse", r.PD12m, r.Grade, floor)
 			}
 			if !hasReason(r, codeLegalPaymentIncident) {
 				t.Errorf("reasons %+v, want %s", r.Reasons, codeLegalPaymentIncident)
@@ -125,17 +127,18 @@ func TestMissingStatementsLeanToCaution(t *testing.T) {
 		t.Errorf("recommendation accept without any statement, want at best %s", RequestGuarantees)
 	}
 	bare := evaluate(t, e, Request{Company: Company{ID: "bare"}})
-	avg := ScoreOf(BaseRate12m)
-	if bare.Score >= avg {
-		t.Errorf("a firm with no data scores %d, want below the average firm's %d", bare.Score, avg)
+	if bare.Recommendation != Decline {
+		t.Errorf("a firm with no data at all: %s (pd %v), want decline", bare.Recommendation, bare.PD12m)
 	}
 }
 
-func TestMissingFiguresNeverBeatTheAverageFirm(t *testing.T) {
+func TestMissingFiguresNeverBeatTheRiskiestBin(t *testing.T) {
 	e := newEngine(t)
 	for _, s := range e.model.Shapes {
-		if s.Missing < 0 {
-			t.Errorf("shape %s: missing contributes %v, want >= 0 (never better than average)", s.Feature, s.Missing)
+		for i, v := range s.Scores {
+			if s.Missing < v {
+				t.Errorf("shape %s: missing contributes %v, bin %d %v: a missing figure must never beat a present one", s.Feature, s.Missing, i, v)
+			}
 		}
 	}
 }
@@ -276,6 +279,10 @@ func TestEveryReasonCodeHasTextInEveryLanguage(t *testing.T) {
 	for _, f := range Features {
 		codes = append(codes, f.Code)
 	}
+	for _, s := range newEngine(t).model.Shapes {
+		codes = append(codes, s.Group)
+	}
+	codes = append(codes, codeLosses)
 	for _, c := range codes {
 		l, ok := labels[c]
 		if !ok {
@@ -291,21 +298,23 @@ func TestEveryReasonCodeHasTextInEveryLanguage(t *testing.T) {
 }
 
 func TestScoreScale(t *testing.T) {
+	grades := newEngine(t).grades
 	tests := []struct {
-		pd    float64
-		score int
-		grade string
+		pd           float64
+		score        int
+		legacy, rule string
 	}{
-		{PDFloor, 919, "AAA"},
-		{1.0 / 51, 600, "B"},
-		{0.01, 659, "BB"},
-		{0.05, 516, "CCC"},
-		{0.5, 261, "CC"},
-		{1, 0, DefaultGrade},
+		{PDFloor, 919, "AAA", "R1"},
+		{1.0 / 51, 600, "B", "R4"},
+		{0.01, 659, "BB", "R3"},
+		{0.05, 516, "CCC", "R5"},
+		{0.5, 261, "CC", "R7"},
+		{1, 0, DefaultGrade, DefaultGrade},
 	}
 	for _, tt := range tests {
-		if s, g := ScoreOf(tt.pd), GradeOf(tt.pd); s != tt.score || g != tt.grade {
-			t.Errorf("PD %v: score %d grade %s, want %d %s", tt.pd, s, g, tt.score, tt.grade)
+		s, l, g := ScoreOf(tt.pd), gradeOf(LegacyGrades, tt.pd), gradeOf(grades, tt.pd)
+		if s != tt.score || l != tt.legacy || g != tt.rule {
+			t.Errorf("PD %v: score %d grades %s and %s, want %d, %s (rules 1) and %s (rules 2)", tt.pd, s, l, g, tt.score, tt.legacy, tt.rule)
 		}
 	}
 }
@@ -336,11 +345,138 @@ func findItem(items []QualityItem, field string) (QualityItem, bool) {
 	return QualityItem{}, false
 }
 
-func gradeRank(g string) int {
-	for i, x := range Grades {
+func gradeRank(e *Engine, g string) int {
+	for i, x := range e.grades {
 		if x.Name == g {
 			return i
 		}
 	}
-	return len(Grades)
+	return len(e.grades)
+}
+
+func TestAUnitMistakeIsSaidAndNeverPays(t *testing.T) {
+	e := newEngine(t)
+	base := evaluate(t, e, healthyRequest())
+	for _, tt := range []struct {
+		name, field string
+		modify      func(s *Statement)
+	}{
+		{"total assets in thousands", "financials[0].total_assets", func(s *Statement) { s.TotalAssets = num(*s.TotalAssets / 1000) }},
+		{"revenue in thousands", "financials[0].revenue", func(s *Statement) { s.Revenue = num(*s.Revenue / 1000) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := healthyRequest()
+			tt.modify(&req.Financials[0])
+			r := evaluate(t, e, req)
+			if r.PD12m < base.PD12m || r.Score > base.Score {
+				t.Errorf("pd %v score %d, want no better than the correct statement's pd %v score %d", r.PD12m, r.Score, base.PD12m, base.Score)
+			}
+			item, ok := findItem(r.DataQuality.Inconsistent, tt.field)
+			if !ok || !strings.Contains(item.Message, "another unit") || item.ImpactPoints >= 0 {
+				t.Errorf("data_quality.inconsistent %+v, want %s said to be in another unit, at a cost", r.DataQuality.Inconsistent, tt.field)
+			}
+		})
+	}
+}
+
+func TestImplausibleRatiosAreScoredAsMissing(t *testing.T) {
+	e := newEngine(t)
+	req := healthyRequest()
+	req.Financials[0].EBIT = num(2 * *req.Financials[0].Revenue) // EBIT twice the revenue
+	r := evaluate(t, e, req)
+	item, ok := findItem(r.DataQuality.Inconsistent, "financials[0].ebit")
+	if !ok || !strings.Contains(item.Message, "ebit_margin scored as missing") {
+		t.Errorf("data_quality.inconsistent %+v, want the EBIT margin scored as missing", r.DataQuality.Inconsistent)
+	}
+	x := ModelFeatures(req.Financials, 2)
+	if !math.IsNaN(x[FEBITMargin]) || !math.IsNaN(x[FEBITDAMargin]) {
+		t.Errorf("ebit margin %v, ebitda margin %v: want both missing", x[FEBITMargin], x[FEBITDAMargin])
+	}
+}
+
+func TestAnUnbalancedStatementIsReadPrudently(t *testing.T) {
+	req := healthyRequest()
+	s := &req.Financials[0]
+	s.Equity = num(4e5) // assets 2.0M, liabilities 1.1M: equity should be 0.9M
+	x := ModelFeatures(req.Financials, 2)
+	if got, want := x[FLeveragePrudent], (2e6-4e5)/2e6; math.Abs(got-want) > 1e-12 {
+		t.Errorf("leverage %v, want %v from assets minus equity, the larger reading", got, want)
+	}
+	r := evaluate(t, newEngine(t), req)
+	if item, ok := findItem(r.DataQuality.Inconsistent, "financials[0].equity"); !ok || !strings.Contains(item.Message, "25%") {
+		t.Errorf("data_quality.inconsistent %+v, want the 25%% gap reported", r.DataQuality.Inconsistent)
+	}
+}
+
+func TestReasonsStrengthsAndTheShareTheyExplain(t *testing.T) {
+	e := newEngine(t)
+	req := healthyRequest()
+	req.Payments = &Payments{DaysBeyondTermsAvg: num(45), Incidents12m: count(2), LateInvoiceRatio: num(0.5)}
+	r := evaluate(t, e, req)
+	if len(r.Reasons) == 0 || len(r.Reasons) > MaxReasons || len(r.Strengths) == 0 || len(r.Strengths) > MaxStrengths {
+		t.Fatalf("%d reasons and %d strengths, want 1–%d and 1–%d", len(r.Reasons), len(r.Strengths), MaxReasons, MaxStrengths)
+	}
+	for i, rs := range r.Reasons {
+		if rs.Impact >= 0 || (i > 0 && rs.Impact < r.Reasons[i-1].Impact) {
+			t.Errorf("reasons %+v: want only costs, most costly first", r.Reasons)
+		}
+	}
+	for i, rs := range r.Strengths {
+		if rs.Impact <= 0 || (i > 0 && rs.Impact > r.Strengths[i-1].Impact) {
+			t.Errorf("strengths %+v: want only gains, most helpful first", r.Strengths)
+		}
+	}
+	// The share is exact: the listed terms' absolute log-odds over every term's.
+	ev := e.collect(&req, testDate, langEN)
+	e.outcome(&ev)
+	var total, listed float64
+	for i := 0; i < ev.n; i++ {
+		total += math.Abs(ev.terms[i].logOdds)
+		for _, rs := range append(append([]Reason(nil), r.Reasons...), r.Strengths...) {
+			if rs.Code == ev.terms[i].code {
+				listed += math.Abs(ev.terms[i].logOdds)
+			}
+		}
+	}
+	if want := math.Round(1000*listed/total) / 1000; !r.ExplainedShare.Set || r.ExplainedShare.Value != want {
+		t.Errorf("explained_share %+v, want %v", r.ExplainedShare, want)
+	}
+	if !strings.Contains(r.Justification, "lowered it") {
+		t.Errorf("justification %q, want the strengths named too", r.Justification)
+	}
+}
+
+func TestPathToAcceptReachesAcceptExactly(t *testing.T) {
+	e := newEngine(t)
+	req := strainedRequest()
+	r := evaluate(t, e, req)
+	if r.Recommendation == Accept {
+		t.Fatalf("the strained firm is accepted (pd %v); the test needs one that is not", r.PD12m)
+	}
+	p := r.PathToAccept
+	if p == nil || len(p.Changes) == 0 {
+		t.Fatalf("path_to_accept %+v, want a way to accept", p)
+	}
+	for _, o := range append([]Option{p.Option}, p.Alternatives...) {
+		changed := copyForPath(&req)
+		for _, c := range o.Changes {
+			for _, l := range levers {
+				if l.input == c.Input {
+					from, _ := latestTwo(changed.Financials)
+					x := c.To - c.From
+					if c.Input == InputDaysBeyondTerms {
+						x = c.From - c.To
+					}
+					l.apply(&changed, from, x)
+				}
+			}
+		}
+		got := evaluate(t, e, changed)
+		if got.Recommendation != Accept || got.Score != o.Score || got.PD12m != o.PD12m {
+			t.Errorf("option %+v: applying it gives %s, score %d, pd %v; want accept with the score and pd it announces", o, got.Recommendation, got.Score, got.PD12m)
+		}
+	}
+	if accepted := evaluate(t, e, healthyRequest()); accepted.PathToAccept != nil {
+		t.Errorf("an accepted firm has a path to accept: %+v", accepted.PathToAccept)
+	}
 }

@@ -24,6 +24,7 @@ const (
 	codeLegalCourtJudgment        = "LEGAL_COURT_JUDGMENT"
 	codeLegalTaxLien              = "LEGAL_TAX_LIEN"
 	codeConsecutiveLosses         = "FIN_CONSECUTIVE_LOSSES"
+	codeLosses                    = "FIN_LOSSES"
 	codeNoFinancials              = "DQ_NO_FINANCIALS"
 	codeStaleStatements           = "DQ_STALE_STATEMENTS"
 )
@@ -46,9 +47,10 @@ var missingFeatureField = func() (f [NumFeatures]string) {
 
 // evaluation collects the terms of one request.
 type evaluation struct {
-	req  *Request
-	asOf time.Time
-	lang language
+	req   *Request
+	asOf  time.Time
+	lang  language
+	rules int // the model's rules generation
 
 	base  float64
 	terms [maxTerms]term
@@ -148,23 +150,7 @@ func (ev *evaluation) statements(m *Model) {
 	if prev >= 0 && s.NetIncome != nil && fin[prev].NetIncome != nil && *s.NetIncome < 0 && *fin[prev].NetIncome < 0 {
 		ev.add(codeConsecutiveLosses, consecutiveLosses)
 	}
-	if d, ok := ev.days(s.PeriodEnd); ok {
-		ev.staleYears = d / 365.25
-		if d < 0 {
-			ev.inconsistent = append(ev.inconsistent, QualityItem{
-				Field: "financials[" + itoa(cur) + "].period_end", Message: "period ends after the evaluation date; scored as reported",
-			})
-		}
-		if over := ev.staleYears - 1.5; over > 0 {
-			t := math.Min(stalePerYear*over, staleCap)
-			ev.add(codeStaleStatements, t)
-			ev.stale = append(ev.stale, QualityItem{
-				Field:        "financials[" + itoa(cur) + "].period_end",
-				Message:      "latest statement is more than 18 months old; 0.10 log-odds per year beyond, at most 0.40",
-				ImpactPoints: points(t),
-			})
-		}
-	}
+	ev.stalenessOf(s, cur)
 	ev.checkConsistency(s, cur)
 }
 

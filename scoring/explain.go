@@ -2,8 +2,12 @@ package scoring
 
 import "math"
 
-// MaxReasons is the number of reasons a result gives at most.
-const MaxReasons = 4
+// MaxReasons is the number of reasons a result gives at most; MaxStrengths the number of
+// strengths (rules 2).
+const (
+	MaxReasons   = 4
+	MaxStrengths = 3
+)
 
 // The reference company, against which reasons are measured, is the average firm of the training
 // population with no payment, bank, company or legal information: every statement shape is
@@ -55,6 +59,63 @@ func (ev *evaluation) reasons() []Reason {
 		out[i] = Reason{Code: code, Impact: pts[i], Text: reasonText(code, ev.lang, pts[i] < 0)}
 	}
 	return out
+}
+
+// reasonsRules2 returns, for rules 2, the terms that cost the most points (at most MaxReasons,
+// most costly first), those that earn the most (at most MaxStrengths, most helpful first) and the
+// share of the score's total movement against the reference company (the sum of every term's
+// absolute points) that the listed ones carry. Terms worth less than one point are not listed.
+func (ev *evaluation) reasonsRules2() (reasons, strengths []Reason, share Share) {
+	var cost, gain [maxTerms]int // term indexes
+	nc, ng := 0, 0
+	var total float64
+	for i := 0; i < ev.n; i++ {
+		total += math.Abs(ev.terms[i].logOdds)
+		switch p := points(ev.terms[i].logOdds); {
+		case p < 0:
+			cost[nc] = i
+			nc++
+		case p > 0:
+			gain[ng] = i
+			ng++
+		}
+	}
+	// Largest absolute log-odds first; ties keep the order of the terms.
+	pick := func(idx []int, n int, sign float64) []int {
+		n = min(n, len(idx))
+		for a := 0; a < n; a++ {
+			best := a
+			for b := a + 1; b < len(idx); b++ {
+				if sign*ev.terms[idx[b]].logOdds > sign*ev.terms[idx[best]].logOdds {
+					best = b
+				}
+			}
+			v := idx[best]
+			copy(idx[a+1:best+1], idx[a:best])
+			idx[a] = v
+		}
+		return idx[:n]
+	}
+	costs, gains := pick(cost[:nc], MaxReasons, +1), pick(gain[:ng], MaxStrengths, -1)
+	all := make([]Reason, len(costs)+len(gains)) // one allocation for both lists
+	var covered float64
+	for k := range all {
+		i := 0
+		if k < len(costs) {
+			i = costs[k]
+		} else {
+			i = gains[k-len(costs)]
+		}
+		t := ev.terms[i]
+		covered += math.Abs(t.logOdds)
+		p := points(t.logOdds)
+		all[k] = Reason{Code: t.code, Impact: p, Text: reasonText(t.code, ev.lang, p < 0)}
+	}
+	share = Share{Value: 1, Set: true}
+	if total > 0 {
+		share.Value = math.Round(1000*covered/total) / 1000
+	}
+	return all[:len(costs):len(costs)], all[len(costs):], share
 }
 
 // quality assembles the data-quality block.

@@ -41,48 +41,75 @@ const (
 	FCashToAssets                           // cash / total assets
 	FInterestToRevenue                      // interest expense / revenue
 	FWorkingCapitalToRevenue                // (current assets − current liabilities) / revenue
-	NumFeatures                             // number of statement features
+
+	// Added for rf-ebm-2.0.0.
+	FLeveragePrudent      // max(total liabilities, total assets − equity) / total assets
+	FEquityRatioPrudent   // min(equity, total assets − total liabilities) / total assets
+	FInterestCoverFloored // max(EBIT, 0) / interest expense; coverCap without interest
+	FEBITDAMargin         // (EBIT + depreciation) / revenue
+	FRetainedToNonCash    // retained earnings / (total assets − cash)
+	FTurnoverNonCash      // revenue / (total assets − cash)
+
+	NumFeatures // number of statement features
 )
 
-// FeatureInfo describes a statement feature: its stable name (the model file's key), its reason
-// code, and its monotone constraint (+1: a higher value never lowers PD; −1: never raises it;
-// 0: free shape).
+// coverCap is the interest cover of a firm that pays no interest: better than any finite cover.
+const coverCap = 1e6
+
+// FeatureInfo describes a statement feature: its stable name (the model file's key), its
+// rules-1 reason code and its definition. A model file declares, per shape, the feature's monotone direction.
 type FeatureInfo struct {
-	Name     string
-	Code     string
-	Monotone int
+	Name       string
+	Code       string
+	Definition string
 }
 
 // Features lists the statement features in index order.
 var Features = [NumFeatures]FeatureInfo{
-	FLeverage:                {"leverage", "FIN_LEVERAGE", +1},
-	FEquityRatio:             {"equity_ratio", "FIN_EQUITY_RATIO", -1},
-	FCurrentRatio:            {"current_ratio", "FIN_CURRENT_RATIO", -1},
-	FQuickRatio:              {"quick_ratio", "FIN_QUICK_RATIO", -1},
-	FCashRatio:               {"cash_ratio", "FIN_CASH_RATIO", -1},
-	FWorkingCapital:          {"working_capital_to_assets", "FIN_WORKING_CAPITAL", -1},
-	FReturnOnAssets:          {"return_on_assets", "FIN_RETURN_ON_ASSETS", -1},
-	FEBITToAssets:            {"ebit_to_assets", "FIN_OPERATING_RETURN", -1},
-	FRetainedToAssets:        {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", -1},
-	FAssetTurnover:           {"asset_turnover", "FIN_ASSET_TURNOVER", 0},
-	FEBITMargin:              {"ebit_margin", "FIN_OPERATING_MARGIN", -1},
-	FNetMargin:               {"net_margin", "FIN_NET_MARGIN", -1},
-	FInterestCover:           {"interest_cover", "FIN_INTEREST_COVER", -1},
-	FInterestBurden:          {"interest_to_assets", "FIN_INTEREST_BURDEN", -1},
-	FSizeAssets:              {"log_assets_eur", "FIN_SIZE_ASSETS", -1},
-	FSizeRevenue:             {"log_revenue_eur", "FIN_SIZE_REVENUE", -1},
-	FReceivableDays:          {"receivable_days", "FIN_RECEIVABLE_DAYS", 0},
-	FInventoryDays:           {"inventory_days", "FIN_INVENTORY_DAYS", 0},
-	FCurrentLiabDays:         {"current_liability_days", "FIN_PAYABLE_DAYS", +1},
-	FEBITDAToAssets:          {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", -1},
-	FShortTermDebtShare:      {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", +1},
-	FCurrentLiabToAssets:     {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", +1},
-	FDepreciationToAssets:    {"depreciation_to_assets", "FIN_DEPRECIATION", 0},
-	FBalanceGap:              {"balance_gap", "FIN_BALANCE_GAP", +1},
-	FRevenueGrowth:           {"revenue_growth", "FIN_REVENUE_GROWTH", 0},
-	FCashToAssets:            {"cash_to_assets", "FIN_CASH_TO_ASSETS", -1},
-	FInterestToRevenue:       {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", 0},
-	FWorkingCapitalToRevenue: {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", -1},
+	FLeverage:                {"leverage", "FIN_LEVERAGE", "total liabilities / total assets"},
+	FEquityRatio:             {"equity_ratio", "FIN_EQUITY_RATIO", "equity / total assets"},
+	FCurrentRatio:            {"current_ratio", "FIN_CURRENT_RATIO", "current assets / current liabilities"},
+	FQuickRatio:              {"quick_ratio", "FIN_QUICK_RATIO", "(current assets − inventory) / current liabilities"},
+	FCashRatio:               {"cash_ratio", "FIN_CASH_RATIO", "cash / current liabilities"},
+	FWorkingCapital:          {"working_capital_to_assets", "FIN_WORKING_CAPITAL", "(current assets − current liabilities) / total assets"},
+	FReturnOnAssets:          {"return_on_assets", "FIN_RETURN_ON_ASSETS", "net income / total assets"},
+	FEBITToAssets:            {"ebit_to_assets", "FIN_OPERATING_RETURN", "EBIT / total assets"},
+	FRetainedToAssets:        {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", "retained earnings / total assets"},
+	FAssetTurnover:           {"asset_turnover", "FIN_ASSET_TURNOVER", "revenue / total assets"},
+	FEBITMargin:              {"ebit_margin", "FIN_OPERATING_MARGIN", "EBIT / revenue"},
+	FNetMargin:               {"net_margin", "FIN_NET_MARGIN", "net income / revenue"},
+	FInterestCover:           {"interest_cover", "FIN_INTEREST_COVER", "EBIT / interest expense"},
+	FInterestBurden:          {"interest_to_assets", "FIN_INTEREST_BURDEN", "interest expense / total assets"},
+	FSizeAssets:              {"log_assets_eur", "FIN_SIZE_ASSETS", "log10 of total assets in EUR (reference rates)"},
+	FSizeRevenue:             {"log_revenue_eur", "FIN_SIZE_REVENUE", "log10 of revenue in EUR (reference rates)"},
+	FReceivableDays:          {"receivable_days", "FIN_RECEIVABLE_DAYS", "receivables / revenue × 365"},
+	FInventoryDays:           {"inventory_days", "FIN_INVENTORY_DAYS", "inventory / revenue × 365"},
+	FCurrentLiabDays:         {"current_liability_days", "FIN_PAYABLE_DAYS", "current liabilities / revenue × 365"},
+	FEBITDAToAssets:          {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", "(EBIT + depreciation) / total assets"},
+	FShortTermDebtShare:      {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", "current liabilities / total liabilities, at most 1"},
+	FCurrentLiabToAssets:     {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", "current liabilities / total assets"},
+	FDepreciationToAssets:    {"depreciation_to_assets", "FIN_DEPRECIATION", "depreciation / total assets"},
+	FBalanceGap:              {"balance_gap", "FIN_BALANCE_GAP", "|total assets − total liabilities − equity| / total assets"},
+	FRevenueGrowth:           {"revenue_growth", "FIN_REVENUE_GROWTH", "revenue / revenue of the previous statement"},
+	FCashToAssets:            {"cash_to_assets", "FIN_CASH_TO_ASSETS", "cash / total assets"},
+	FInterestToRevenue:       {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", "interest expense / revenue"},
+	FWorkingCapitalToRevenue: {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", "(current assets − current liabilities) / revenue"},
+	FLeveragePrudent:         {"leverage_prudent", "FIN_LEVERAGE", "max(total liabilities, total assets − equity) / total assets: the liabilities the statement shows or implies, whichever is larger"},
+	FEquityRatioPrudent:      {"equity_ratio_prudent", "FIN_EQUITY_RATIO", "min(equity, total assets − total liabilities) / total assets: the equity the statement shows or implies, whichever is smaller"},
+	FInterestCoverFloored:    {"interest_cover_floored", "FIN_INTEREST_COVER", "max(EBIT, 0) / interest expense; 1,000,000 without interest expense"},
+	FEBITDAMargin:            {"ebitda_margin", "FIN_EBITDA_MARGIN", "(EBIT + depreciation) / revenue"},
+	FRetainedToNonCash:       {"retained_earnings_to_noncash_assets", "FIN_RETAINED_EARNINGS", "retained earnings / (total assets − cash)"},
+	FTurnoverNonCash:         {"turnover_noncash_assets", "FIN_ASSET_TURNOVER", "revenue / (total assets − cash)"},
+}
+
+// FeatureByName returns the index of a feature name.
+func FeatureByName(name string) (Feature, bool) {
+	for i := range Features {
+		if Features[i].Name == name {
+			return Feature(i), true
+		}
+	}
+	return 0, false
 }
 
 // FeatureVector holds one value per statement feature; NaN marks a missing value.
@@ -195,6 +222,18 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FCashToAssets] = ratio(c.cash, c.ta)
 	x[FInterestToRevenue] = ratio(c.interest, c.rev)
 	x[FWorkingCapitalToRevenue] = ratio(c.ca-c.cl, c.rev)
+	if !math.IsNaN(c.tl + c.eq) {
+		x[FLeveragePrudent] = ratio(math.Max(c.tl, c.ta-c.eq), c.ta)
+		x[FEquityRatioPrudent] = ratio(math.Min(c.eq, c.ta-c.tl), c.ta)
+	}
+	if c.interest == 0 && !math.IsNaN(c.ebit) {
+		x[FInterestCoverFloored] = coverCap
+	} else {
+		x[FInterestCoverFloored] = math.Min(ratio(math.Max(c.ebit, 0), c.interest), coverCap)
+	}
+	x[FEBITDAMargin] = ratio(c.ebit+c.dep, c.rev)
+	x[FRetainedToNonCash] = ratio(c.re, c.ta-c.cash)
+	x[FTurnoverNonCash] = ratio(c.rev, c.ta-c.cash)
 	if pi >= 0 {
 		prev := val(fin[pi].Revenue)
 		if p, ok := convert(prev, fin[pi].Currency, cur); ok {

@@ -28,6 +28,16 @@ func healthyRequest() Request {
 	}
 }
 
+// strainedRequest is healthyRequest with thin equity, heavy debt and suppliers paid two months
+// late: not accepted, but within reach of accept.
+func strainedRequest() Request {
+	req := healthyRequest()
+	req.Payments = &Payments{DaysBeyondTermsAvg: num(60), Incidents12m: count(0), LateInvoiceRatio: num(0.2)}
+	s := &req.Financials[0]
+	s.Equity, s.TotalLiabilities, s.CurrentLiabilities = num(2e5), num(1.8e6), num(1.1e6)
+	return req
+}
+
 // months returns n bank months up to 2025-05 with steady flows.
 func months(n int, in, out, minBalance float64) []BankMonth {
 	ms := make([]BankMonth, n)

@@ -11,8 +11,8 @@ import "math"
 //
 // from the latest statement (a cap whose figures are absent is skipped); without any of them,
 // 0.50 × average monthly bank inflows × T / 30; otherwise 0. The risk factor
-// k = clamp((8% − PD) / (8% − 0.05%), 0, 1) scales it down as PD rises, to 0 at the decline
-// threshold. The need is the requested amount, or the scaled supported amount when none is
+// k = clamp((D − PD) / (D − 0.05%), 0, 1), D the model's decline threshold (8% in rules 1),
+// scales it down as PD rises, to 0 at the decline threshold. The need is the requested amount, or the scaled supported amount when none is
 // asked. limit = min(need, k × supported), rounded down to a whole unit of L, zero on decline.
 // When the need exceeds k × supported the engine asks for guarantees.
 const (
@@ -40,7 +40,7 @@ func (ev *evaluation) limitCurrency() string {
 	return "EUR"
 }
 
-func (ev *evaluation) limit(pd float64) limitResult {
+func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 	cur := ev.limitCurrency()
 	terms := float64(defaultTermsDays)
 	if r := ev.req.Request; r != nil && r.TermsDays != nil {
@@ -90,7 +90,7 @@ func (ev *evaluation) limit(pd float64) limitResult {
 	if math.IsInf(supported, 1) {
 		supported = 0
 	}
-	k := math.Max(0, math.Min(1, (DeclinePD-pd)/(DeclinePD-PDFloor)))
+	k := math.Max(0, math.Min(1, (declinePD-pd)/(declinePD-PDFloor)))
 	capacity := math.Min(k*supported, maxLimitMajorUnits)
 	need := capacity
 	if r := ev.req.Request; r != nil && r.Amount != nil {

@@ -1,80 +1,38 @@
-package scoring
+package scoring_test
 
 import (
 	"math/rand/v2"
 	"reflect"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/rocketfin/rocketfin/scoring"
+	"github.com/rocketfin/rocketfin/scoring/scoringtest"
 )
 
-// randomRequest draws a valid request: any block may be absent, figures range from sound to
-// distressed and odd (unbalanced, negative equity or cash), liabilities and assets stay positive.
-func randomRequest(rng *rand.Rand) Request {
-	maybe := func(p float64) bool { return rng.Float64() < p }
-	amount := func(lo, hi float64) *float64 {
-		if maybe(0.08) {
-			return nil
-		}
-		return num(lo + (hi-lo)*rng.Float64())
+// These tests see the engine from outside, on a random population of firms.
+
+var testDate = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+
+func num(v float64) *float64 { return &v }
+func count(v int) *int       { return &v }
+
+func newEngine(t testing.TB) *scoring.Engine {
+	t.Helper()
+	e, err := scoring.New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
 	}
-	r := Request{Company: Company{ID: "R-" + itoa(rng.IntN(1e6)), Name: "Random company"}}
-	if maybe(0.6) {
-		r.Company.IncorporatedOn = time.Date(1960+rng.IntN(66), 1+time.Month(rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC).Format(dateLayout)
-	}
-	if maybe(0.6) {
-		r.Company.NACE = []string{"62.01", "41.20", "56.10", "47.11", "86.21", "10.71", "6820"}[rng.IntN(7)]
-	}
-	if maybe(0.6) {
-		r.Company.LegalForm = []string{"SAS", "SARL", "EI", "SA", "GmbH", "Ltd", "Coop"}[rng.IntN(7)]
-	}
-	if maybe(0.9) {
-		ta := 1e4 + 1e8*rng.Float64()*rng.Float64()
-		s := Statement{PeriodEnd: []string{"2024-12-31", "2023-06-30", "2016-12-31"}[rng.IntN(3)],
-			Currency: []string{"EUR", "EUR", "PLN", "JPY", "XBT"}[rng.IntN(5)]}
-		s.TotalAssets = num(ta)
-		s.TotalLiabilities = amount(0.05*ta, 1.6*ta)
-		s.CurrentLiabilities = amount(0.01*ta, 1.1*ta)
-		s.Equity = amount(-0.5*ta, 0.9*ta)
-		s.CurrentAssets = amount(0.05*ta, 1.1*ta)
-		s.Cash = amount(-0.01*ta, 0.4*ta)
-		s.Receivables = amount(0, 0.5*ta)
-		s.Inventory = amount(0, 0.5*ta)
-		s.RetainedEarnings = amount(-0.6*ta, 0.6*ta)
-		s.Revenue = amount(0, 4*ta)
-		s.EBIT = amount(-0.3*ta, 0.3*ta)
-		s.NetIncome = amount(-0.3*ta, 0.25*ta)
-		s.InterestExpense = amount(0, 0.1*ta)
-		s.Depreciation = amount(0, 0.1*ta)
-		r.Financials = []Statement{s}
-		if maybe(0.5) {
-			r.Financials = append(r.Financials, Statement{PeriodEnd: "2010-12-31", Currency: s.Currency,
-				Revenue: amount(0, 4*ta), NetIncome: amount(-0.2*ta, 0.2*ta)})
-		}
-	}
-	if maybe(0.5) {
-		in := 1e3 + 1e6*rng.Float64()
-		r.Bank = &Bank{Months: months(1+rng.IntN(24), in, in*(0.7+0.6*rng.Float64()), -5e4+1e5*rng.Float64())}
-	}
-	if maybe(0.5) {
-		r.Payments = &Payments{DaysBeyondTermsAvg: amount(-5, 120), LateInvoiceRatio: amount(0, 1)}
-		if maybe(0.8) {
-			r.Payments.Incidents12m = count(rng.IntN(6))
-		}
-	}
-	for maybe(0.3) {
-		types := []string{EventPaymentIncident, EventCourtJudgment, EventTaxLien, EventCollectiveProceeding, "director_change"}
-		e := LegalEvent{Type: types[rng.IntN(len(types))], Date: testDate.AddDate(0, -rng.IntN(72), 0).Format(dateLayout)}
-		if e.Type == EventCollectiveProceeding && maybe(0.7) {
-			e.EndedOn = testDate.AddDate(0, -rng.IntN(12), 0).Format(dateLayout)
-		}
-		r.LegalEvents = append(r.LegalEvents, e)
-	}
-	if maybe(0.7) {
-		r.Request = &CreditRequest{Amount: amount(0, 1e6)}
-		if maybe(0.5) {
-			r.Request.TermsDays = count(rng.IntN(120))
-		}
+	return e
+}
+
+func evaluate(t testing.TB, e *scoring.Engine, req scoring.Request) scoring.Result {
+	t.Helper()
+	r, err := e.Evaluate(&req, scoring.Options{AsOf: testDate})
+	if err != nil {
+		t.Fatalf("Evaluate: %v", err)
 	}
 	return r
 }
@@ -85,15 +43,15 @@ func TestResultsStayInRange(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < propertyRuns; i++ {
-		req := randomRequest(rng)
+		req := scoringtest.RandomRequest(rng, testDate)
 		r := evaluate(t, e, req)
 		if !(r.PD12m > 0 && r.PD12m <= 1) || r.Score < 0 || r.Score > 1000 {
 			t.Fatalf("request %d: pd %v score %d, want pd in (0,1] and score in 0..1000", i, r.PD12m, r.Score)
 		}
-		if len(r.Reasons) > MaxReasons || r.CreditLimit.Amount < 0 || GradeOf(r.PD12m) != r.Grade {
+		if len(r.Reasons) > scoring.MaxReasons || r.CreditLimit.Amount < 0 || e.Grade(r.PD12m) != r.Grade {
 			t.Fatalf("request %d: %d reasons, limit %d, grade %s for pd %v", i, len(r.Reasons), r.CreditLimit.Amount, r.Grade, r.PD12m)
 		}
-		if r.Recommendation == Decline && r.CreditLimit.Amount != 0 {
+		if r.Recommendation == scoring.Decline && r.CreditLimit.Amount != 0 {
 			t.Fatalf("request %d: declined with a limit of %d", i, r.CreditLimit.Amount)
 		}
 	}
@@ -102,9 +60,9 @@ func TestResultsStayInRange(t *testing.T) {
 func TestScoreNeverRisesWithPD(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	rs := make([]Result, 0, propertyRuns)
+	rs := make([]scoring.Result, 0, propertyRuns)
 	for i := 0; i < propertyRuns; i++ {
-		rs = append(rs, evaluate(t, e, randomRequest(rng)))
+		rs = append(rs, evaluate(t, e, scoringtest.RandomRequest(rng, testDate)))
 	}
 	sort.Slice(rs, func(a, b int) bool { return rs[a].PD12m < rs[b].PD12m })
 	for i := 1; i < len(rs); i++ {
@@ -118,7 +76,7 @@ func TestMoreDebtNeverRaisesTheScore(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < propertyRuns; i++ {
-		req := randomRequest(rng)
+		req := scoringtest.RandomRequest(rng, testDate)
 		if len(req.Financials) == 0 {
 			continue
 		}
@@ -146,17 +104,17 @@ func TestAnAddedIncidentNeverRaisesTheScore(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := 0; i < propertyRuns; i++ {
-		req := randomRequest(rng)
+		req := scoringtest.RandomRequest(rng, testDate)
 		before := evaluate(t, e, req)
 		withEvent := deepCopy(req)
-		withEvent.LegalEvents = append(withEvent.LegalEvents, LegalEvent{Type: EventPaymentIncident,
-			Date: testDate.AddDate(0, -rng.IntN(40), 0).Format(dateLayout)})
+		withEvent.LegalEvents = append(withEvent.LegalEvents, scoring.LegalEvent{Type: scoring.EventPaymentIncident,
+			Date: testDate.AddDate(0, -rng.IntN(40), 0).Format(time.DateOnly)})
 		if r := evaluate(t, e, withEvent); r.Score > before.Score {
 			t.Fatalf("request %d: a payment incident raised the score from %d to %d", i, before.Score, r.Score)
 		}
 		withCount := deepCopy(req)
 		if withCount.Payments == nil {
-			withCount.Payments = &Payments{}
+			withCount.Payments = &scoring.Payments{}
 		}
 		n := 0
 		if withCount.Payments.Incidents12m != nil {
@@ -173,7 +131,7 @@ func TestCompanyIdentityNeverChangesTheResult(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	for i := 0; i < 500; i++ {
-		req := randomRequest(rng)
+		req := scoringtest.RandomRequest(rng, testDate)
 		a := evaluate(t, e, req)
 		other := deepCopy(req)
 		other.Company.ID, other.Company.Name = "Z-999999", "Another name entirely"
@@ -185,20 +143,20 @@ func TestCompanyIdentityNeverChangesTheResult(t *testing.T) {
 
 func TestSameInputSameOutput(t *testing.T) {
 	e := newEngine(t)
-	req := healthyRequest()
+	req := scoringtest.RandomRequest(rand.New(rand.NewPCG(13, 14)), testDate)
 	a, b := evaluate(t, e, req), evaluate(t, e, req)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("two evaluations differ:\n%+v\n%+v", a, b)
 	}
 }
 
-func deepCopy(r Request) Request {
+func deepCopy(r scoring.Request) scoring.Request {
 	c := r
-	c.Financials = append([]Statement(nil), r.Financials...)
-	c.LegalEvents = append([]LegalEvent(nil), r.LegalEvents...)
+	c.Financials = append([]scoring.Statement(nil), r.Financials...)
+	c.LegalEvents = append([]scoring.LegalEvent(nil), r.LegalEvents...)
 	if r.Bank != nil {
 		b := *r.Bank
-		b.Months = append([]BankMonth(nil), r.Bank.Months...)
+		b.Months = append([]scoring.BankMonth(nil), r.Bank.Months...)
 		c.Bank = &b
 	}
 	if r.Payments != nil {
@@ -215,10 +173,10 @@ func deepCopy(r Request) Request {
 func TestConcurrentEvaluationsAgree(t *testing.T) {
 	e := newEngine(t)
 	rng := rand.New(rand.NewPCG(11, 12))
-	reqs := make([]Request, 64)
-	want := make([]Result, len(reqs))
+	reqs := make([]scoring.Request, 64)
+	want := make([]scoring.Result, len(reqs))
 	for i := range reqs {
-		reqs[i] = randomRequest(rng)
+		reqs[i] = scoringtest.RandomRequest(rng, testDate)
 		want[i] = evaluate(t, e, reqs[i])
 	}
 	errs := make(chan string, 8)
@@ -228,9 +186,9 @@ func TestConcurrentEvaluationsAgree(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for k := range reqs {
 				i := (k + w*7) % len(reqs)
-				got, err := e.Evaluate(&reqs[i], Options{AsOf: testDate})
+				got, err := e.Evaluate(&reqs[i], scoring.Options{AsOf: testDate})
 				if err != nil || !reflect.DeepEqual(got, want[i]) {
-					errs <- "request " + itoa(i) + " gave a different result under concurrency"
+					errs <- "request " + strconv.Itoa(i) + " gave a different result under concurrency"
 					return
 				}
 			}

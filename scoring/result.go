@@ -1,16 +1,29 @@
 package scoring
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Result holds the scoring fields of the POST /v1/scores response.
 type Result struct {
-	Score          int         `json:"score"`
-	PD12m          float64     `json:"pd_12m"`
-	Grade          string      `json:"grade"`
-	Recommendation string      `json:"recommendation"`
-	CreditLimit    Money       `json:"credit_limit"`
-	Reasons        []Reason    `json:"reasons"`
-	Justification  string      `json:"justification"`
-	ModelVersion   string      `json:"model_version"`
-	DataQuality    DataQuality `json:"data_quality"`
+	Score          int      `json:"score"`
+	PD12m          float64  `json:"pd_12m"`
+	Grade          string   `json:"grade"`
+	Recommendation string   `json:"recommendation"`
+	CreditLimit    Money    `json:"credit_limit"`
+	Reasons        []Reason `json:"reasons"`
+	// Strengths (rules 2) are up to three factors that lowered the risk, most helpful first.
+	Strengths []Reason `json:"strengths,omitzero"`
+	// ExplainedShare (rules 2) is the share of the score's total movement against the reference
+	// company, in absolute points, that the reasons and strengths listed carry.
+	ExplainedShare Share `json:"explained_share,omitzero"`
+	// PathToAccept (rules 2), for request_guarantees and decline, is the smallest change in one or
+	// two actionable inputs that reaches accept under the same model; absent when none does.
+	PathToAccept  *PathToAccept `json:"path_to_accept,omitempty"`
+	Justification string        `json:"justification"`
+	ModelVersion  string        `json:"model_version"`
+	DataQuality   DataQuality   `json:"data_quality"`
 }
 
 // Money is an amount in minor units of its ISO 4217 currency (cents for EUR, yen for JPY, fils
@@ -51,4 +64,33 @@ type QualityItem struct {
 	Field        string `json:"field"`
 	Message      string `json:"message"`
 	ImpactPoints int    `json:"impact_points"`
+}
+
+// Share is a number between 0 and 1 that a result may leave out (Set false): rules-1 models give
+// no explained share. It is a value, so that a result costs no allocation for it.
+type Share struct {
+	Value float64
+	Set   bool
+}
+
+// IsZero reports whether the share is absent, so that `omitzero` leaves it out.
+func (s Share) IsZero() bool { return !s.Set }
+
+// MarshalJSON writes the share as a JSON number.
+func (s Share) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, s.Value, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a JSON number (or null, for an absent share).
+func (s *Share) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = Share{}
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("explained_share: %w", err)
+	}
+	*s = Share{Value: v, Set: true}
+	return nil
 }

@@ -30,6 +30,13 @@ var labels = map[string][numLanguages]string{
 	"FIN_CASH_TO_ASSETS":             {"Cash to assets", "Disponibilidades sobre o ativo", "Trésorerie sur actif"},
 	"FIN_INTEREST_TO_REVENUE":        {"Financial expenses to revenue", "Gastos financeiros sobre as vendas", "Charges financières sur chiffre d'affaires"},
 	"FIN_WORKING_CAPITAL_TO_REVENUE": {"Working capital to revenue", "Fundo de maneio sobre as vendas", "Fonds de roulement sur chiffre d'affaires"},
+	"FIN_LIQUIDITY":                  {"Liquidity (current assets and cash against short-term debt)", "Liquidez (ativo corrente e disponibilidades face à dívida de curto prazo)", "Liquidité (actif circulant et trésorerie face aux dettes à court terme)"},
+	"FIN_PROFITABILITY":              {"Profitability (margins on revenue)", "Rendibilidade (margens sobre as vendas)", "Rentabilité (marges sur chiffre d'affaires)"},
+	"FIN_INTEREST":                   {"Interest burden and cover", "Encargos financeiros e sua cobertura", "Charges financières et leur couverture"},
+	"FIN_SIZE":                       {"Size (assets and revenue)", "Dimensão (ativo e vendas)", "Taille (actif et chiffre d'affaires)"},
+	"FIN_WORKING_CAPITAL_CYCLE":      {"Customer and inventory days", "Prazos de recebimento e de inventário", "Délais clients et rotation des stocks"},
+	"FIN_EBITDA_MARGIN":              {"EBITDA margin", "Margem EBITDA", "Marge d'EBE"},
+	codeLosses:                       {"Losses, with no profitable earlier year shown", "Prejuízo, sem ano anterior lucrativo conhecido", "Pertes, sans exercice antérieur bénéficiaire connu"},
 	codeConsecutiveLosses:            {"Losses in the last two years", "Prejuízos nos dois últimos anos", "Pertes sur les deux derniers exercices"},
 	codePayDaysBeyondTerms:           {"Days paid beyond terms", "Atraso médio nos pagamentos", "Retard moyen de paiement"},
 	codePayIncidents:                 {"Supplier payment incidents", "Incidentes de pagamento a fornecedores", "Incidents de paiement fournisseurs"},
@@ -68,6 +75,14 @@ var reasonTexts = func() map[string][numLanguages][2]string {
 	return m
 }()
 
+// label names a reason code in a language (the code itself if it has no label).
+func label(code string, l language) string {
+	if t, ok := labels[code]; ok {
+		return t[l]
+	}
+	return code
+}
+
 func reasonText(code string, l language, raises bool) string {
 	t, ok := reasonTexts[code]
 	if !ok {
@@ -91,9 +106,15 @@ var (
 	wFactors   = [numLanguages]string{". Main factors against the reference company: ", ". Principais fatores face à empresa de referência: ", ". Principaux facteurs par rapport à l'entreprise de référence : "}
 	wNoFactors = [numLanguages]string{". No factor moves the score by a point against the reference company", ". Nenhum fator altera a pontuação face à empresa de referência", ". Aucun facteur ne modifie le score par rapport à l'entreprise de référence"}
 	wPoints    = [numLanguages]string{" points", " pontos", " points"}
-	wDataGaps  = [numLanguages]string{". Missing, stale or inconsistent data moved the score by ", ". Dados em falta, antigos ou inconsistentes alteraram a pontuação em ", ". Des données manquantes, anciennes ou incohérentes ont modifié le score de "}
-	wEnd       = [numLanguages]string{".", ".", "."}
-	wRec       = map[string][numLanguages]string{
+	// Rules 2: what raised the risk, what lowered it, and the share explained.
+	wRaised     = [numLanguages]string{". Raised the risk against the reference company: ", ". Aumentaram o risco face à empresa de referência: ", ". Ont augmenté le risque par rapport à l'entreprise de référence : "}
+	wLoweredIt  = [numLanguages]string{"; lowered it: ", "; reduziram-no: ", " ; l'ont réduit : "}
+	wLowered    = [numLanguages]string{". Lowered the risk against the reference company: ", ". Reduziram o risco face à empresa de referência: ", ". Ont réduit le risque par rapport à l'entreprise de référence : "}
+	wExplain    = [numLanguages]string{". These factors explain ", ". Estes fatores explicam ", ". Ces facteurs expliquent "}
+	wOfMovement = [numLanguages]string{"% of the score's movement", "% da variação da pontuação", " % de l'écart du score"}
+	wDataGaps   = [numLanguages]string{". Missing, stale or inconsistent data moved the score by ", ". Dados em falta, antigos ou inconsistentes alteraram a pontuação em ", ". Des données manquantes, anciennes ou incohérentes ont modifié le score de "}
+	wEnd        = [numLanguages]string{".", ".", "."}
+	wRec        = map[string][numLanguages]string{
 		Accept:            {"accept", "aceitar", "accepter"},
 		RequestGuarantees: {"accept with guarantees", "aceitar com garantias", "accepter avec garanties"},
 		Decline:           {"decline", "recusar", "refuser"},

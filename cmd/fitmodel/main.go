@@ -41,11 +41,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	reqs, y := d.Requests(), d.Labels()
-	x := make([]scoring.FeatureVector, len(reqs))
-	for i := range reqs {
-		x[i] = scoring.StatementFeatures(reqs[i].Financials)
-	}
-	m, err := fit.Fit(x, y, fit.DefaultConfig)
+	m, err := fit.Build(reqs, y, fit.DefaultConfig)
 	if err != nil {
 		return err
 	}

@@ -63,17 +63,6 @@ func CrossValidate(x []scoring.FeatureVector, y []float64, fold []int, k int, tr
 	return oof, aucs, nil
 }
 
-// EBMTrainer fits the boosted additive model with cfg.
-func EBMTrainer(cfg Config) Trainer {
-	return func(x []scoring.FeatureVector, y []float64) (Predictor, error) {
-		m, err := Fit(x, y, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return func(v *scoring.FeatureVector) float64 { return sigmoid(m.LogOdds(v)) }, nil
-	}
-}
-
 // LogisticTrainer fits the baseline scorecard.
 func LogisticTrainer(l2 float64) Trainer {
 	return func(x []scoring.FeatureVector, y []float64) (Predictor, error) {

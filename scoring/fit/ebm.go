@@ -15,15 +15,19 @@ type binned struct {
 	edges [][]float64
 	bins  [][]uint8 // bins[feature][row]
 	nbins []int     // bins per feature, missing included
+	dirs  []int     // monotone direction per feature
+	// worstMissing keeps each feature's missing value at least as risky as its riskiest bin.
+	worstMissing bool
 }
 
-func binMatrix(x []scoring.FeatureVector, maxBins int) *binned {
-	nf := int(scoring.NumFeatures)
-	d := &binned{edges: make([][]float64, nf), bins: make([][]uint8, nf), nbins: make([]int, nf)}
+func binMatrix(x []scoring.FeatureVector, spec []FeatureSpec, maxBins int) *binned {
+	nf := len(spec)
+	d := &binned{edges: make([][]float64, nf), bins: make([][]uint8, nf), nbins: make([]int, nf), dirs: make([]int, nf)}
 	col := make([]float64, len(x))
-	for j := 0; j < nf; j++ {
+	for j, fs := range spec {
+		d.dirs[j] = fs.Monotone
 		for i := range x {
-			col[i] = x[i][j]
+			col[i] = x[i][fs.Feature]
 		}
 		d.edges[j] = quantileEdges(col, maxBins)
 		d.nbins[j] = len(d.edges[j]) + 2
@@ -46,7 +50,7 @@ func binMatrix(x []scoring.FeatureVector, maxBins int) *binned {
 // A feature with a monotone constraint keeps a monotone shape throughout: after each tree its
 // shape is projected back onto monotone shapes (isotonic regression weighted by the bag's rows in
 // each bin) before the predictions are updated, so the other features can still adapt to it.
-func boostBag(d *binned, y []float64, rows []int, cfg Config, base float64) [][]float64 {
+func boostBag(d *binned, y, offset []float64, rows []int, cfg Config, base float64) [][]float64 {
 	nf := len(d.bins)
 	shapes := make([][]float64, nf)
 	counts := make([][]float64, nf)
@@ -59,9 +63,9 @@ func boostBag(d *binned, y []float64, rows []int, cfg Config, base float64) [][]
 	}
 	f := make([]float64, len(rows))
 	p := make([]float64, len(rows))
-	for k := range f {
-		f[k] = base
-		p[k] = sigmoid(base)
+	for k, i := range rows {
+		f[k] = base + offset[i]
+		p[k] = sigmoid(f[k])
 	}
 	maxBins := 0
 	for _, n := range d.nbins {
@@ -85,13 +89,22 @@ func boostBag(d *binned, y []float64, rows []int, cfg Config, base float64) [][]
 				c[b]++
 			}
 			treeDeltas(g[:nb], h[:nb], c[:nb], cfg, delta[:nb])
-			if dir := scoring.Features[j].Monotone; dir != 0 {
+			if dir := d.dirs[j]; dir != 0 {
 				next := make([]float64, nb-1)
 				for b := range next {
 					next[b] = shapes[j][b] + delta[b]
 				}
 				for b, v := range pav(next, counts[j][:nb-1], dir) {
 					delta[b] = v - shapes[j][b]
+				}
+			}
+			if d.worstMissing {
+				worst := math.Inf(-1)
+				for b := 0; b < nb-1; b++ {
+					worst = math.Max(worst, shapes[j][b]+delta[b])
+				}
+				if m := shapes[j][nb-1] + delta[nb-1]; m < worst {
+					delta[nb-1] = worst - shapes[j][nb-1]
 				}
 			}
 			for b := 0; b < nb; b++ {
@@ -195,7 +208,7 @@ func bagRows(y []float64, rows []int, share float64, seed uint64) []int {
 
 // boostBags runs every bag, in parallel, and averages their shapes in bag order so that the
 // result does not depend on scheduling.
-func boostBags(d *binned, y []float64, rows []int, cfg Config, base float64) [][]float64 {
+func boostBags(d *binned, y, offset []float64, rows []int, cfg Config, base float64) [][]float64 {
 	res := make([][][]float64, cfg.Bags)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, cfg.Workers))
@@ -206,7 +219,7 @@ func boostBags(d *binned, y []float64, rows []int, cfg Config, base float64) [][
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			sub := bagRows(y, rows, cfg.Subsample, cfg.Seed+uint64(b))
-			res[b] = boostBag(d, y, sub, cfg, base)
+			res[b] = boostBag(d, y, offset, sub, cfg, base)
 		}(b)
 	}
 	wg.Wait()

@@ -101,3 +101,8 @@ func meanStd(v []float64) (mean, std float64) {
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 func logit(p float64) float64 { return math.Log(p / (1 - p)) }
+
+func mean(v []float64) float64 {
+	m, _ := meanStd(v)
+	return m
+}

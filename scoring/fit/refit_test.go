@@ -13,20 +13,15 @@ import (
 // trainingData is the Polish file, relative to this package.
 var trainingData = filepath.Join("..", "polish", "testdata", "1year.arff")
 
-// TestRefitReproducesTheShippedModel refits the statement model from the data file and demands
-// the embedded model file byte for byte: the shipped model is exactly what the code in this
-// repository computes.
+// TestRefitReproducesTheShippedModel refits the current model from the data file (its
+// cross-validated calibration included) and demands the embedded model file byte for byte: the
+// shipped model is exactly what the code in this repository computes.
 func TestRefitReproducesTheShippedModel(t *testing.T) {
 	d, err := polish.ReadFile(trainingData)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs := d.Requests()
-	x := make([]scoring.FeatureVector, len(reqs))
-	for i := range reqs {
-		x[i] = scoring.StatementFeatures(reqs[i].Financials)
-	}
-	m, err := Fit(x, d.Labels(), DefaultConfig)
+	m, err := Build(d.Requests(), d.Labels(), DefaultConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +29,7 @@ func TestRefitReproducesTheShippedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := scoring.ModelFile()
+	want, err := scoring.ModelFile(scoring.ModelName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +59,7 @@ func TestEngineRanksTheTrainingRows(t *testing.T) {
 		}
 		pd[i] = r.PD12m
 	}
-	if auc := AUC(pd, d.Labels()); auc < 0.88 {
-		t.Errorf("in-sample AUC of pd_12m %.4f, want at least 0.88", auc)
+	if auc := AUC(pd, d.Labels()); auc < 0.80 {
+		t.Errorf("in-sample AUC of pd_12m %.4f, want at least 0.80", auc)
 	}
 }

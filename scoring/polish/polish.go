@@ -141,12 +141,32 @@ func (d *Dataset) Labels() []float64 {
 	return y
 }
 
-// ToRequest rebuilds a row into the body of POST /v1/scores exactly as the dataset README
-// prescribes: one statement of 2011-12-31 in PLN from the size (Attr29, log10 of total assets in
-// thousands of PLN) and the ratios, plus a 2010 statement holding only revenue when Attr21 (sales
-// growth) is present and positive. A field whose inputs are missing or whose formula divides by
-// zero or is not finite is absent; interest is also absent when negative. Without Attr29 the
-// request has no financials.
+// ToRequest rebuilds a row into the body of POST /v1/scores, the one mapping used to train and
+// to judge the engine:
+//
+//	total_assets        = 1000 × 10^Attr29        (Attr29: log10 of total assets in thousands of PLN)
+//	net_income          = Attr1 × total_assets
+//	total_liabilities   = Attr2 × total_assets
+//	current_liabilities = Attr51 × total_assets
+//	current_assets      = Attr4 × current_liabilities
+//	retained_earnings   = Attr6 × total_assets
+//	ebit                = Attr7 × total_assets
+//	revenue             = Attr9 × total_assets
+//	equity              = Attr10 × total_assets
+//	inventory           = Attr20 × revenue / 365
+//	receivables         = Attr44 × revenue / 365
+//	cash                = Attr40 × current_liabilities
+//	interest_expense    = Attr22 × total_assets / Attr27   (absent when negative)
+//	depreciation        = (Attr13 − Attr19) × revenue
+//
+// in one statement of 2011-12-31 in PLN, plus a 2010-12-31 statement holding only
+// revenue / Attr21 when Attr21 (sales growth) is present and positive. A field whose inputs are
+// missing or whose formula divides by zero or is not finite is absent. Every amount is computed
+// from the unrounded values and then rounded to the nearest 1,000 PLN, the source's real
+// precision: unrounded, the amounts would carry the stored ratios' rounding errors (about 1e-5 of
+// total assets), which differ between bankrupt and other firms in this file, and a model that
+// saw them would learn the file rather than the firms. Without Attr29 the request has no
+// financials. The company is "PL-<suffix>", id_type "other", country PL, with nothing else.
 func ToRequest(row *Row, id string) scoring.Request {
 	suffix := strings.TrimPrefix(id, "PL-")
 	req := scoring.Request{Company: scoring.Company{
@@ -184,7 +204,25 @@ func ToRequest(row *Row, id string) scoring.Request {
 		}
 		req.Financials = append(req.Financials, prev)
 	}
+	for i := range req.Financials {
+		roundStatement(&req.Financials[i])
+	}
 	return req
+}
+
+// Precision is the unit every rebuilt amount is rounded to: the file's amounts are in thousands
+// of PLN.
+const Precision = 1000
+
+// roundStatement rounds every present amount to the nearest Precision (no negative zero).
+func roundStatement(s *scoring.Statement) {
+	for _, p := range []*float64{s.TotalAssets, s.CurrentAssets, s.Cash, s.Receivables, s.Inventory,
+		s.TotalLiabilities, s.CurrentLiabilities, s.Equity, s.RetainedEarnings, s.Revenue, s.EBIT,
+		s.NetIncome, s.InterestExpense, s.Depreciation} {
+		if p != nil {
+			*p = math.Round(*p/Precision)*Precision + 0
+		}
+	}
 }
 
 // finite returns a pointer to v, or nil when v is NaN or infinite (a missing input propagates as

@@ -39,15 +39,15 @@ func TestRowBecomesTheRequestTheReadmePrescribes(t *testing.T) {
 		{"depreciation", s.Depreciation, (0.1666 - 0.14942) * 1.1389 * ta},
 	}
 	for _, c := range checks {
-		if c.got == nil || math.Abs(*c.got-c.want) > 1e-9*math.Abs(c.want) {
-			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
+		if c.got == nil || *c.got != math.Round(c.want/1000)*1000 {
+			t.Errorf("%s = %v, want %v rounded to the nearest 1,000", c.field, c.got, c.want)
 		}
 	}
 	if s.Currency != "PLN" || s.PeriodEnd != "2011-12-31" {
 		t.Errorf("statement %s %s, want PLN 2011-12-31", s.Currency, s.PeriodEnd)
 	}
 	if len(req.Financials) != 2 || req.Financials[1].PeriodEnd != "2010-12-31" || req.Financials[1].TotalAssets != nil ||
-		math.Abs(*req.Financials[1].Revenue-1.1389*ta/1.2479) > 1e-6 {
+		*req.Financials[1].Revenue != math.Round(1.1389*ta/1.2479/1000)*1000 {
 		t.Errorf("financials[1] = %+v, want only revenue / Attr21 at 2010-12-31", req.Financials[1:])
 	}
 	c := req.Company

@@ -1,0 +1,172 @@
+package scoring
+
+import (
+	"math"
+	"slices"
+)
+
+// boundField names the statement field a plausibility bound is reported on.
+var boundField = [NumFeatures]string{
+	FCashToAssets: "cash", FRetainedToAssets: "retained_earnings",
+	FRetainedToNonCash: "retained_earnings", FTurnoverNonCash: "revenue", FAssetTurnover: "revenue",
+	FEBITMargin: "ebit", FNetMargin: "net_income", FEBITDAMargin: "ebit",
+}
+
+// statementsRules2 adds the statement terms of a rules-2 model. Every shape's contribution is
+// scaled by the calibration slope and reported under its group's code. A missing or implausible
+// feature takes its missing value, which is never better than its riskiest bin; with no
+// statement at all every feature is missing and the staleness term is at its cap, so that
+// withholding every statement never earns a better answer than sending one.
+func (ev *evaluation) statementsRules2(e *Engine) {
+	m := e.model
+	fin := ev.req.Financials
+	ev.x = StatementFeatures(fin)
+	cur, _ := latestTwo(fin)
+	var mask uint64
+	var flags int
+	if cur >= 0 {
+		mask, flags = implausible(&ev.x, figuresOf(&fin[cur]))
+	}
+	ev.latest = cur
+	var noStatement float64
+	for i := range m.Shapes {
+		s := &m.Shapes[i]
+		f := m.index[i]
+		t := e.slope * s.Contribution(ev.x[f])
+		if cur >= 0 {
+			ev.addTo(s.Group, t)
+		}
+		present := !math.IsNaN(ev.x[f])
+		ev.expect(present)
+		switch {
+		case cur < 0:
+			noStatement += t
+		case mask&(1<<f) != 0 && plausible[f] == nil:
+			ev.inconsistent = append(ev.inconsistent, QualityItem{
+				Field:        "financials[" + itoa(cur) + "]." + scaleField(f, flags),
+				Message:      s.Feature + " scored as missing, as risky as the riskiest firms: " + scaleWhy(f, flags),
+				ImpactPoints: points(t),
+			})
+		case mask&(1<<f) != 0:
+			ev.inconsistent = append(ev.inconsistent, QualityItem{
+				Field:        "financials[" + itoa(cur) + "]." + boundField[f],
+				Message:      plausible[f].why + ", which no sound statement shows (often a figure in the wrong unit): " + s.Feature + " scored as missing, as risky as the riskiest firms",
+				ImpactPoints: points(t),
+			})
+		case !present:
+			ev.missing = append(ev.missing, QualityItem{
+				Field:        missingFeatureField[f],
+				Message:      "not computable from the latest statement (a figure is absent or a denominator is not positive): scored as missing, as risky as the riskiest firms",
+				ImpactPoints: points(t),
+			})
+		}
+	}
+	if loss := e.slope * LossTerm(fin); loss > 0 {
+		ev.add(codeLosses, loss)
+	}
+	if cur < 0 {
+		// One term carries the whole statement module of a request without statements.
+		ev.add(codeNoFinancials, noStatement+staleCap)
+		ev.missing = append(ev.missing, QualityItem{
+			Field:        "financials",
+			Message:      "no financial statement: every statement feature scored as missing and the statements' age at its worst; without a statement the engine never accepts outright",
+			ImpactPoints: points(noStatement + staleCap),
+		})
+		return
+	}
+	s := &fin[cur]
+	if _, ok := eurRates[s.Currency]; !ok {
+		ev.missing = append(ev.missing, QualityItem{
+			Field:   "financials[" + itoa(cur) + "].currency",
+			Message: "no reference rate for this currency in " + RatesVersion + ": size features scored as missing",
+		})
+	}
+	ev.stalenessOf(s, cur)
+	ev.reportConsistency(s, cur)
+}
+
+// stalenessOf adds the staleness term of the latest statement.
+func (ev *evaluation) stalenessOf(s *Statement, cur int) {
+	d, ok := ev.days(s.PeriodEnd)
+	if !ok {
+		return
+	}
+	ev.staleYears = d / 365.25
+	if d < 0 {
+		ev.inconsistent = append(ev.inconsistent, QualityItem{
+			Field: "financials[" + itoa(cur) + "].period_end", Message: "period ends after the evaluation date; scored as reported",
+		})
+	}
+	if over := ev.staleYears - 1.5; over > 0 {
+		t := math.Min(stalePerYear*over, staleCap)
+		ev.add(codeStaleStatements, t)
+		ev.stale = append(ev.stale, QualityItem{
+			Field:        "financials[" + itoa(cur) + "].period_end",
+			Message:      "latest statement is more than 18 months old; 0.10 log-odds per year beyond, at most 0.40",
+			ImpactPoints: points(t),
+		})
+	}
+}
+
+// reportConsistency reports, for rules 2, a statement whose parts do not add up. Leverage and
+// the equity ratio are always read prudently (the riskier of the reported figures and those
+// implied by the balance), so a gap can only cost; implausible ratios were already scored as
+// missing; the rest is reported as it is.
+func (ev *evaluation) reportConsistency(s *Statement, i int) {
+	f := figuresOf(s)
+	p := "financials[" + itoa(i) + "]"
+	add := func(field, msg string) {
+		ev.inconsistent = append(ev.inconsistent, QualityItem{Field: p + field, Message: msg})
+	}
+	if gap := math.Abs(f.ta-f.tl-f.eq) / f.ta; gap > 0.01 {
+		add(".equity", "total assets differ from total liabilities plus equity by "+percent(gap)+": leverage and equity ratio read prudently, from whichever figures show more debt and less equity")
+	}
+	if f.ta <= 0 {
+		add(".total_assets", "total assets are not positive: ratios to assets scored as missing")
+	}
+	largest := math.Max(math.Max(orZero(f.ca), orZero(f.tl)), math.Max(orZero(f.eq), orZero(f.cl)))
+	if f.ta > 0 && largest > 100*f.ta {
+		add(".total_assets", "total assets are less than a hundredth of another balance-sheet figure: probably typed in another unit")
+	}
+	if f.cash < 0 {
+		add(".cash", "cash is negative; scored as reported")
+	}
+	if f.ca > f.ta*1.01 {
+		add(".current_assets", "current assets exceed total assets")
+	}
+	if f.inv > f.ca*1.01 {
+		add(".inventory", "inventory exceeds current assets")
+	}
+	if f.rec > f.ca*1.01 {
+		add(".receivables", "receivables exceed current assets")
+	}
+	if f.cl > f.tl*1.01 {
+		add(".current_liabilities", "current liabilities exceed total liabilities")
+	}
+	if f.rev < 0 {
+		add(".revenue", "revenue is negative: ratios to revenue scored as missing")
+	}
+}
+
+// percent formats a share as a whole percentage ("12%"), capped at "over 999%".
+func percent(x float64) string {
+	if x > 9.99 {
+		return "over 999%"
+	}
+	return itoa(int(math.Round(100*x))) + "%"
+}
+
+// scaleField names the total a scale check doubted, for a feature it set to missing.
+func scaleField(f Feature, flags int) string {
+	if flags&flagAssetScale != 0 && slices.Contains(assetFeatures, f) {
+		return "total_assets"
+	}
+	return "revenue"
+}
+
+func scaleWhy(f Feature, flags int) string {
+	if flags&flagAssetScale != 0 && slices.Contains(assetFeatures, f) {
+		return "current assets or cash exceed total assets twice over, so total assets are probably in another unit than the other figures"
+	}
+	return "revenue is below 1% of total assets (or total assets are in doubt), so revenue is probably in another unit than the other figures"
+}

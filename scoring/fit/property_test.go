@@ -1,0 +1,96 @@
+package fit
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/rocketfin/rocketfin/sandbox"
+	"github.com/rocketfin/rocketfin/scoring"
+	"github.com/rocketfin/rocketfin/scoring/polish"
+	"github.com/rocketfin/rocketfin/scoring/scoringtest"
+)
+
+// checkProperties counts, for every property, the requests whose PD a variant lowers, and fails
+// beyond the property's allowance (none but for the cash loss, at most 15%).
+func checkProperties(t *testing.T, reqs []scoring.Request, asOf time.Time) {
+	t.Helper()
+	e, err := scoring.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Properties {
+		applied, violated, examples, err := p.Violations(e, reqs, asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d violations in %d requests", p.Name, violated, applied)
+		if applied == 0 {
+			t.Errorf("%s: applies to none of %d requests; the check proves nothing", p.Name, len(reqs))
+		}
+		if float64(violated) > p.MaxShare*float64(applied) {
+			t.Errorf("%s lowers the PD of %d of %d requests, want at most %.0f%%; for example %v",
+				p.Name, violated, applied, 100*p.MaxShare, examples)
+		}
+	}
+}
+
+// TestPropertiesHoldOnEveryTrainingRow checks the properties on every row of the training file,
+// rebuilt and rounded as production would receive it.
+func TestPropertiesHoldOnEveryTrainingRow(t *testing.T) {
+	d, err := polish.ReadFile(trainingData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProperties(t, d.Requests(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// TestThePropertyChecksCatchTheFirstModel runs the same checks on rf-ebm-1.0.0, which fitted
+// interest backwards and rewarded withheld figures: they must find what the validation found.
+func TestThePropertyChecksCatchTheFirstModel(t *testing.T) {
+	d, err := polish.ReadFile(trainingData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := scoring.NewVersion("rf-ebm-1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := d.Requests()
+	for _, i := range []int{1, 2} { // interest +50%, one field removed
+		p := Properties[i]
+		applied, violated, _, err := p.Violations(e, reqs, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if violated < applied/10 {
+			t.Errorf("%s: %d violations in %d rows of rf-ebm-1.0.0, want the many the validation found", p.Name, violated, applied)
+		}
+	}
+}
+
+// TestPropertiesHoldOnTheSandboxCatalog checks them on every fictitious company.
+func TestPropertiesHoldOnTheSandboxCatalog(t *testing.T) {
+	var reqs []scoring.Request
+	for _, c := range sandbox.Companies() {
+		r, ok := sandbox.Lookup(c.ID)
+		if !ok {
+			t.Fatalf("catalog company %s has no request", c.ID)
+		}
+		reqs = append(reqs, r)
+	}
+	checkProperties(t, reqs, sandbox.EvaluationDate())
+}
+
+// TestPropertiesHoldOnAFuzzedPopulation checks them on random firms: sound, distressed, odd
+// (unbalanced, negative equity or cash) and sparse, in several currencies, with and without
+// payment, bank, company and legal data.
+func TestPropertiesHoldOnAFuzzedPopulation(t *testing.T) {
+	asOf := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(20261130, 13))
+	reqs := make([]scoring.Request, 3000)
+	for i := range reqs {
+		reqs[i] = scoringtest.RandomRequest(rng, asOf)
+	}
+	checkProperties(t, reqs, asOf)
+}
