@@ -60,6 +60,9 @@ type Decision struct {
 	// AsOf is the evaluation date the engine used (the sandbox uses a fixed one).
 	AsOf      time.Time
 	CreatedAt time.Time
+	// Language is the language of the texts (en, pt or fr); empty on records made before it was
+	// kept.
+	Language string
 }
 
 // CompanyRef names the company scored.

@@ -2,17 +2,14 @@ package gateway
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
-	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/scoring"
 )
@@ -23,6 +20,9 @@ func (g *Gateway) Register(r *gin.RouterGroup, companies func() any) {
 	r.POST("/scores", g.handleScore)
 	r.GET("/scores", g.handleList)
 	r.GET("/scores/:id", g.handleGet)
+	r.POST("/scores/:id/replay", g.handleReplay)
+	r.GET("/models", g.handleModels)
+	r.GET("/models/:version", g.handleModel)
 	r.GET("/sandbox/companies", func(c *gin.Context) {
 		httpx.JSON(c, http.StatusOK, gin.H{"object": "list", "data": companies(), "has_more": false})
 	})
@@ -59,21 +59,9 @@ func (g *Gateway) handleScore(c *gin.Context) {
 }
 
 func (g *Gateway) handleGet(c *gin.Context) {
-	p := keys.PrincipalOf(c)
-	id := c.Param("id")
-	if !ids.Valid(ids.Score, id) {
-		httpx.Fail(c, problem.New(problem.NotFound, "no score %s", id))
-		return
-	}
-	var d Decision
-	err := g.db.WithContext(c.Request.Context()).
-		Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, string(p.Environment), id).Take(&d).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		httpx.Fail(c, problem.New(problem.NotFound, "no score %s", id))
-		return
-	}
+	d, err := g.decision(c, keys.PrincipalOf(c), c.Param("id"))
 	if err != nil {
-		httpx.Fail(c, fmt.Errorf("get decision %s: %w", id, err))
+		httpx.Fail(c, err)
 		return
 	}
 	v, err := decisionView(d)

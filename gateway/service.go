@@ -42,6 +42,7 @@ type Gateway struct {
 	tenants  *tenantCache
 	sandbox  *batchWriter
 	memo     *sandboxMemo
+	models   *scoring.Library
 	log      *slog.Logger
 }
 
@@ -54,7 +55,9 @@ type Options struct {
 	Meter    *metering.Meter
 	Consents *consents.Service
 	Catalog  Catalog
-	Logger   *slog.Logger
+	// Models holds the embedded models, for model cards and replays; nil makes one.
+	Models *scoring.Library
+	Logger *slog.Logger
 }
 
 // New returns a gateway.
@@ -62,10 +65,13 @@ func New(o Options) *Gateway {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Models == nil {
+		o.Models = &scoring.Library{}
+	}
 	return &Gateway{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
-		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), log: o.Logger,
+		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
 	}
 }
 
@@ -225,6 +231,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
 		Grade: result.Grade, Recommendation: result.Recommendation, Input: ev.input,
 		InputSHA256: ev.inputSHA, Output: string(output), AsOf: asOf, CreatedAt: now,
+		Language: scoring.Language(c.Language),
 	}
 	if consentID != "" {
 		d.ConsentID = &consentID

@@ -12,7 +12,7 @@ import (
 )
 
 const decisionColumns = `id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m,
-	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at`
+	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language`
 
 // decisionInsert is the INSERT statement of decision records, with its
 // arguments. Plain SQL, as it runs on every call: the ORM's reflection
@@ -20,15 +20,15 @@ const decisionColumns = `id, tenant_id, environment, key_id, request_id, company
 func decisionInsert(ds []Decision) (string, []any) {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
-	args := make([]any, 0, len(ds)*18)
+	args := make([]any, 0, len(ds)*19)
 	for i := range ds {
 		d := &ds[i]
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, d.ID, d.TenantID, d.Environment, d.KeyID, d.RequestID, d.CompanyID, d.ConsentID, d.ModelVersion,
-			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt)
+			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt, d.Language)
 	}
 	return sb.String(), args
 }

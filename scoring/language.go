@@ -48,3 +48,12 @@ func pickLanguage(header string) language {
 	}
 	return best
 }
+
+var languageCodes = [numLanguages]string{"en", "pt", "fr"}
+
+// Language returns the code ("en", "pt" or "fr") of the language Evaluate picks for a language
+// or Accept-Language value, so that a caller can record it and replay the same texts.
+func Language(accept string) string { return languageCodes[pickLanguage(accept)] }
+
+// Languages lists the codes of the supported languages, English first.
+func Languages() []string { return languageCodes[:] }

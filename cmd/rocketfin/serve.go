@@ -57,11 +57,12 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*a
 	a.tenants = tenants.NewService(db, a.keys, clk)
 	a.consents = consents.NewService(db, clk)
 	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
+	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
 	var scorer gateway.Scorer
 	if cfg.ScoringURL != "" {
 		scorer = scoringhttp.NewClient(cfg.ScoringURL, cfg.ScoringTimeout)
 	} else {
-		engine, err := scoring.New()
+		engine, err := models.Engine(scoring.ModelName)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +74,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*a
 	}
 	a.gateway = gateway.New(gateway.Options{
 		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
-		Consents: a.consents, Catalog: sandboxCatalog{}, Logger: log,
+		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg)
 	return a, nil
