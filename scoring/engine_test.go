@@ -399,8 +399,8 @@ func TestAnUnbalancedStatementIsReadPrudently(t *testing.T) {
 	s := &req.Financials[0]
 	s.Equity = num(4e5) // assets 2.0M, liabilities 1.1M: equity should be 0.9M
 	x := ModelFeatures(req.Financials, 2)
-	if got, want := x[FLeveragePrudent], (2e6-4e5)/2e6; math.Abs(got-want) > 1e-12 {
-		t.Errorf("leverage %v, want %v from assets minus equity, the larger reading", got, want)
+	if got, want := x[FLeveragePrudent], 1.1e6/(1.1e6+4e5); math.Abs(got-want) > 1e-12 {
+		t.Errorf("leverage %v, want %v: liabilities over liabilities plus equity, the smaller total", got, want)
 	}
 	r := evaluate(t, newEngine(t), req)
 	if item, ok := findItem(r.DataQuality.Inconsistent, "financials[0].equity"); !ok || !strings.Contains(item.Message, "25%") {

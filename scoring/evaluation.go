@@ -62,6 +62,7 @@ type evaluation struct {
 	latest     int // index of the latest statement, −1 without statements
 	x          FeatureVector
 	staleYears float64
+	assetTerms float64 // rules 2: the log-odds of the ratios to total assets
 
 	present, expected int // inputs present and expected, for completeness
 	missing           []QualityItem

@@ -7,10 +7,11 @@ import (
 
 // boundField names the statement field a plausibility bound is reported on.
 var boundField = [NumFeatures]string{
-	FCashToAssets: "cash", FRetainedToAssets: "retained_earnings",
-	FRetainedToNonCash: "retained_earnings", FTurnoverNonCash: "revenue", FAssetTurnover: "revenue",
-	FEBITMargin: "ebit", FNetMargin: "net_income", FEBITDAMargin: "ebit",
+	FCashToFunding: "cash", FEBITMargin: "ebit", FNetMargin: "net_income", FEBITDAMargin: "ebit",
 }
+
+// assetRatios are the rules-2 features that divide by total assets (or are their size).
+var assetRatios = []Feature{FLeveragePrudent, FCurrentLiabToAssets, FInterestBurden, FSizeAssets}
 
 // statementsRules2 adds the statement terms of a rules-2 model. Every shape's contribution is
 // scaled by the calibration slope and reported under its group's code. A missing or implausible
@@ -23,9 +24,8 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 	ev.x = StatementFeatures(fin)
 	cur, _ := latestTwo(fin)
 	var mask uint64
-	var flags int
 	if cur >= 0 {
-		mask, flags = implausible(&ev.x, figuresOf(&fin[cur]))
+		mask = implausible(&ev.x, figuresOf(&fin[cur]))
 	}
 	ev.latest = cur
 	var noStatement float64
@@ -36,6 +36,9 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 		if cur >= 0 {
 			ev.addTo(s.Group, t)
 		}
+		if slices.Contains(assetRatios, f) {
+			ev.assetTerms += t
+		}
 		present := !math.IsNaN(ev.x[f])
 		ev.expect(present)
 		switch {
@@ -43,8 +46,8 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 			noStatement += t
 		case mask&(1<<f) != 0 && plausible[f] == nil:
 			ev.inconsistent = append(ev.inconsistent, QualityItem{
-				Field:        "financials[" + itoa(cur) + "]." + scaleField(f, flags),
-				Message:      s.Feature + " scored as missing, as risky as the riskiest firms: " + scaleWhy(f, flags),
+				Field:        "financials[" + itoa(cur) + "].revenue",
+				Message:      s.Feature + " scored as missing, as risky as the riskiest firms: revenue is below 1% of total liabilities plus equity less cash (or those are absent), so it is probably in another unit than the other figures",
 				ImpactPoints: points(t),
 			})
 		case mask&(1<<f) != 0:
@@ -119,14 +122,16 @@ func (ev *evaluation) reportConsistency(s *Statement, i int) {
 		ev.inconsistent = append(ev.inconsistent, QualityItem{Field: p + field, Message: msg})
 	}
 	if gap := math.Abs(f.ta-f.tl-f.eq) / f.ta; gap > 0.01 {
-		add(".equity", "total assets differ from total liabilities plus equity by "+percent(gap)+": leverage and equity ratio read prudently, from whichever figures show more debt and less equity")
+		add(".equity", "total assets differ from total liabilities plus equity by "+percent(gap)+": leverage read prudently, liabilities over the smaller of the two totals")
 	}
 	if f.ta <= 0 {
 		add(".total_assets", "total assets are not positive: ratios to assets scored as missing")
 	}
 	largest := math.Max(math.Max(orZero(f.ca), orZero(f.tl)), math.Max(orZero(f.eq), orZero(f.cl)))
-	if f.ta > 0 && largest > 100*f.ta {
-		add(".total_assets", "total assets are less than a hundredth of another balance-sheet figure: probably typed in another unit")
+	if f.ta > 0 && (largest > 100*f.ta || orZero(f.ca) > 2*f.ta || orZero(f.cash) > 2*f.ta) {
+		ev.inconsistent = append(ev.inconsistent, QualityItem{Field: p + ".total_assets",
+			Message:      "total assets are less than half the current assets or cash, or a hundredth of another balance-sheet figure: probably typed in another unit; the ratios to total assets (leverage, short-term debt, interest, size) can only cost for it, and this is what they cost",
+			ImpactPoints: points(ev.assetTerms)})
 	}
 	if f.cash < 0 {
 		add(".cash", "cash is negative; scored as reported")
@@ -154,19 +159,4 @@ func percent(x float64) string {
 		return "over 999%"
 	}
 	return itoa(int(math.Round(100*x))) + "%"
-}
-
-// scaleField names the total a scale check doubted, for a feature it set to missing.
-func scaleField(f Feature, flags int) string {
-	if flags&flagAssetScale != 0 && slices.Contains(assetFeatures, f) {
-		return "total_assets"
-	}
-	return "revenue"
-}
-
-func scaleWhy(f Feature, flags int) string {
-	if flags&flagAssetScale != 0 && slices.Contains(assetFeatures, f) {
-		return "current assets or cash exceed total assets twice over, so total assets are probably in another unit than the other figures"
-	}
-	return "revenue is below 1% of total assets (or total assets are in doubt), so revenue is probably in another unit than the other figures"
 }

@@ -43,12 +43,16 @@ const (
 	FWorkingCapitalToRevenue                // (current assets − current liabilities) / revenue
 
 	// Added for rf-ebm-2.0.0.
-	FLeveragePrudent      // max(total liabilities, total assets − equity) / total assets
-	FEquityRatioPrudent   // min(equity, total assets − total liabilities) / total assets
-	FInterestCoverFloored // max(EBIT, 0) / interest expense; coverCap without interest
-	FEBITDAMargin         // (EBIT + depreciation) / revenue
-	FRetainedToNonCash    // retained earnings / (total assets − cash)
-	FTurnoverNonCash      // revenue / (total assets − cash)
+	FLeveragePrudent          // max(total liabilities, total assets − equity) / total assets
+	FEquityRatioPrudent       // min(equity, total assets − total liabilities) / total assets
+	FInterestCoverFloored     // max(EBIT, 0) / interest expense; coverCap without interest
+	FEBITDAMargin             // (EBIT + depreciation) / revenue
+	FRetainedToNonCash        // retained earnings / (total assets − cash)
+	FTurnoverNonCash          // revenue / (total assets − cash)
+	FCashToFunding            // cash / (total liabilities + equity)
+	FWorkingCapitalToFunding  // (current assets − current liabilities) / (total liabilities + equity)
+	FRetainedToNonCashFunding // retained earnings / (total liabilities + equity − cash)
+	FTurnoverNonCashFunding   // revenue / (total liabilities + equity − cash)
 
 	NumFeatures // number of statement features
 )
@@ -66,40 +70,44 @@ type FeatureInfo struct {
 
 // Features lists the statement features in index order.
 var Features = [NumFeatures]FeatureInfo{
-	FLeverage:                {"leverage", "FIN_LEVERAGE", "total liabilities / total assets"},
-	FEquityRatio:             {"equity_ratio", "FIN_EQUITY_RATIO", "equity / total assets"},
-	FCurrentRatio:            {"current_ratio", "FIN_CURRENT_RATIO", "current assets / current liabilities"},
-	FQuickRatio:              {"quick_ratio", "FIN_QUICK_RATIO", "(current assets − inventory) / current liabilities"},
-	FCashRatio:               {"cash_ratio", "FIN_CASH_RATIO", "cash / current liabilities"},
-	FWorkingCapital:          {"working_capital_to_assets", "FIN_WORKING_CAPITAL", "(current assets − current liabilities) / total assets"},
-	FReturnOnAssets:          {"return_on_assets", "FIN_RETURN_ON_ASSETS", "net income / total assets"},
-	FEBITToAssets:            {"ebit_to_assets", "FIN_OPERATING_RETURN", "EBIT / total assets"},
-	FRetainedToAssets:        {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", "retained earnings / total assets"},
-	FAssetTurnover:           {"asset_turnover", "FIN_ASSET_TURNOVER", "revenue / total assets"},
-	FEBITMargin:              {"ebit_margin", "FIN_OPERATING_MARGIN", "EBIT / revenue"},
-	FNetMargin:               {"net_margin", "FIN_NET_MARGIN", "net income / revenue"},
-	FInterestCover:           {"interest_cover", "FIN_INTEREST_COVER", "EBIT / interest expense"},
-	FInterestBurden:          {"interest_to_assets", "FIN_INTEREST_BURDEN", "interest expense / total assets"},
-	FSizeAssets:              {"log_assets_eur", "FIN_SIZE_ASSETS", "log10 of total assets in EUR (reference rates)"},
-	FSizeRevenue:             {"log_revenue_eur", "FIN_SIZE_REVENUE", "log10 of revenue in EUR (reference rates)"},
-	FReceivableDays:          {"receivable_days", "FIN_RECEIVABLE_DAYS", "receivables / revenue × 365"},
-	FInventoryDays:           {"inventory_days", "FIN_INVENTORY_DAYS", "inventory / revenue × 365"},
-	FCurrentLiabDays:         {"current_liability_days", "FIN_PAYABLE_DAYS", "current liabilities / revenue × 365"},
-	FEBITDAToAssets:          {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", "(EBIT + depreciation) / total assets"},
-	FShortTermDebtShare:      {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", "current liabilities / total liabilities, at most 1"},
-	FCurrentLiabToAssets:     {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", "current liabilities / total assets"},
-	FDepreciationToAssets:    {"depreciation_to_assets", "FIN_DEPRECIATION", "depreciation / total assets"},
-	FBalanceGap:              {"balance_gap", "FIN_BALANCE_GAP", "|total assets − total liabilities − equity| / total assets"},
-	FRevenueGrowth:           {"revenue_growth", "FIN_REVENUE_GROWTH", "revenue / revenue of the previous statement"},
-	FCashToAssets:            {"cash_to_assets", "FIN_CASH_TO_ASSETS", "cash / total assets"},
-	FInterestToRevenue:       {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", "interest expense / revenue"},
-	FWorkingCapitalToRevenue: {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", "(current assets − current liabilities) / revenue"},
-	FLeveragePrudent:         {"leverage_prudent", "FIN_LEVERAGE", "max(total liabilities, total assets − equity) / total assets: the liabilities the statement shows or implies, whichever is larger"},
-	FEquityRatioPrudent:      {"equity_ratio_prudent", "FIN_EQUITY_RATIO", "min(equity, total assets − total liabilities) / total assets: the equity the statement shows or implies, whichever is smaller"},
-	FInterestCoverFloored:    {"interest_cover_floored", "FIN_INTEREST_COVER", "max(EBIT, 0) / interest expense; 1,000,000 without interest expense"},
-	FEBITDAMargin:            {"ebitda_margin", "FIN_EBITDA_MARGIN", "(EBIT + depreciation) / revenue"},
-	FRetainedToNonCash:       {"retained_earnings_to_noncash_assets", "FIN_RETAINED_EARNINGS", "retained earnings / (total assets − cash)"},
-	FTurnoverNonCash:         {"turnover_noncash_assets", "FIN_ASSET_TURNOVER", "revenue / (total assets − cash)"},
+	FLeverage:                 {"leverage", "FIN_LEVERAGE", "total liabilities / total assets"},
+	FEquityRatio:              {"equity_ratio", "FIN_EQUITY_RATIO", "equity / total assets"},
+	FCurrentRatio:             {"current_ratio", "FIN_CURRENT_RATIO", "current assets / current liabilities"},
+	FQuickRatio:               {"quick_ratio", "FIN_QUICK_RATIO", "(current assets − inventory) / current liabilities"},
+	FCashRatio:                {"cash_ratio", "FIN_CASH_RATIO", "cash / current liabilities"},
+	FWorkingCapital:           {"working_capital_to_assets", "FIN_WORKING_CAPITAL", "(current assets − current liabilities) / total assets"},
+	FReturnOnAssets:           {"return_on_assets", "FIN_RETURN_ON_ASSETS", "net income / total assets"},
+	FEBITToAssets:             {"ebit_to_assets", "FIN_OPERATING_RETURN", "EBIT / total assets"},
+	FRetainedToAssets:         {"retained_earnings_to_assets", "FIN_RETAINED_EARNINGS", "retained earnings / total assets"},
+	FAssetTurnover:            {"asset_turnover", "FIN_ASSET_TURNOVER", "revenue / total assets"},
+	FEBITMargin:               {"ebit_margin", "FIN_OPERATING_MARGIN", "EBIT / revenue"},
+	FNetMargin:                {"net_margin", "FIN_NET_MARGIN", "net income / revenue"},
+	FInterestCover:            {"interest_cover", "FIN_INTEREST_COVER", "EBIT / interest expense"},
+	FInterestBurden:           {"interest_to_assets", "FIN_INTEREST_BURDEN", "interest expense / total assets"},
+	FSizeAssets:               {"log_assets_eur", "FIN_SIZE_ASSETS", "log10 of total assets in EUR (reference rates)"},
+	FSizeRevenue:              {"log_revenue_eur", "FIN_SIZE_REVENUE", "log10 of revenue in EUR (reference rates)"},
+	FReceivableDays:           {"receivable_days", "FIN_RECEIVABLE_DAYS", "receivables / revenue × 365"},
+	FInventoryDays:            {"inventory_days", "FIN_INVENTORY_DAYS", "inventory / revenue × 365"},
+	FCurrentLiabDays:          {"current_liability_days", "FIN_PAYABLE_DAYS", "current liabilities / revenue × 365"},
+	FEBITDAToAssets:           {"ebitda_to_assets", "FIN_EBITDA_TO_ASSETS", "(EBIT + depreciation) / total assets"},
+	FShortTermDebtShare:       {"short_term_debt_share", "FIN_SHORT_TERM_DEBT", "current liabilities / total liabilities, at most 1"},
+	FCurrentLiabToAssets:      {"current_liabilities_to_assets", "FIN_CURRENT_LIABILITIES", "current liabilities / total assets"},
+	FDepreciationToAssets:     {"depreciation_to_assets", "FIN_DEPRECIATION", "depreciation / total assets"},
+	FBalanceGap:               {"balance_gap", "FIN_BALANCE_GAP", "|total assets − total liabilities − equity| / total assets"},
+	FRevenueGrowth:            {"revenue_growth", "FIN_REVENUE_GROWTH", "revenue / revenue of the previous statement"},
+	FCashToAssets:             {"cash_to_assets", "FIN_CASH_TO_ASSETS", "cash / total assets"},
+	FInterestToRevenue:        {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", "interest expense / revenue"},
+	FWorkingCapitalToRevenue:  {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", "(current assets − current liabilities) / revenue"},
+	FLeveragePrudent:          {"leverage_prudent", "FIN_LEVERAGE", "total liabilities / the smaller of total assets and total liabilities + equity: a statement that does not balance is read the riskier way"},
+	FEquityRatioPrudent:       {"equity_ratio_prudent", "FIN_EQUITY_RATIO", "1 − leverage_prudent"},
+	FInterestCoverFloored:     {"interest_cover_floored", "FIN_INTEREST_COVER", "max(EBIT, 0) / interest expense; 1,000,000 without interest expense"},
+	FEBITDAMargin:             {"ebitda_margin", "FIN_EBITDA_MARGIN", "(EBIT + depreciation) / revenue"},
+	FRetainedToNonCash:        {"retained_earnings_to_noncash_assets", "FIN_RETAINED_EARNINGS", "retained earnings / (total assets − cash)"},
+	FTurnoverNonCash:          {"turnover_noncash_assets", "FIN_ASSET_TURNOVER", "revenue / (total assets − cash)"},
+	FCashToFunding:            {"cash_to_funding", "FIN_CASH_TO_ASSETS", "cash / (total liabilities + equity)"},
+	FWorkingCapitalToFunding:  {"working_capital_to_funding", "FIN_WORKING_CAPITAL", "(current assets − current liabilities) / (total liabilities + equity)"},
+	FRetainedToNonCashFunding: {"retained_earnings_to_noncash_funding", "FIN_RETAINED_EARNINGS", "retained earnings / (total liabilities + equity − cash)"},
+	FTurnoverNonCashFunding:   {"turnover_noncash_funding", "FIN_ASSET_TURNOVER", "revenue / (total liabilities + equity − cash)"},
 }
 
 // FeatureByName returns the index of a feature name.
@@ -223,8 +231,11 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FInterestToRevenue] = ratio(c.interest, c.rev)
 	x[FWorkingCapitalToRevenue] = ratio(c.ca-c.cl, c.rev)
 	if !math.IsNaN(c.tl + c.eq) {
-		x[FLeveragePrudent] = ratio(math.Max(c.tl, c.ta-c.eq), c.ta)
-		x[FEquityRatioPrudent] = ratio(math.Min(c.eq, c.ta-c.tl), c.ta)
+		// Liabilities over the smaller of the two totals, total assets or liabilities plus
+		// equity: a statement that does not balance is read the riskier way, and one whose total
+		// assets shrink (a loss, or a total typed in thousands) never reads less indebted.
+		x[FLeveragePrudent] = math.Max(ratio(c.tl, c.ta), ratio(c.tl, c.tl+c.eq))
+		x[FEquityRatioPrudent] = 1 - x[FLeveragePrudent]
 	}
 	if c.interest == 0 && !math.IsNaN(c.ebit) {
 		x[FInterestCoverFloored] = coverCap
@@ -234,6 +245,13 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FEBITDAMargin] = ratio(c.ebit+c.dep, c.rev)
 	x[FRetainedToNonCash] = ratio(c.re, c.ta-c.cash)
 	x[FTurnoverNonCash] = ratio(c.rev, c.ta-c.cash)
+	// The other side of the balance sheet: equal to total assets when the statement balances, and
+	// untouched when total assets alone are typed in another unit.
+	funding := c.tl + c.eq
+	x[FCashToFunding] = ratio(c.cash, funding)
+	x[FWorkingCapitalToFunding] = ratio(c.ca-c.cl, funding)
+	x[FRetainedToNonCashFunding] = ratio(c.re, funding-c.cash)
+	x[FTurnoverNonCashFunding] = ratio(c.rev, funding-c.cash)
 	if pi >= 0 {
 		prev := val(fin[pi].Revenue)
 		if p, ok := convert(prev, fin[pi].Currency, cur); ok {

@@ -18,42 +18,32 @@ type bound struct {
 // plausible holds the bounds of rules 2, by feature; features without one are unbounded.
 var plausible = func() (b [NumFeatures]*bound) {
 	set := func(f Feature, lo, hi float64, why string) { b[f] = &bound{lo, hi, why} }
-	set(FCashToAssets, math.Inf(-1), 1.01, "cash above total assets")
-	set(FRetainedToAssets, math.Inf(-1), 1.01, "retained earnings above total assets")
-	set(FRetainedToNonCash, math.Inf(-1), 100, "retained earnings above a hundred times the non-cash assets")
-	set(FTurnoverNonCash, math.Inf(-1), 100, "revenue above a hundred times the non-cash assets")
-	set(FAssetTurnover, math.Inf(-1), 50, "revenue above fifty times total assets")
+	set(FCashToFunding, math.Inf(-1), 1.01, "cash above total liabilities plus equity")
 	set(FEBITMargin, math.Inf(-1), 1, "EBIT above revenue")
 	set(FNetMargin, math.Inf(-1), 1, "net income above revenue")
 	set(FEBITDAMargin, math.Inf(-1), 1, "EBITDA above revenue")
 	return b
 }()
 
-// Features that divide by total assets, and those that divide by revenue: when a check finds
-// one of these totals in another unit than the rest of the statement, all of its features are
-// scored as missing.
-var (
-	assetFeatures = []Feature{FLeveragePrudent, FEquityRatioPrudent, FCurrentLiabToAssets, FCashToAssets,
-		FWorkingCapital, FRetainedToAssets, FInterestBurden, FSizeAssets, FTurnoverNonCash, FRetainedToNonCash}
-	revenueFeatures = []Feature{FEBITMargin, FNetMargin, FEBITDAMargin, FInterestToRevenue, FSizeRevenue,
-		FReceivableDays, FInventoryDays, FCurrentLiabDays, FRevenueGrowth, FTurnoverNonCash}
-)
+// revenueFeatures divide by revenue: when revenue is found in another unit than the rest of the
+// statement, all of them are scored as missing.
+var revenueFeatures = []Feature{FEBITMargin, FNetMargin, FEBITDAMargin, FInterestToRevenue, FSizeRevenue,
+	FReceivableDays, FInventoryDays, FCurrentLiabDays, FRevenueGrowth, FTurnoverNonCash, FTurnoverNonCashFunding}
 
-// Scale checks of rules 2. Total assets are in another unit than the statement when current
-// assets or cash exceed them twice over (a part cannot be larger than the whole). Revenue is
-// checked against total assets less cash (total assets are the one figure every usable statement
-// has): revenue below 1% of them is no trading firm's (revenue far above assets is left alone: dividing it by a
-// thousand must never be rewarded), and revenue cannot be checked at all when
-// total assets are absent or themselves in doubt, so it then counts as unverified too. A check
-// that withholding a figure could silence would reward withholding it: these use only total
-// assets, whose absence already leaves every ratio to assets missing, and current assets and cash,
-// which no training, sandbox or fuzzed statement exceeds twice.
-const (
-	partOverTotal  = 2
-	minTurnover    = 0.01
-	flagAssetScale = 1 << iota
-	flagRevenueScale
-)
+// The revenue check of rules 2. Revenue below 1% of the non-cash capital (total liabilities plus
+// equity, less cash) is no trading firm's; it is most often revenue typed in thousands. Revenue
+// cannot be checked without liabilities and equity, so it then counts as doubtful too; a capital
+// that is not positive (cash above liabilities plus equity, an inconsistent statement) says
+// nothing of revenue's unit. A check that withholding a figure could silence would reward
+// withholding it: withholding liabilities or equity raises the doubt, and an absent cash figure
+// counts as none, which can only raise the capital and with it the doubt.
+//
+// Total assets need no such check: every rules-2 feature that divides by them moves towards
+// risk when they are typed in thousands (leverage, short-term debt and interest to assets rise,
+// size falls), and those that would move the other way divide by total liabilities plus equity
+// instead, the other side of the balance sheet. A likely unit mistake in total assets is still
+// reported in data_quality.
+const minTurnover = 0.01
 
 // ModelFeatures is the feature function of a rules generation: StatementFeatures for rules 1;
 // for rules 2 the same values with every implausible one set to missing. The fitter and the
@@ -68,30 +58,24 @@ func ModelFeatures(fin []Statement, rules int) FeatureVector {
 	return x
 }
 
-// implausible sets every feature outside its plausible range, and every feature of a total found
-// in another unit, to missing. It returns the features it set as a bit set and the scale flags.
-func implausible(x *FeatureVector, c figures) (mask uint64, flags int) {
+// implausible sets every feature outside its plausible range, and every feature of a revenue
+// found in another unit, to missing. It returns the features it set as a bit set.
+func implausible(x *FeatureVector, c figures) (mask uint64) {
 	for f, b := range plausible {
 		if b != nil && !math.IsNaN(x[f]) && (x[f] < b.lo || x[f] > b.hi) {
 			x[f] = math.NaN()
 			mask |= 1 << f
 		}
 	}
-	assetsOK := c.ta > 0 && !(c.ca > partOverTotal*c.ta) && !(c.cash > partOverTotal*c.ta)
-	if !assetsOK && !math.IsNaN(c.ta) {
-		flags |= flagAssetScale
-		mask |= missingAll(x, assetFeatures)
-	}
 	if !math.IsNaN(c.rev) {
-		// Against the assets other than cash, so that spending cash neither raises nor lowers
-		// doubt; an absent cash figure counts as none, which can only raise doubt.
-		turnover := c.rev / (c.ta - math.Max(orZero(c.cash), 0))
-		if !assetsOK || !(turnover >= minTurnover) {
-			flags |= flagRevenueScale
+		// A non-positive capital (cash above liabilities plus equity) says nothing of revenue's
+		// unit; absent liabilities or equity leave it unverifiable (NaN), which is doubt.
+		capital := c.tl + c.eq - math.Max(orZero(c.cash), 0)
+		if !(capital <= 0) && !(c.rev/capital >= minTurnover) {
 			mask |= missingAll(x, revenueFeatures)
 		}
 	}
-	return mask, flags
+	return mask
 }
 
 func missingAll(x *FeatureVector, fs []Feature) (mask uint64) {

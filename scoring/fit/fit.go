@@ -51,18 +51,17 @@ type FeatureSpec struct {
 // would defend, and none measures the consistency of the data (that goes to data_quality).
 var Spec = []FeatureSpec{
 	{scoring.FLeveragePrudent, +1, "FIN_LEVERAGE"},
-	{scoring.FEquityRatioPrudent, -1, "FIN_LEVERAGE"},
 	{scoring.FCurrentLiabToAssets, +1, "FIN_CURRENT_LIABILITIES"},
 	{scoring.FCurrentLiabDays, +1, "FIN_CURRENT_LIABILITIES"},
 	{scoring.FCurrentRatio, -1, "FIN_LIQUIDITY"},
 	{scoring.FQuickRatio, -1, "FIN_LIQUIDITY"},
 	{scoring.FCashRatio, -1, "FIN_LIQUIDITY"},
-	{scoring.FCashToAssets, -1, "FIN_LIQUIDITY"},
-	{scoring.FWorkingCapital, -1, "FIN_LIQUIDITY"},
+	{scoring.FCashToFunding, -1, "FIN_LIQUIDITY"},
+	{scoring.FWorkingCapitalToFunding, -1, "FIN_LIQUIDITY"},
 	{scoring.FEBITMargin, -1, "FIN_PROFITABILITY"},
 	{scoring.FNetMargin, -1, "FIN_PROFITABILITY"},
 	{scoring.FEBITDAMargin, -1, "FIN_PROFITABILITY"},
-	{scoring.FRetainedToNonCash, -1, "FIN_RETAINED_EARNINGS"},
+	{scoring.FRetainedToNonCashFunding, -1, "FIN_RETAINED_EARNINGS"},
 	{scoring.FInterestBurden, +1, "FIN_INTEREST"},
 	{scoring.FInterestToRevenue, +1, "FIN_INTEREST"},
 	{scoring.FInterestCoverFloored, -1, "FIN_INTEREST"},
@@ -71,7 +70,7 @@ var Spec = []FeatureSpec{
 	{scoring.FReceivableDays, +1, "FIN_WORKING_CAPITAL_CYCLE"},
 	{scoring.FInventoryDays, +1, "FIN_WORKING_CAPITAL_CYCLE"},
 	{scoring.FRevenueGrowth, -1, "FIN_REVENUE_GROWTH"},
-	{scoring.FTurnoverNonCash, -1, "FIN_ASSET_TURNOVER"},
+	{scoring.FTurnoverNonCashFunding, -1, "FIN_ASSET_TURNOVER"},
 }
 
 // Fit trains the statement model on feature vectors, 0/1 labels (1 = bankrupt within five

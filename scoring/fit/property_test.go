@@ -15,6 +15,12 @@ import (
 // beyond the property's allowance (none but for the cash loss, at most 15%).
 func checkProperties(t *testing.T, reqs []scoring.Request, asOf time.Time) {
 	t.Helper()
+	checkPropertiesAllowing(t, reqs, asOf, nil)
+}
+
+// checkPropertiesAllowing is checkProperties with a larger allowance for some properties.
+func checkPropertiesAllowing(t *testing.T, reqs []scoring.Request, asOf time.Time, allow map[string]float64) {
+	t.Helper()
 	e, err := scoring.New()
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +33,9 @@ func checkProperties(t *testing.T, reqs []scoring.Request, asOf time.Time) {
 		t.Logf("%s: %d violations in %d requests", p.Name, violated, applied)
 		if applied == 0 {
 			t.Errorf("%s: applies to none of %d requests; the check proves nothing", p.Name, len(reqs))
+		}
+		if a, ok := allow[p.Name]; ok {
+			p.MaxShare = a
 		}
 		if float64(violated) > p.MaxShare*float64(applied) {
 			t.Errorf("%s lowers the PD of %d of %d requests, want at most %.0f%%; for example %v",
@@ -86,11 +95,29 @@ func TestPropertiesHoldOnTheSandboxCatalog(t *testing.T) {
 // (unbalanced, negative equity or cash) and sparse, in several currencies, with and without
 // payment, bank, company and legal data.
 func TestPropertiesHoldOnAFuzzedPopulation(t *testing.T) {
-	asOf := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
-	rng := rand.New(rand.NewPCG(20261130, 13))
+	checkProperties(t, population(13, scoringtest.RandomRequest), fuzzDate)
+}
+
+// TestPropertiesHoldOnExtremeStatements checks them on statements no sound firm files: figures
+// from a millionth to a thousand times total assets, zero, negative or absent. Every property
+// holds there by construction but one: a revenue divided by 1,000 multiplies the margins by
+// 1,000, and when revenue is above ten times the capital while the margins are below 0.1%, no
+// check can tell the divided revenue from a plausible one; the size, growth, days and turnover
+// that fall with it outweigh the margins on every training, sandbox and fuzzed firm, not on
+// every extreme one. That allowance is kept to 3%.
+func TestPropertiesHoldOnExtremeStatements(t *testing.T) {
+	checkPropertiesAllowing(t, population(17, scoringtest.EdgeRequest), fuzzDate, map[string]float64{Properties[5].Name: 0.03})
+}
+
+// fuzzDate is the evaluation date of the drawn populations.
+var fuzzDate = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+
+// population draws 3,000 requests with a generator, seeded by stream.
+func population(stream uint64, draw func(*rand.Rand, time.Time) scoring.Request) []scoring.Request {
+	rng := rand.New(rand.NewPCG(20261130, stream))
 	reqs := make([]scoring.Request, 3000)
 	for i := range reqs {
-		reqs[i] = scoringtest.RandomRequest(rng, asOf)
+		reqs[i] = draw(rng, fuzzDate)
 	}
-	checkProperties(t, reqs, asOf)
+	return reqs
 }

@@ -3,6 +3,7 @@
 package scoringtest
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -95,3 +96,44 @@ func months(asOf time.Time, n int, in, out, minBalance float64) []scoring.BankMo
 
 func num(v float64) *float64 { return &v }
 func count(v int) *int       { return &v }
+
+// EdgeRequest draws a valid request whose latest statement is extreme rather than plausible:
+// each figure, relative to total assets, anywhere from a millionth to a thousand times, zero, or
+// (for those that can be) negative; total assets themselves from one unit to ten billion; any
+// figure may be absent. It is the population on which a property that only holds for sound
+// statements fails.
+func EdgeRequest(rng *rand.Rand, asOf time.Time) scoring.Request {
+	ta := math.Pow(10, 10*rng.Float64())
+	amount := func(signed bool) *float64 {
+		switch u := rng.Float64(); {
+		case u < 0.12:
+			return nil
+		case u < 0.2:
+			return num(0)
+		}
+		v := ta * math.Pow(10, -6+9*rng.Float64())
+		if signed && rng.Float64() < 0.3 {
+			v = -v
+		}
+		return num(math.Round(v))
+	}
+	s := scoring.Statement{PeriodEnd: "2024-12-31", Currency: []string{"EUR", "PLN", "JPY", "XBT"}[rng.IntN(4)]}
+	s.TotalAssets = num(math.Round(ta))
+	if rng.Float64() < 0.05 {
+		s.TotalAssets = nil
+	}
+	s.CurrentAssets, s.Cash, s.Receivables, s.Inventory = amount(false), amount(true), amount(false), amount(false)
+	s.TotalLiabilities, s.CurrentLiabilities, s.Equity = amount(false), amount(false), amount(true)
+	s.RetainedEarnings, s.Revenue, s.EBIT, s.NetIncome = amount(true), amount(false), amount(true), amount(true)
+	s.InterestExpense, s.Depreciation = amount(false), amount(false)
+	r := scoring.Request{Company: scoring.Company{ID: "E-" + strconv.Itoa(rng.IntN(1e6)), Name: "Edge company"},
+		Financials: []scoring.Statement{s}}
+	if rng.Float64() < 0.5 {
+		r.Financials = append(r.Financials, scoring.Statement{PeriodEnd: "2023-12-31", Currency: s.Currency,
+			Revenue: amount(false), NetIncome: amount(true)})
+	}
+	if rng.Float64() < 0.3 {
+		r.Payments = &scoring.Payments{DaysBeyondTermsAvg: num(float64(rng.IntN(120))), Incidents12m: count(rng.IntN(4))}
+	}
+	return r
+}
