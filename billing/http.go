@@ -30,10 +30,14 @@ func (h *HTTP) Register(g *gin.RouterGroup) {
 	g.GET("/invoices", h.handleInvoices)
 }
 
+// WebhookBodyBytes is the largest Stripe event accepted (256 KiB: Stripe's events, invoices with
+// their lines included, stay far below it).
+const WebhookBodyBytes = 256 << 10
+
 // RegisterWebhook mounts Stripe's webhook endpoint, which its signature
 // authenticates.
 func (h *HTTP) RegisterWebhook(g *gin.RouterGroup) {
-	g.POST("/stripe/webhook", h.handleWebhook)
+	g.POST("/stripe/webhook", httpx.BodyLimit(WebhookBodyBytes), h.handleWebhook)
 }
 
 func (h *HTTP) handleSubscribe(c *gin.Context) {
@@ -153,6 +157,10 @@ func (h *HTTP) handleReconciliation(c *gin.Context) {
 }
 
 func (h *HTTP) handleWebhook(c *gin.Context) {
+	if err := h.svc.AcceptsWebhook(c.GetHeader("Stripe-Signature")); err != nil {
+		httpx.Fail(c, err) // before reading a byte of the body
+		return
+	}
 	body, err := httpx.ReadBody(c)
 	if err != nil {
 		httpx.Fail(c, err)

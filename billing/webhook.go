@@ -31,8 +31,8 @@ type WebhookResult struct {
 // version 2023-10-16) and applies its event once: a replay of a processed
 // event id changes nothing.
 func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature string) (WebhookResult, error) {
-	if s.webhookSecret == "" {
-		return WebhookResult{}, problem.New(problem.Forbidden, "webhooks are off: STRIPE_WEBHOOK_SECRET is not set")
+	if err := s.AcceptsWebhook(signature); err != nil {
+		return WebhookResult{}, err
 	}
 	ev, err := webhook.ConstructEventWithOptions(payload, signature, s.webhookSecret, webhook.ConstructEventOptions{Tolerance: WebhookTolerance})
 	if err != nil {
@@ -40,6 +40,18 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature s
 		return WebhookResult{}, problem.Field("Stripe-Signature", "the event does not verify: %s", err.Error())
 	}
 	return s.ApplyEvent(ctx, ev)
+}
+
+// AcceptsWebhook refuses, before the body is read, what no body could make valid: webhooks off
+// (no signing secret), or no Stripe-Signature header.
+func (s *Service) AcceptsWebhook(signature string) error {
+	if s.webhookSecret == "" {
+		return problem.New(problem.Forbidden, "webhooks are off: STRIPE_WEBHOOK_SECRET is not set")
+	}
+	if signature == "" {
+		return problem.Field("Stripe-Signature", "the header is required: Stripe signs every event")
+	}
+	return nil
 }
 
 // ApplyEvent applies a verified Stripe event once. Events may come in any

@@ -17,7 +17,7 @@ import (
 // Register mounts the scoring routes on an authenticated group; companies
 // lists the sandbox catalog.
 func (g *Gateway) Register(r *gin.RouterGroup, companies func() any) {
-	r.POST("/scores", g.handleScore)
+	r.POST("/scores", httpx.BodyLimit(scoring.MaxRequestBytes), g.handleScore)
 	r.GET("/scores", g.handleList)
 	r.GET("/scores/:id", g.handleGet)
 	r.POST("/scores/:id/replay", g.handleReplay)

@@ -1,5 +1,10 @@
 package scoring
 
+// MaxRequestBytes is the largest body of POST /v1/scores a server should read (64 KiB): the
+// largest valid request (ten statements with every figure, sixty bank months, a hundred legal
+// events, the longest texts), indented, stays well below it, which a test checks.
+const MaxRequestBytes = 64 << 10
+
 // Request is the body of POST /v1/scores. Optional numbers are pointers so that an absent figure
 // is never mistaken for zero. Dates are strings ("2006-01-02"; a bank month "2006-01") checked by
 // Validate.

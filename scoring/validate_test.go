@@ -1,7 +1,10 @@
 package scoring
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -99,4 +102,35 @@ func TestValidateAcceptsASirenWrittenWithSpacesOrDots(t *testing.T) {
 	if err := r.Validate(); err == nil {
 		t.Error("an eight-digit siren passed")
 	}
+}
+
+// TestTheLargestValidRequestFitsTheBodyLimit builds the largest request Validate accepts, with
+// the longest texts and figures, indented, and checks it stays under MaxRequestBytes.
+func TestTheLargestValidRequestFitsTheBodyLimit(t *testing.T) {
+	big := -123456789012345.67 // 1e15 is refused: the longest figure below it
+	long := strings.Repeat("é", maxTextLen/2)
+	req := Request{Company: Company{ID: strings.Repeat("9", maxTextLen), IDType: "other", Name: long, Country: "FR",
+		NACE: "62.01Z", LegalForm: strings.Repeat("x", 40), IncorporatedOn: "2001-01-01"}}
+	for i := 0; i < MaxStatements; i++ {
+		f := num(big)
+		req.Financials = append(req.Financials, Statement{PeriodEnd: fmt.Sprintf("20%02d-12-31", i), Currency: "EUR",
+			TotalAssets: f, CurrentAssets: f, Cash: f, Receivables: f, Inventory: f, TotalLiabilities: f, CurrentLiabilities: f,
+			Equity: f, RetainedEarnings: f, Revenue: f, EBIT: f, NetIncome: f, InterestExpense: f, Depreciation: f})
+	}
+	req.Bank = &Bank{Currency: "EUR", Months: months(MaxBankMonths, 123456789012345.67, 123456789012345.67, big)}
+	for i := 0; i < MaxLegalEvents; i++ {
+		req.LegalEvents = append(req.LegalEvents, LegalEvent{Type: EventCollectiveProceeding, Date: "2020-01-01", EndedOn: "2021-01-01"})
+	}
+	req.Request = &CreditRequest{Amount: num(123456789012345.67), Currency: "EUR", TermsDays: count(3650)}
+	if err := req.Validate(); err != nil {
+		t.Fatalf("the largest request is refused: %v", err)
+	}
+	b, err := json.MarshalIndent(req, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > MaxRequestBytes*3/4 {
+		t.Errorf("the largest valid request is %d bytes indented, want well under the %d-byte limit", len(b), MaxRequestBytes)
+	}
+	t.Logf("largest valid request: %d bytes indented", len(b))
 }

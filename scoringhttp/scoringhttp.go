@@ -39,7 +39,7 @@ func Handler(engine *scoring.Engine, log *slog.Logger, reg *prometheus.Registry)
 		httpx.JSON(c, http.StatusOK, gin.H{"status": "ok", "model_version": engine.Version()})
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
-	r.POST("/v1/evaluate", func(c *gin.Context) {
+	r.POST("/v1/evaluate", httpx.BodyLimit(scoring.MaxRequestBytes), func(c *gin.Context) {
 		var req scoring.Request
 		if err := httpx.Decode(c, &req); err != nil {
 			httpx.Fail(c, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/consents"
@@ -118,6 +119,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// At most MaxConns connections at once: with the body budget, this bounds what a flood of
+	// connections can make the process hold.
+	ln = netutil.LimitListener(ln, cfg.MaxConns)
 	scheme := "http"
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
@@ -217,7 +221,7 @@ func (a *app) router() (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)))
+	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.NewBodies(a.cfg.BodyMemoryMB<<20).Middleware())
 	r.NoRoute(httpx.NotFoundHandler)
 	r.NoMethod(httpx.MethodNotAllowedHandler)
 

@@ -46,6 +46,10 @@ type Config struct {
 	PastDueGrace time.Duration
 	// BillingInterval is the pause between passes of the usage-reporting worker.
 	BillingInterval time.Duration
+	// BodyMemoryMB bounds, in MiB, the request bodies being read or held at once.
+	BodyMemoryMB int64
+	// MaxConns bounds the connections served at once; more wait in the listen queue.
+	MaxConns int
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -68,6 +72,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ScoringTimeout:  2 * time.Second,
 		RateLimitStore:  or(getenv("ROCKETFIN_RATE_LIMIT_STORE"), "memory"),
 		PriceAmount:     150,
+		BodyMemoryMB:    32,
+		MaxConns:        2048,
 		PriceCurrency:   or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
@@ -92,6 +98,7 @@ func Load(getenv func(string) string) (Config, error) {
 		min, max int64
 	}{
 		{"ROCKETFIN_PRICE_PER_ANALYSIS", &c.PriceAmount, 0, 1_000_000},
+		{"ROCKETFIN_BODY_MEMORY_MB", &c.BodyMemoryMB, 1, 4096},
 	}
 	for _, n := range ints {
 		s := getenv(n.name)
@@ -104,6 +111,13 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		*n.dst = v
+	}
+	if s := getenv("ROCKETFIN_MAX_CONNS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 16 || n > 1_000_000 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_MAX_CONNS: want an integer from 16 to 1000000, got %q", s))
+		}
+		c.MaxConns = n
 	}
 	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -223,6 +237,8 @@ func (c Config) Masked() map[string]string {
 		"stripe_meter_event_name":  c.StripeMeterEventName,
 		"past_due_grace":           c.PastDueGrace.String(),
 		"billing_interval":         c.BillingInterval.String(),
+		"body_memory":              strconv.FormatInt(c.BodyMemoryMB, 10) + " MiB",
+		"max_conns":                strconv.Itoa(c.MaxConns),
 	}
 }
 

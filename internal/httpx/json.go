@@ -14,8 +14,12 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
-// MaxBodyBytes is the largest request body accepted (1 MiB).
-const MaxBodyBytes = 1 << 20
+// Body limits. MaxBodyBytes is the largest body any route accepts (1 MiB, the contract's bound);
+// each route reads at most its own limit, DefaultBodyBytes unless BodyLimit says otherwise.
+const (
+	MaxBodyBytes     = 1 << 20
+	DefaultBodyBytes = 32 << 10
+)
 
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
@@ -38,14 +42,25 @@ func Decode(c *gin.Context, dst any) error {
 	return DecodeBytes(body, dst)
 }
 
-// ReadBody reads the whole body, at most MaxBodyBytes.
+// ReadBody reads the whole body, at most the route's limit (BodyLimit, else DefaultBodyBytes). A
+// body that announces more than the limit is refused before a byte is read. When the request runs
+// under Bodies, the limit (or the announced length, when smaller) is first reserved from the
+// process-wide budget, and held until the request ends; a request that cannot get it within a
+// second is refused with 503 unavailable and Retry-After.
 func ReadBody(c *gin.Context) ([]byte, error) {
-	r := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	limit := bodyLimit(c)
+	if cl := c.Request.ContentLength; cl > limit {
+		return nil, problem.Field("body", "the body is larger than %d bytes, the limit of this route", limit)
+	}
+	if err := reserve(c, limit); err != nil {
+		return nil, err
+	}
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	body, err := io.ReadAll(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, problem.Field("body", "the body is larger than %d bytes", MaxBodyBytes)
+			return nil, problem.Field("body", "the body is larger than %d bytes, the limit of this route", limit)
 		}
 		return nil, problem.Field("body", "the body could not be read")
 	}

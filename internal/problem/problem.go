@@ -27,6 +27,7 @@ const (
 	AccountSuspended    Code = "account_suspended"
 	RateLimited         Code = "rate_limited"
 	ScoringUnavailable  Code = "scoring_unavailable"
+	Unavailable         Code = "unavailable"
 	MethodNotAllowed    Code = "method_not_allowed"
 	Internal            Code = "internal_error"
 )
@@ -44,6 +45,7 @@ var statuses = map[Code]int{
 	AccountSuspended:    http.StatusPaymentRequired,
 	RateLimited:         http.StatusTooManyRequests,
 	ScoringUnavailable:  http.StatusServiceUnavailable,
+	Unavailable:         http.StatusServiceUnavailable,
 	MethodNotAllowed:    http.StatusMethodNotAllowed,
 	Internal:            http.StatusInternalServerError,
 }
@@ -61,6 +63,7 @@ var titles = map[Code]string{
 	AccountSuspended:    "The account is suspended",
 	RateLimited:         "Too many requests",
 	ScoringUnavailable:  "The scoring engine is unavailable",
+	Unavailable:         "The service is busy or restarting: retry shortly",
 	MethodNotAllowed:    "Method not allowed",
 	Internal:            "Internal error",
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// heapInUse is the heap the test process (server included) holds after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// stall opens a connection that sends a request's headers and the first part of its body, then
+// holds the connection open without finishing: what a slow or hostile client does.
+func stall(t *testing.T, base, method, path, key string, contentLength, send int) net.Conn {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", method, path, u.Host, contentLength)
+	if key != "" {
+		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", key)
+	}
+	if strings.Contains(path, "webhook") {
+		b.WriteString("Stripe-Signature: t=1,v1=00\r\n")
+	}
+	b.WriteString("\r\n")
+	b.WriteString(`{"company":{"id":"`)
+	if pad := send - len(`{"company":{"id":"`); pad > 0 {
+		b.WriteString(strings.Repeat("9", pad))
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, _ = conn.Write([]byte(b.String())) // a refused body may be cut short by the server
+	return conn
+}
+
+// TestABodyFloodStaysWithinItsBudget: hundreds of connections hold almost complete bodies, some
+// authenticated at the scoring limit, some announcing a whole mebibyte to the scoring route and to
+// the webhook (off here). Bodies over a route's limit, and webhooks while they are off, are
+// refused before a byte is read; the rest wait for the body budget or get 503. Meanwhile the heap
+// stays within the budget plus a margin, and /healthz and ordinary scoring calls still answer.
+func TestABodyFloodStaysWithinItsBudget(t *testing.T) {
+	s := startServer(t, map[string]string{"ROCKETFIN_BODY_MEMORY_MB": "4"})
+	a := s.signup("flo@flood.example")
+	s.unlimit(a.TenantID)
+	before := heapInUse()
+
+	var conns []net.Conn
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	open := func(n int, method, path, key string, length, send int) {
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := stall(t, s.base, method, path, key, length, send)
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}()
+		}
+	}
+	const mib = 1 << 20
+	open(150, "POST", "/v1/scores", a.Sandbox, 64<<10, 60<<10)  // at the scoring limit, never finished
+	open(100, "POST", "/v1/scores", a.Sandbox, mib-1, 400<<10)  // over it: refused unread
+	open(100, "POST", "/v1/stripe/webhook", "", mib-1, 400<<10) // webhooks off: refused unread
+	open(50, "POST", "/v1/signup", "", mib-1, 400<<10)          // over the default limit: refused unread
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	time.Sleep(1500 * time.Millisecond) // past the budget's one-second wait
+
+	if r := s.do("GET", "/healthz", "", nil); r.Status != http.StatusOK {
+		t.Fatalf("/healthz during the flood: %d", r.Status)
+	}
+	ok := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": "999000011"}}, nil)
+	expect(t, ok, http.StatusOK)
+	growth := int64(heapInUse()) - int64(before)
+	t.Logf("heap grew by %.1f MiB under %d stalled connections", float64(growth)/mib, len(conns))
+	if growth > 24*mib {
+		t.Errorf("heap grew by %.1f MiB during the flood, want it bounded by the 4 MiB body budget and the connections' buffers", float64(growth)/mib)
+	}
+	served := func(route, status string) int {
+		m := s.do("GET", "/metrics", "", nil)
+		n := 0
+		for _, line := range strings.Split(string(m.Raw), "\n") {
+			if strings.HasPrefix(line, "rocketfin_http_requests_total{") && strings.Contains(line, `route="`+route+`"`) && strings.Contains(line, `status="`+status+`"`) {
+				fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n)
+			}
+		}
+		return n
+	}
+	if n := served("/v1/scores", "400"); n < 100 {
+		t.Errorf("%d scoring bodies over the limit refused, want the 100 sent", n)
+	}
+	if n := served("/v1/stripe/webhook", "403"); n < 100 {
+		t.Errorf("%d webhooks refused while off, want the 100 sent", n)
+	}
+	if n := served("/v1/signup", "400") + served("/v1/signup", "429"); n < 50 {
+		t.Errorf("%d signups over the limit refused (or rate limited first), want the 50 sent", n)
+	}
+	if n := served("/v1/scores", "503"); n == 0 {
+		t.Error("no scoring body was turned away with 503, want the budget to refuse those it cannot hold")
+	}
+}
