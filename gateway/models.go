@@ -125,6 +125,9 @@ func (g *Gateway) decision(c *gin.Context, p keys.Principal, id string) (Decisio
 // answer wins (else the caller's Accept-Language).
 func (g *Gateway) reevaluate(d *Decision, accept string) (ReplayView, error) {
 	e, err := g.models.Engine(d.ModelVersion)
+	if errors.Is(err, scoring.ErrUnknownModel) {
+		return ReplayView{}, problem.New(problem.NotFound, "score %s was made by model %.80q, which this server does not embed", d.ID, d.ModelVersion)
+	}
 	if err != nil {
 		return ReplayView{}, fmt.Errorf("replay %s: %w", d.ID, err)
 	}

@@ -149,8 +149,8 @@ var catalog = []entry{
 			return scoring.Request{Company: company("EI", "2022-04-01"), Financials: twoYears(a, 1.15, 0.02*1.2e5),
 				Bank: months(12, 20000, 0.005, 0.98, 2000, 0), Payments: payments(6, 0, 0.1), Request: credit(3000, 30)}
 		}},
-	{Company{"999000151", "Données Partielles SAS", "70.22", scoring.Decline,
-		"Consultancy that sent a partial statement (no interest, inventory, receivables, retained earnings or prior year): each missing figure is scored like the riskiest value the model knows, so the engine declines until the whole statement is sent; data_quality lists what is missing."},
+	{Company{"999000151", "Données Partielles SAS", "70.22", scoring.RequestGuarantees,
+		"Consultancy that sent a partial statement (no interest, inventory, receivables, retained earnings or prior year): each missing figure is scored like the riskiest value the model knows, which takes a sound firm to the edge of a decline; data_quality lists what is missing."},
 		func() scoring.Request {
 			a := sound(1.1e6)
 			a.interest, a.inv, a.rec, a.re, a.dep = absent, absent, absent, absent, absent

@@ -85,7 +85,7 @@ var cards = map[string]cardText{
 	},
 	"rf-ebm-2.0.0": {
 		status:  "current: scores every new call",
-		summary: "A boosted additive model on 21 statement features, each constrained in the direction a credit analyst would defend, where a missing, implausible or inconsistent figure never earns a better answer; calibrated on out-of-fold predictions and anchored to the yearly rate of collective proceedings among French companies.",
+		summary: "A boosted additive model on 21 statement features, each constrained in the direction a credit analyst would defend, reading the statement the riskier way wherever it is missing, implausible or inconsistent; calibrated on out-of-fold predictions and anchored to the yearly rate of collective proceedings among French companies.",
 		rebuilt: "each row rebuilt into a POST /v1/scores body by polish.ToRequest, every amount rounded to 1,000 PLN (the source's precision)", intended: cardIntended,
 		pdMeaning:  "The probability of entering a collective proceeding within twelve months. The ranking is learned on Polish firms and a five-year bankruptcy label; the level is set so that the training population's mean PD is the anchor, the yearly share of French companies entering collective proceedings. It is not estimated from observed twelve-month defaults of RocketFin's customers, and not a regulatory PD.",
 		population: cardPopulation, period: cardPeriod, outOfScope: cardOutOfScope,

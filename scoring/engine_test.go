@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -458,18 +459,10 @@ func TestPathToAcceptReachesAcceptExactly(t *testing.T) {
 		t.Fatalf("path_to_accept %+v, want a way to accept", p)
 	}
 	for _, o := range append([]Option{p.Option}, p.Alternatives...) {
+		// Applied exactly as written: every listed figure set to its "to" value.
 		changed := copyForPath(&req)
 		for _, c := range o.Changes {
-			for _, l := range levers {
-				if l.input == c.Input {
-					from, _ := latestTwo(changed.Financials)
-					x := c.To - c.From
-					if c.Input == InputDaysBeyondTerms {
-						x = c.From - c.To
-					}
-					l.apply(&changed, from, x)
-				}
-			}
+			setField(t, &changed, c.Field, c.To)
 		}
 		got := evaluate(t, e, changed)
 		if got.Recommendation != Accept || got.Score != o.Score || got.PD12m != o.PD12m {
@@ -479,4 +472,27 @@ func TestPathToAcceptReachesAcceptExactly(t *testing.T) {
 	if accepted := evaluate(t, e, healthyRequest()); accepted.PathToAccept != nil {
 		t.Errorf("an accepted firm has a path to accept: %+v", accepted.PathToAccept)
 	}
+}
+
+// setField sets a request figure named as path_to_accept names it.
+func setField(t *testing.T, r *Request, field string, v float64) {
+	t.Helper()
+	if field == "payments.days_beyond_terms_avg" {
+		r.Payments.DaysBeyondTermsAvg = num(v)
+		return
+	}
+	var i int
+	var name string
+	if _, err := fmt.Sscanf(strings.Replace(field, "].", "] ", 1), "financials[%d] %s", &i, &name); err != nil {
+		t.Fatalf("field %q: %v", field, err)
+	}
+	s := &r.Financials[i]
+	ptrs := map[string]**float64{"equity": &s.Equity, "total_assets": &s.TotalAssets, "cash": &s.Cash,
+		"current_assets": &s.CurrentAssets, "receivables": &s.Receivables, "total_liabilities": &s.TotalLiabilities,
+		"current_liabilities": &s.CurrentLiabilities}
+	p, ok := ptrs[name]
+	if !ok {
+		t.Fatalf("field %q: not one path_to_accept moves", field)
+	}
+	*p = num(v)
 }

@@ -322,12 +322,23 @@ func (ev *evaluation) legal() {
 			continue
 		}
 		if d < 0 {
-			ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "legal_events[" + itoa(i) + "].date", Message: "event dated after the evaluation date; ignored"})
-			continue
+			if ev.rules < 2 {
+				ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "legal_events[" + itoa(i) + "].date", Message: "event dated after the evaluation date; ignored"})
+				continue
+			}
+			// Rules 2: a registry event cannot be dated in the future; it counts as of today.
+			ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "legal_events[" + itoa(i) + "].date", Message: "event dated after the evaluation date: counted as of the evaluation date"})
+			d = 0
 		}
 		switch e.Type {
 		case EventCollectiveProceeding:
 			ended, endOK := ev.days(e.EndedOn)
+			if ev.rules >= 2 && e.EndedOn != "" && endOK && ended > d {
+				// Rules 2: a proceeding cannot end before it opens; read it as still open.
+				ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "legal_events[" + itoa(i) + "].ended_on", Message: "ends before the proceeding's date: read as still open"})
+				ev.openProceeding = true
+				continue
+			}
 			if e.EndedOn == "" || !endOK || ended < 0 {
 				ev.openProceeding = true
 				continue

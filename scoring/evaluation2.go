@@ -8,6 +8,7 @@ import (
 // boundField names the statement field a plausibility bound is reported on.
 var boundField = [NumFeatures]string{
 	FCashToFunding: "cash", FEBITMargin: "ebit", FNetMargin: "net_income", FEBITDAMargin: "ebit",
+	FRetainedToNonCashFunding: "retained_earnings",
 }
 
 // assetRatios are the rules-2 features that divide by total assets (or are their size).
@@ -20,14 +21,37 @@ var assetRatios = []Feature{FLeveragePrudent, FCurrentLiabToAssets, FInterestBur
 // withholding every statement never earns a better answer than sending one.
 func (ev *evaluation) statementsRules2(e *Engine) {
 	m := e.model
+	// A statement whose period ends after the evaluation date cannot have been filed: none of its
+	// figures is read (an old statement relabelled as a future one must not pose as the latest).
 	fin := ev.req.Financials
-	ev.x = StatementFeatures(fin)
-	cur, _ := latestTwo(fin)
-	var mask uint64
-	if cur >= 0 {
-		mask = implausible(&ev.x, figuresOf(&fin[cur]))
+	var kept [MaxStatements]Statement
+	future := false
+	for i := range fin {
+		if d, ok := ev.days(fin[i].PeriodEnd); ok && d < 0 {
+			future = true
+		}
 	}
-	ev.latest = cur
+	if future {
+		for i := range fin {
+			kept[i] = fin[i]
+			if d, ok := ev.days(fin[i].PeriodEnd); ok && d < 0 {
+				// Kept in its place, but without a figure: its date is not true, so none of its
+				// figures can be trusted, and it is read at the worst staleness.
+				kept[i] = Statement{PeriodEnd: fin[i].PeriodEnd, Currency: fin[i].Currency}
+				ev.inconsistent = append(ev.inconsistent, QualityItem{
+					Field: "financials[" + itoa(i) + "].period_end", Message: "period ends after the evaluation date: none of this statement's figures is read, and it counts as stale",
+				})
+			}
+		}
+		fin = kept[:len(fin)]
+	}
+	ev.x = prudentFeatures(fin)
+	cur, _ := latestTwo(fin)
+	var bounds, revenue uint64
+	if cur >= 0 {
+		bounds, revenue = implausible(&ev.x, sanitized(figuresOf(&fin[cur])))
+	}
+	ev.latest = cur // kept statements stay in their places
 	var noStatement float64
 	for i := range m.Shapes {
 		s := &m.Shapes[i]
@@ -44,15 +68,15 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 		switch {
 		case cur < 0:
 			noStatement += t
-		case mask&(1<<f) != 0 && plausible[f] == nil:
+		case revenue&(1<<f) != 0:
 			ev.inconsistent = append(ev.inconsistent, QualityItem{
-				Field:        "financials[" + itoa(cur) + "].revenue",
+				Field:        "financials[" + itoa(ev.latest) + "].revenue",
 				Message:      s.Feature + " scored as missing, as risky as the riskiest firms: revenue is below 1% of total liabilities plus equity less cash (or those are absent), so it is probably in another unit than the other figures",
 				ImpactPoints: points(t),
 			})
-		case mask&(1<<f) != 0:
+		case bounds&(1<<f) != 0:
 			ev.inconsistent = append(ev.inconsistent, QualityItem{
-				Field:        "financials[" + itoa(cur) + "]." + boundField[f],
+				Field:        "financials[" + itoa(ev.latest) + "]." + boundField[f],
 				Message:      plausible[f].why + ", which no sound statement shows (often a figure in the wrong unit): " + s.Feature + " scored as missing, as risky as the riskiest firms",
 				ImpactPoints: points(t),
 			})
@@ -80,12 +104,21 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 	s := &fin[cur]
 	if _, ok := eurRates[s.Currency]; !ok {
 		ev.missing = append(ev.missing, QualityItem{
-			Field:   "financials[" + itoa(cur) + "].currency",
+			Field:   "financials[" + itoa(ev.latest) + "].currency",
 			Message: "no reference rate for this currency in " + RatesVersion + ": size features scored as missing",
 		})
 	}
-	ev.stalenessOf(s, cur)
-	ev.reportConsistency(s, cur)
+	if future && s.TotalAssets == nil && s.Revenue == nil && s.PeriodEnd > ev.asOf.Format(dateLayout) {
+		ev.add(codeStaleStatements, staleCap)
+		ev.stale = append(ev.stale, QualityItem{
+			Field:        "financials[" + itoa(ev.latest) + "].period_end",
+			Message:      "the latest statement is dated after the evaluation date: counted at the worst staleness, 0.40",
+			ImpactPoints: points(staleCap),
+		})
+	} else {
+		ev.stalenessOf(s, ev.latest)
+	}
+	ev.reportConsistency(s, ev.latest)
 }
 
 // stalenessOf adds the staleness term of the latest statement.

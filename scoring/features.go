@@ -60,6 +60,15 @@ const (
 // coverCap is the interest cover of a firm that pays no interest: better than any finite cover.
 const coverCap = 1e6
 
+// coverFloored is max(EBIT, 0) / interest expense, coverCap without interest expense, missing
+// when either figure is.
+func coverFloored(ebit, interest float64) float64 {
+	if interest == 0 && !math.IsNaN(ebit) {
+		return coverCap
+	}
+	return math.Min(ratio(math.Max(ebit, 0), interest), coverCap)
+}
+
 // FeatureInfo describes a statement feature: its stable name (the model file's key), its
 // rules-1 reason code and its definition. A model file declares, per shape, the feature's monotone direction.
 type FeatureInfo struct {
@@ -181,15 +190,21 @@ func log10Pos(x float64) float64 {
 	return math.Log10(x)
 }
 
+// allMissing returns a vector with every feature missing, and the indexes of the latest statement
+// and the one before it (−1 when absent).
+func allMissing(fin []Statement) (x FeatureVector, cur, prev int) {
+	for i := range x {
+		x[i] = math.NaN()
+	}
+	cur, prev = latestTwo(fin)
+	return x, cur, prev
+}
+
 // StatementFeatures computes the statement features from the most recent statement (and the
 // previous one for growth). It is the one feature function of the model: the fitter and Evaluate
 // both call it. With no statement every feature is missing.
 func StatementFeatures(fin []Statement) FeatureVector {
-	var x FeatureVector
-	for i := range x {
-		x[i] = math.NaN()
-	}
-	ci, pi := latestTwo(fin)
+	x, ci, pi := allMissing(fin)
 	if ci < 0 {
 		return x
 	}
@@ -237,11 +252,7 @@ func StatementFeatures(fin []Statement) FeatureVector {
 		x[FLeveragePrudent] = math.Max(ratio(c.tl, c.ta), ratio(c.tl, c.tl+c.eq))
 		x[FEquityRatioPrudent] = 1 - x[FLeveragePrudent]
 	}
-	if c.interest == 0 && !math.IsNaN(c.ebit) {
-		x[FInterestCoverFloored] = coverCap
-	} else {
-		x[FInterestCoverFloored] = math.Min(ratio(math.Max(c.ebit, 0), c.interest), coverCap)
-	}
+	x[FInterestCoverFloored] = coverFloored(c.ebit, c.interest)
 	x[FEBITDAMargin] = ratio(c.ebit+c.dep, c.rev)
 	x[FRetainedToNonCash] = ratio(c.re, c.ta-c.cash)
 	x[FTurnoverNonCash] = ratio(c.rev, c.ta-c.cash)

@@ -25,7 +25,10 @@ type Option struct {
 	Grade   string   `json:"grade"`
 }
 
-// Change is one actionable input and the value it would need.
+// Change is one figure an actionable input moves, and the value it would need. An input moves
+// every figure it touches (new equity paid in cash raises equity, cash, current assets and total
+// assets alike), and each is listed, so that applying the changes as written gives exactly the
+// announced result.
 type Change struct {
 	// Input is equity (new equity paid in cash), debt_to_equity (liabilities converted into
 	// equity), collect_receivables (receivables collected into cash) or days_beyond_terms.
@@ -48,7 +51,7 @@ const (
 type lever struct {
 	input string
 	max   func(r *Request, s int) float64
-	apply func(r *Request, s int, x float64) Change
+	apply func(r *Request, s int, x float64) []Change
 }
 
 var levers = []lever{
@@ -59,13 +62,13 @@ var levers = []lever{
 			}
 			return math.Max(*r.Payments.DaysBeyondTermsAvg, 0)
 		},
-		func(r *Request, _ int, x float64) Change {
+		func(r *Request, _ int, x float64) []Change {
 			p := *r.Payments
 			from := *p.DaysBeyondTermsAvg
 			to := math.Max(from-x, 0)
 			p.DaysBeyondTermsAvg = &to
 			r.Payments = &p
-			return Change{Input: InputDaysBeyondTerms, Field: "payments.days_beyond_terms_avg", From: from, To: to}
+			return []Change{{Input: InputDaysBeyondTerms, Field: "payments.days_beyond_terms_avg", From: from, To: to}}
 		}},
 	{InputCollect,
 		func(r *Request, s int) float64 {
@@ -75,11 +78,12 @@ var levers = []lever{
 			}
 			return math.Max(*st.Receivables, 0)
 		},
-		func(r *Request, s int, x float64) Change {
+		func(r *Request, s int, x float64) []Change {
 			st := &r.Financials[s]
-			from := *st.Cash
-			st.Cash, st.Receivables = plus(st.Cash, x), plus(st.Receivables, -x)
-			return Change{Input: InputCollect, Field: field(s, "cash"), From: from, To: *st.Cash}
+			c := changes{input: InputCollect, s: s}
+			c.move("cash", &st.Cash, x)
+			c.move("receivables", &st.Receivables, -x)
+			return c.list
 		}},
 	{InputDebtToEquity,
 		func(r *Request, s int) float64 {
@@ -89,16 +93,17 @@ var levers = []lever{
 			}
 			return math.Max(*st.TotalLiabilities, 0)
 		},
-		func(r *Request, s int, x float64) Change {
+		func(r *Request, s int, x float64) []Change {
 			st := &r.Financials[s]
-			from := *st.Equity
+			c := changes{input: InputDebtToEquity, s: s}
 			if st.CurrentLiabilities != nil {
 				// Long-term debt is converted first; current liabilities only beyond it.
 				longTerm := math.Max(*st.TotalLiabilities-*st.CurrentLiabilities, 0)
-				st.CurrentLiabilities = plus(st.CurrentLiabilities, -math.Max(x-longTerm, 0))
+				c.move("current_liabilities", &st.CurrentLiabilities, -math.Max(x-longTerm, 0))
 			}
-			st.TotalLiabilities, st.Equity = plus(st.TotalLiabilities, -x), plus(st.Equity, x)
-			return Change{Input: InputDebtToEquity, Field: field(s, "equity"), From: from, To: *st.Equity}
+			c.move("total_liabilities", &st.TotalLiabilities, -x)
+			c.move("equity", &st.Equity, x)
+			return c.list
 		}},
 	{InputEquity,
 		func(r *Request, s int) float64 {
@@ -108,25 +113,33 @@ var levers = []lever{
 			}
 			return 10 * *st.TotalAssets
 		},
-		func(r *Request, s int, x float64) Change {
+		func(r *Request, s int, x float64) []Change {
 			st := &r.Financials[s]
-			from := *st.Equity
-			st.Equity, st.TotalAssets = plus(st.Equity, x), plus(st.TotalAssets, x)
-			st.Cash, st.CurrentAssets = plusIf(st.Cash, x), plusIf(st.CurrentAssets, x)
-			return Change{Input: InputEquity, Field: field(s, "equity"), From: from, To: *st.Equity}
+			c := changes{input: InputEquity, s: s}
+			c.move("equity", &st.Equity, x)
+			c.move("total_assets", &st.TotalAssets, x)
+			c.move("cash", &st.Cash, x)
+			c.move("current_assets", &st.CurrentAssets, x)
+			return c.list
 		}},
 }
 
-func plus(p *float64, x float64) *float64 {
-	v := *p + x
-	return &v
+// changes records, for one lever, every figure it moves.
+type changes struct {
+	input string
+	s     int
+	list  []Change
 }
 
-func plusIf(p *float64, x float64) *float64 {
-	if p == nil {
-		return nil
+// move adds x to a present figure (an absent one stays absent) and records the change.
+func (c *changes) move(name string, p **float64, x float64) {
+	if *p == nil || x == 0 {
+		return
 	}
-	return plus(p, x)
+	from := **p
+	to := from + x
+	*p = &to
+	c.list = append(c.list, Change{Input: c.input, Field: field(c.s, name), From: from, To: to})
 }
 
 func field(s int, name string) string { return "financials[" + itoa(s) + "]." + name }
@@ -154,7 +167,7 @@ func (e *Engine) pathToAccept(req *Request, asOf time.Time) *PathToAccept {
 			c := l.apply(&r, s, x)
 			ev := e.collect(&r, asOf, langEN)
 			res := e.outcome(&ev)
-			return res, append(append([]Change(nil), pre...), c), res.Recommendation == Accept
+			return res, append(append([]Change(nil), pre...), c...), res.Recommendation == Accept
 		}
 		if _, _, ok := accepts(hi); !ok {
 			return false
@@ -189,7 +202,7 @@ func (e *Engine) pathToAccept(req *Request, asOf time.Time) *PathToAccept {
 		onTime := copyForPath(req)
 		c := levers[0].apply(&onTime, s, levers[0].max(req, s))
 		for _, l := range levers[1:] {
-			try(&onTime, []Change{c}, l)
+			try(&onTime, c, l)
 		}
 	}
 	if len(opts) == 0 {

@@ -159,3 +159,77 @@ func scale(p **float64, k float64) bool {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// Manipulations are further changes that must never lower the PD: inconsistent, impossible or
+// mis-dated data that a caller could send, by mistake or to get a better answer. They come from
+// an adversarial review of the engine, and are checked on the same populations.
+var Manipulations = []Property{
+	{"total_assets inflated tenfold (the statement no longer balances)", 0, func(r *scoring.Request) []scoring.Request {
+		return latestVariant(r, func(s *scoring.Statement) bool { return scale(&s.TotalAssets, 10) })
+	}},
+	{"current_assets twice total_assets", 0, func(r *scoring.Request) []scoring.Request {
+		return latestVariant(r, func(s *scoring.Statement) bool {
+			if s.TotalAssets == nil || s.CurrentAssets == nil {
+				return false
+			}
+			s.CurrentAssets = ptr(2 * *s.TotalAssets)
+			return true
+		})
+	}},
+	{"a figure that cannot be negative sent negative", 0, func(r *scoring.Request) []scoring.Request {
+		cur := latest(r.Financials)
+		if cur < 0 {
+			return nil
+		}
+		var out []scoring.Request
+		for k := range amounts(&r.Financials[cur]) {
+			c := *r
+			c.Financials = append([]scoring.Statement(nil), r.Financials...)
+			s := &c.Financials[cur]
+			p := amounts(s)[k]
+			if *p == nil || **p <= 0 || p == &s.Cash || p == &s.Equity || p == &s.RetainedEarnings || p == &s.EBIT || p == &s.NetIncome {
+				continue
+			}
+			*p = ptr(-**p)
+			out = append(out, c)
+		}
+		return out
+	}},
+	{"the latest statement dated in the future", 0, func(r *scoring.Request) []scoring.Request {
+		return latestVariant(r, func(s *scoring.Statement) bool { s.PeriodEnd = "2091-12-31"; return true })
+	}},
+	{"an earlier statement relabelled as a future one", 0, func(r *scoring.Request) []scoring.Request {
+		if len(r.Financials) < 2 {
+			return nil
+		}
+		cur := latest(r.Financials)
+		c := *r
+		c.Financials = append([]scoring.Statement(nil), r.Financials...)
+		for i := range c.Financials {
+			if i != cur {
+				c.Financials[i].PeriodEnd = "2091-12-31"
+				return []scoring.Request{c}
+			}
+		}
+		return nil
+	}},
+	{"a previous year showing nothing but a profit", 0, func(r *scoring.Request) []scoring.Request {
+		cur := latest(r.Financials)
+		if cur < 0 || len(r.Financials) >= 10 {
+			return nil
+		}
+		c := *r
+		c.Financials = append(append([]scoring.Statement(nil), r.Financials...),
+			scoring.Statement{PeriodEnd: "1999-12-31", Currency: r.Financials[cur].Currency, NetIncome: ptr(1)})
+		return []scoring.Request{c}
+	}},
+	{"a payment incident dated in the future rather than not sent", 0, func(r *scoring.Request) []scoring.Request {
+		if len(r.LegalEvents) >= 100 {
+			return nil
+		}
+		c := *r
+		c.LegalEvents = append(append([]scoring.LegalEvent(nil), r.LegalEvents...),
+			scoring.LegalEvent{Type: scoring.EventPaymentIncident, Date: "2091-01-01"})
+		return []scoring.Request{c}
+	}},
+}

@@ -100,13 +100,15 @@ func TestPropertiesHoldOnAFuzzedPopulation(t *testing.T) {
 
 // TestPropertiesHoldOnExtremeStatements checks them on statements no sound firm files: figures
 // from a millionth to a thousand times total assets, zero, negative or absent. Every property
-// holds there by construction but one: a revenue divided by 1,000 multiplies the margins by
+// holds there by construction but two. A revenue divided by 1,000 multiplies the margins by
 // 1,000, and when revenue is above ten times the capital while the margins are below 0.1%, no
 // check can tell the divided revenue from a plausible one; the size, growth, days and turnover
 // that fall with it outweigh the margins on every training, sandbox and fuzzed firm, not on
-// every extreme one. That allowance is kept to 3%.
+// every extreme one (allowed: 3%). And total assets about a thousand times liabilities plus
+// equity are themselves a unit mistake, which dividing them by 1,000 corrects: the statement
+// then balances and its ratios to assets are read again (allowed: 1%).
 func TestPropertiesHoldOnExtremeStatements(t *testing.T) {
-	checkPropertiesAllowing(t, population(17, scoringtest.EdgeRequest), fuzzDate, map[string]float64{Properties[5].Name: 0.03})
+	checkPropertiesAllowing(t, population(17, scoringtest.EdgeRequest), fuzzDate, map[string]float64{Properties[4].Name: 0.01, Properties[5].Name: 0.03})
 }
 
 // fuzzDate is the evaluation date of the drawn populations.
@@ -120,4 +122,42 @@ func population(stream uint64, draw func(*rand.Rand, time.Time) scoring.Request)
 		reqs[i] = draw(rng, fuzzDate)
 	}
 	return reqs
+}
+
+// TestManipulationsNeverPay checks the adversarial changes on the training rows, the sandbox
+// catalog and the fuzzed population: none may lower the PD.
+func TestManipulationsNeverPay(t *testing.T) {
+	e, err := scoring.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := polish.ReadFile(trainingData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var catalog []scoring.Request
+	for _, c := range sandbox.Companies() {
+		r, _ := sandbox.Lookup(c.ID)
+		catalog = append(catalog, r)
+	}
+	for _, pop := range []struct {
+		name string
+		reqs []scoring.Request
+		asOf time.Time
+	}{
+		{"training rows", d.Requests(), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"sandbox catalog", catalog, sandbox.EvaluationDate()},
+		{"fuzzed population", population(13, scoringtest.RandomRequest), fuzzDate},
+	} {
+		for _, m := range Manipulations {
+			applied, violated, examples, err := m.Violations(e, pop.reqs, pop.asOf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s, %s: %d violations in %d requests", pop.name, m.Name, violated, applied)
+			if violated > 0 {
+				t.Errorf("%s: %s lowers the PD of %d of %d requests; for example %v", pop.name, m.Name, violated, applied, examples)
+			}
+		}
+	}
 }

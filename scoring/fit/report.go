@@ -144,8 +144,8 @@ func Report(w io.Writer, reqs []scoring.Request, y []float64, cfg Config, asOf t
 	}
 
 	// Properties.
-	p("\n**Economic properties** on every training row (the tests also check the sandbox catalog and 3,000 fuzzed firms):\n\n| change to one firm | firms it applies to | firms whose PD it lowers | allowed |\n|---|---|---|---|\n")
-	for _, pr := range Properties {
+	p("\n**Economic properties and manipulations** on every training row (the tests also check the sandbox catalog and 3,000 fuzzed firms):\n\n| change to one firm | firms it applies to | firms whose PD it lowers | allowed |\n|---|---|---|---|\n")
+	for _, pr := range append(append([]Property(nil), Properties...), Manipulations...) {
 		applied, violated, _, err := pr.Violations(eng, reqs, asOf)
 		if err != nil {
 			return err
