@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -12,14 +13,17 @@ import (
 // key costs no database round trip. A revocation or rotation in this
 // process drops the entry at once; other replicas see it when the TTL
 // (at most one second) runs out. Unknown hashes are cached too, so that a
-// flood of well-formed but unknown keys does not reach the database.
+// repeated unknown key does not reach the database, but apart, in a
+// bounded LRU: a flood of forged keys evicts older forgeries, never a key
+// that exists.
 type cache struct {
 	ttl   time.Duration
 	group singleflight.Group
 
-	mu      sync.RWMutex
-	entries map[string]cacheEntry
-	byID    map[string]string
+	mu        sync.RWMutex
+	entries   map[string]cacheEntry // keys that exist
+	negatives *lru.Cache[string, time.Time]
+	byID      map[string]string
 	// gen counts forgets: a load that began before one must not store
 	// what it read, which may be the key as it was before a revocation.
 	gen uint64
@@ -31,10 +35,19 @@ type cacheEntry struct {
 	fetched time.Time
 }
 
-const cacheMaxEntries = 100_000
+// cacheMaxEntries bounds the keys that exist kept in memory (far above any real count);
+// DefaultNegativeEntries the unknown hashes remembered.
+const (
+	cacheMaxEntries        = 100_000
+	DefaultNegativeEntries = 50_000
+)
 
-func newCache(ttl time.Duration) *cache {
-	return &cache{ttl: ttl, entries: map[string]cacheEntry{}, byID: map[string]string{}}
+func newCache(ttl time.Duration, negatives int) *cache {
+	if negatives <= 0 {
+		negatives = DefaultNegativeEntries
+	}
+	neg, _ := lru.New[string, time.Time](negatives) // only fails for a size below 1
+	return &cache{ttl: ttl, entries: map[string]cacheEntry{}, negatives: neg, byID: map[string]string{}}
 }
 
 // get returns the key for hash, from memory while fresh at now, otherwise
@@ -43,8 +56,11 @@ func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(c
 	c.mu.RLock()
 	e, ok := c.entries[hash]
 	c.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < c.ttl && !now.Before(e.fetched) {
+	if ok && c.fresh(e.fetched, now) {
 		return e.key, e.found, nil
+	}
+	if at, ok := c.negatives.Get(hash); ok && c.fresh(at, now) {
+		return Key{}, false, nil
 	}
 	v, err, _ := c.group.Do(hash, func() (any, error) {
 		c.mu.RLock()
@@ -64,14 +80,18 @@ func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(c
 			c.mu.Unlock()
 			return e, nil
 		}
+		if !found {
+			c.mu.Unlock()
+			c.negatives.Add(hash, now)
+			return e, nil
+		}
+		c.negatives.Remove(hash)
 		if len(c.entries) >= cacheMaxEntries {
 			c.entries = map[string]cacheEntry{}
 			c.byID = map[string]string{}
 		}
 		c.entries[hash] = e
-		if found {
-			c.byID[k.ID] = hash
-		}
+		c.byID[k.ID] = hash
 		c.mu.Unlock()
 		return e, nil
 	})
@@ -80,6 +100,10 @@ func (c *cache) get(ctx context.Context, hash string, now time.Time, load func(c
 	}
 	e = v.(cacheEntry)
 	return e.key, e.found, nil
+}
+
+func (c *cache) fresh(fetched, now time.Time) bool {
+	return now.Sub(fetched) < c.ttl && !now.Before(fetched)
 }
 
 // forget drops what is cached about a key.

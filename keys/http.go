@@ -18,19 +18,35 @@ const principalKey = "rocketfin.principal"
 // principal for later handlers; any failure is a 401 problem.
 func Middleware(s *Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		addr, now := c.ClientIP(), s.clock.Now()
+		fail := func(reason string, err error) {
+			s.guard.Failed(addr, reason, now)
+			httpx.Fail(c, err)
+		}
 		h := c.GetHeader("Authorization")
 		if h == "" {
-			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>`"))
+			fail("missing", problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>`"))
+			return
+		}
+		if blocked, wait := s.guard.Blocked(addr, now); blocked {
+			// Before any hashing, cache or database work.
+			e := problem.New(problem.RateLimited, "too many failed authentications from this address; retry later")
+			e.RetryAfter = max(1, int(wait.Seconds()+0.999))
+			fail("throttled", e)
 			return
 		}
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key>`"))
+			fail("malformed", problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key>`"))
 			return
 		}
-		p, err := s.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+		p, reason, err := s.authenticate(c.Request.Context(), strings.TrimSpace(secret))
 		if err != nil {
-			httpx.Fail(c, err)
+			if reason != "" {
+				fail(reason, err)
+			} else {
+				httpx.Fail(c, err)
+			}
 			return
 		}
 		c.Set(principalKey, p)

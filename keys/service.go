@@ -29,6 +29,7 @@ type Service struct {
 	clock clock.Clock
 	cache *cache
 	usage *usageTracker
+	guard *Guard
 	log   *slog.Logger
 }
 
@@ -36,7 +37,11 @@ type Service struct {
 type Options struct {
 	// CacheTTL is how long a lookup is trusted; at most one second.
 	CacheTTL time.Duration
-	Logger   *slog.Logger
+	// NegativeEntries bounds the unknown keys remembered (DefaultNegativeEntries when 0).
+	NegativeEntries int
+	// Guard throttles failed authentications per address; nil makes one with the defaults.
+	Guard  *Guard
+	Logger *slog.Logger
 }
 
 // NewService returns the key service on db.
@@ -47,7 +52,11 @@ func NewService(db *gorm.DB, clk clock.Clock, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Service{db: db, store: NewStore(db), clock: clk, cache: newCache(opt.CacheTTL), usage: newUsageTracker(), log: opt.Logger}
+	if opt.Guard == nil {
+		opt.Guard = NewGuard(GuardOptions{})
+	}
+	return &Service{db: db, store: NewStore(db), clock: clk, cache: newCache(opt.CacheTTL, opt.NegativeEntries),
+		usage: newUsageTracker(), guard: opt.Guard, log: opt.Logger}
 }
 
 // Issued is a new key with its secret, which is shown once and never again.
@@ -206,27 +215,34 @@ func (s *Service) Revoke(ctx context.Context, p Principal, id string) (Key, erro
 // Authenticate resolves a secret to its principal. Malformed secrets and
 // bad checksums fail before any lookup; a warm key costs no database trip.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+	p, _, err := s.authenticate(ctx, secret)
+	return p, err
+}
+
+// authenticate is Authenticate with the reason of a failure (malformed, unknown, revoked or
+// expired), for the guard and the metrics.
+func (s *Service) authenticate(ctx context.Context, secret string) (Principal, string, error) {
 	env, err := ParseSecret(secret)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, "malformed", err
 	}
 	hash := HashSecret(secret)
 	now := s.clock.Now()
 	k, found, err := s.cache.get(ctx, hash, now, s.load)
 	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: %w", err)
+		return Principal{}, "", fmt.Errorf("authenticate: %w", err)
 	}
 	if !found || subtle.ConstantTimeCompare([]byte(k.SecretHash), []byte(hash)) != 1 || k.Environment != env {
-		return Principal{}, problem.New(problem.Unauthenticated, "the API key is not known")
+		return Principal{}, "unknown", problem.New(problem.Unauthenticated, "the API key is not known")
 	}
 	switch k.Status(now) {
 	case StatusRevoked:
-		return Principal{}, problem.New(problem.Unauthenticated, "the API key was revoked")
+		return Principal{}, "revoked", problem.New(problem.Unauthenticated, "the API key was revoked")
 	case StatusExpired:
-		return Principal{}, problem.New(problem.Unauthenticated, "the API key has expired")
+		return Principal{}, "expired", problem.New(problem.Unauthenticated, "the API key has expired")
 	}
 	s.usage.touch(k.ID, now)
-	return Principal{TenantID: k.TenantID, Environment: k.Environment, KeyID: k.ID}, nil
+	return Principal{TenantID: k.TenantID, Environment: k.Environment, KeyID: k.ID}, "", nil
 }
 
 func (s *Service) load(ctx context.Context, hash string) (Key, bool, error) {

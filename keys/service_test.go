@@ -126,6 +126,47 @@ func TestWarmKeyCostsNoDatabaseRoundTrip(t *testing.T) {
 	})
 }
 
+// TestForgeriesNeverEvictRealKeys floods the cache with well-formed unknown keys: they are
+// remembered in a bounded LRU, so a repeated forgery costs no query, an old one is forgotten, and
+// a real key stays cached through it all.
+func TestForgeriesNeverEvictRealKeys(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(epoch)
+		svc := keys.NewService(db, clk, keys.Options{NegativeEntries: 100})
+		insertTenant(t, db, "ten_a")
+		issued, err := svc.Create(ctx, keys.Principal{TenantID: "ten_a", Environment: keys.Sandbox}, keys.CreateInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(ctx, issued.Secret); err != nil {
+			t.Fatal(err)
+		}
+		forged := make([]string, 500)
+		for i := range forged {
+			if forged[i], err = keys.NewSecret(keys.Sandbox); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Authenticate(ctx, forged[i]); problem.CodeOf(err) != problem.Unauthenticated {
+				t.Fatalf("a forgery: %v", err)
+			}
+		}
+		n := countQueries(db)
+		if _, err := svc.Authenticate(ctx, issued.Secret); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(ctx, forged[len(forged)-1]); problem.CodeOf(err) != problem.Unauthenticated {
+			t.Fatal(err)
+		}
+		if got := n.Load(); got != 0 {
+			t.Fatalf("the real key and a recent forgery ran %d queries after 500 forgeries, want 0: both still cached", got)
+		}
+		if _, err := svc.Authenticate(ctx, forged[0]); problem.CodeOf(err) != problem.Unauthenticated || n.Load() != 1 {
+			t.Fatalf("the oldest forgery: %v after %d queries, want refused after 1: the negative cache holds 100", err, n.Load())
+		}
+	})
+}
+
 func BenchmarkAuthenticateWarm(b *testing.B) {
 	db := dbtest.Postgres(b)
 	ctx := context.Background()

@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rocketfin/rocketfin/keys"
 )
 
 // heapInUse is the heap the test process (server included) holds after a collection.
@@ -120,5 +123,49 @@ func TestABodyFloodStaysWithinItsBudget(t *testing.T) {
 	}
 	if n := served("/v1/scores", "503"); n == 0 {
 		t.Error("no scoring body was turned away with 503, want the budget to refuse those it cannot hold")
+	}
+}
+
+// TestForgedKeysAreThrottledPerAddress: well-formed forged keys (their checksum is public) from
+// one address are refused with 429 once its failure budget is spent, before any lookup, while a
+// client at another address keeps being served; the failures are counted in /metrics.
+func TestForgedKeysAreThrottledPerAddress(t *testing.T) {
+	s := startServer(t, map[string]string{"ROCKETFIN_TRUSTED_PROXIES": "127.0.0.1"})
+	a := s.signup("ivy@forgery.example")
+	attacker := map[string]string{"X-Forwarded-For": "203.0.113.7"}
+	client := map[string]string{"X-Forwarded-For": "198.51.100.9"}
+	started := time.Now()
+	var unauthorized, throttled int
+	for i := 0; i < 400; i++ {
+		forged, err := keys.NewSecret(keys.Sandbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.doWith("GET", "/v1/tenant", forged, nil, attacker)
+		switch r.Status {
+		case http.StatusUnauthorized:
+			unauthorized++
+		case http.StatusTooManyRequests:
+			throttled++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 without Retry-After: %s", r.Raw)
+			}
+		default:
+			t.Fatalf("forgery %d answered %d: %s", i, r.Status, r.Raw)
+		}
+		if i%50 == 0 {
+			expect(t, s.doWith("GET", "/v1/tenant", a.Sandbox, nil, client), http.StatusOK)
+		}
+	}
+	allowed := 100 + int(10*time.Since(started).Seconds()) + 1
+	if unauthorized > allowed || throttled < 400-allowed {
+		t.Fatalf("%d forgeries looked up and %d throttled, want at most %d looked up (burst 100, 10 a second)", unauthorized, throttled, allowed)
+	}
+	metrics := string(s.do("GET", "/metrics", "", nil).Raw)
+	for _, want := range []string{`rocketfin_auth_failures_total{reason="unknown"} ` + strconv.Itoa(unauthorized),
+		`rocketfin_auth_failures_total{reason="throttled"} ` + strconv.Itoa(throttled)} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

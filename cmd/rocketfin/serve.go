@@ -54,7 +54,8 @@ type app struct {
 // wire builds the services on db.
 func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*app, error) {
 	a := &app{cfg: cfg, db: db, log: log, clock: clk, reg: prometheus.NewRegistry()}
-	a.keys = keys.NewService(db, clk, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log})
+	a.keys = keys.NewService(db, clk, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log,
+		Guard: keys.NewGuard(keys.GuardOptions{PerSecond: cfg.AuthFailuresPerSecond, Registry: a.reg})})
 	a.tenants = tenants.NewService(db, a.keys, clk)
 	a.consents = consents.NewService(db, clk)
 	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})

@@ -50,31 +50,35 @@ type Config struct {
 	BodyMemoryMB int64
 	// MaxConns bounds the connections served at once; more wait in the listen queue.
 	MaxConns int
+	// AuthFailuresPerSecond is how many unknown, revoked or expired keys one client address may
+	// present each second (burst 100) before its requests are refused with 429.
+	AuthFailuresPerSecond float64
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Addr:            or(getenv("ROCKETFIN_ADDR"), "127.0.0.1:8080"),
-		DatabaseURL:     getenv("DATABASE_URL"),
-		DataDir:         or(getenv("ROCKETFIN_DATA_DIR"), "./data"),
-		OperatorToken:   getenv("ROCKETFIN_OPERATOR_TOKEN"),
-		TLSCertFile:     getenv("TLS_CERT_FILE"),
-		TLSKeyFile:      getenv("TLS_KEY_FILE"),
-		LogLevel:        or(getenv("ROCKETFIN_LOG_LEVEL"), "info"),
-		PublicURL:       getenv("ROCKETFIN_PUBLIC_URL"),
-		SignupPerHour:   20,
-		KeyCacheTTL:     time.Second,
-		LastUsedFlush:   10 * time.Second,
-		ShutdownTimeout: 20 * time.Second,
-		DBMaxConns:      20,
-		ScoringURL:      getenv("ROCKETFIN_SCORING_URL"),
-		ScoringTimeout:  2 * time.Second,
-		RateLimitStore:  or(getenv("ROCKETFIN_RATE_LIMIT_STORE"), "memory"),
-		PriceAmount:     150,
-		BodyMemoryMB:    32,
-		MaxConns:        2048,
-		PriceCurrency:   or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
+		Addr:                  or(getenv("ROCKETFIN_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:           getenv("DATABASE_URL"),
+		DataDir:               or(getenv("ROCKETFIN_DATA_DIR"), "./data"),
+		OperatorToken:         getenv("ROCKETFIN_OPERATOR_TOKEN"),
+		TLSCertFile:           getenv("TLS_CERT_FILE"),
+		TLSKeyFile:            getenv("TLS_KEY_FILE"),
+		LogLevel:              or(getenv("ROCKETFIN_LOG_LEVEL"), "info"),
+		PublicURL:             getenv("ROCKETFIN_PUBLIC_URL"),
+		SignupPerHour:         20,
+		KeyCacheTTL:           time.Second,
+		LastUsedFlush:         10 * time.Second,
+		ShutdownTimeout:       20 * time.Second,
+		DBMaxConns:            20,
+		ScoringURL:            getenv("ROCKETFIN_SCORING_URL"),
+		ScoringTimeout:        2 * time.Second,
+		RateLimitStore:        or(getenv("ROCKETFIN_RATE_LIMIT_STORE"), "memory"),
+		PriceAmount:           150,
+		BodyMemoryMB:          32,
+		MaxConns:              2048,
+		AuthFailuresPerSecond: 10,
+		PriceCurrency:         or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
@@ -111,6 +115,13 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		*n.dst = v
+	}
+	if s := getenv("ROCKETFIN_AUTH_FAILURES_PER_SECOND"); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v >= 0.01 && v <= 100_000) {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_AUTH_FAILURES_PER_SECOND: want a number from 0.01 to 100000, got %q", s))
+		}
+		c.AuthFailuresPerSecond = v
 	}
 	if s := getenv("ROCKETFIN_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -239,6 +250,7 @@ func (c Config) Masked() map[string]string {
 		"billing_interval":         c.BillingInterval.String(),
 		"body_memory":              strconv.FormatInt(c.BodyMemoryMB, 10) + " MiB",
 		"max_conns":                strconv.Itoa(c.MaxConns),
+		"auth_failures_per_second": strconv.FormatFloat(c.AuthFailuresPerSecond, 'g', -1, 64),
 	}
 }
 
