@@ -43,8 +43,8 @@ func (g *Gateway) handleScore(c *gin.Context) {
 		RequestID:      httpx.RequestID(c),
 		Started:        started,
 	})
-	if ans.Limit.Burst > 0 {
-		policy, state := RateLimitHeaders(ans.Limit, ans.RateLimit)
+	if len(ans.Limits) > 0 {
+		policy, state := RateLimitHeaders(ans.Limits)
 		c.Header("RateLimit-Policy", policy)
 		c.Header("RateLimit", state)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
@@ -74,19 +73,14 @@ func (g *Gateway) handleReplay(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	limit := tenant.limit()
-	verdict, err := g.limiter.Take(ctx, "key:"+p.KeyID, limit, now)
-	if err != nil {
-		httpx.Fail(c, fmt.Errorf("rate limit: %w", err))
-		return
+	buckets, err := g.takeTokens(ctx, p, tenant, now)
+	if len(buckets) > 0 {
+		policy, state := RateLimitHeaders(buckets)
+		c.Header("RateLimit-Policy", policy)
+		c.Header("RateLimit", state)
 	}
-	policy, state := RateLimitHeaders(limit, verdict)
-	c.Header("RateLimit-Policy", policy)
-	c.Header("RateLimit", state)
-	if !verdict.Allowed {
-		e := problem.New(problem.RateLimited, "this credential is limited to %g requests a second (burst %d)", limit.PerSecond, limit.Burst)
-		e.RetryAfter = int(math.Ceil(verdict.RetryAfter.Seconds()))
-		httpx.Fail(c, e)
+	if err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	id := c.Param("id")

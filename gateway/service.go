@@ -32,18 +32,19 @@ const IdempotencyTTL = 24 * time.Hour
 
 // Gateway runs scoring calls.
 type Gateway struct {
-	db       *gorm.DB
-	clock    clock.Clock
-	scorer   Scorer
-	limiter  Limiter
-	meter    *metering.Meter
-	consents *consents.Service
-	catalog  Catalog
-	tenants  *tenantCache
-	sandbox  *batchWriter
-	memo     *sandboxMemo
-	models   *scoring.Library
-	log      *slog.Logger
+	db        *gorm.DB
+	clock     clock.Clock
+	scorer    Scorer
+	limiter   Limiter
+	meter     *metering.Meter
+	consents  *consents.Service
+	catalog   Catalog
+	tenants   *tenantCache
+	sandbox   *batchWriter
+	memo      *sandboxMemo
+	allowance *sandboxAllowance
+	models    *scoring.Library
+	log       *slog.Logger
 }
 
 // Options wire a gateway.
@@ -57,7 +58,9 @@ type Options struct {
 	Catalog  Catalog
 	// Models holds the embedded models, for model cards and replays; nil makes one.
 	Models *scoring.Library
-	Logger *slog.Logger
+	// SandboxDailyCalls bounds each tenant's sandbox calls a day (DefaultSandboxDailyCalls when 0).
+	SandboxDailyCalls int
+	Logger            *slog.Logger
 }
 
 // New returns a gateway.
@@ -72,6 +75,7 @@ func New(o Options) *Gateway {
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
+		allowance: newSandboxAllowance(o.SandboxDailyCalls),
 	}
 }
 
@@ -93,9 +97,9 @@ type Call struct {
 type Answer struct {
 	Body     []byte
 	Replayed bool
-	// RateLimit describes the caller's bucket after this call.
-	RateLimit Verdict
-	Limit     Limit
+	// Limits describes the caller's buckets after this call: the credential's, then the
+	// tenant's.
+	Limits []Bucket
 }
 
 // errReplay aborts a transaction whose idempotency key another call claimed.
@@ -110,14 +114,14 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	ans := Answer{Limit: tenant.limit()}
-	if ans.RateLimit, err = g.limiter.Take(ctx, "key:"+p.KeyID, ans.Limit, now); err != nil {
-		return ans, fmt.Errorf("rate limit: %w", err)
+	var ans Answer
+	if ans.Limits, err = g.takeTokens(ctx, p, tenant, now); err != nil {
+		return ans, err
 	}
-	if !ans.RateLimit.Allowed {
-		e := problem.New(problem.RateLimited, "this credential is limited to %g requests a second (burst %d)", ans.Limit.PerSecond, ans.Limit.Burst)
-		e.RetryAfter = int(math.Ceil(ans.RateLimit.RetryAfter.Seconds()))
-		return ans, e
+	if p.Environment == keys.Sandbox {
+		if err := g.allowance.take(p.TenantID, now); err != nil {
+			return ans, err
+		}
 	}
 
 	if err := validIdempotencyKey(c.IdempotencyKey); err != nil {
@@ -388,16 +392,52 @@ func (g *Gateway) fillFromCatalog(req *scoring.Request) error {
 	return nil
 }
 
-// RateLimitHeaders renders the IETF RateLimit-Policy and RateLimit fields.
-func RateLimitHeaders(l Limit, v Verdict) (policy, state string) {
-	window := int(math.Ceil(float64(l.Burst) / l.PerSecond))
-	policy = fmt.Sprintf(`"credential";q=%d;w=%d`, l.Burst, window)
-	reset := int(math.Ceil(v.FullAfter.Seconds()))
-	if !v.Allowed {
-		reset = int(math.Ceil(v.RetryAfter.Seconds()))
+// Bucket is one rate-limit bucket a call was taken from, and what it said.
+type Bucket struct {
+	Name    string // "credential" or "tenant"
+	Limit   Limit
+	Verdict Verdict
+}
+
+// TenantFactor is how many times a credential's limit its whole tenant may use: a tenant with
+// several keys may run two of them at full speed, not three hundred.
+const TenantFactor = 2
+
+// takeTokens takes one token from the credential's bucket and one from its tenant's, and refuses
+// with 429 and Retry-After when either is empty.
+func (g *Gateway) takeTokens(ctx context.Context, p keys.Principal, tenant tenantInfo, now time.Time) ([]Bucket, error) {
+	l := tenant.limit()
+	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
+	for i, key := range []string{"key:" + p.KeyID, "tenant:" + p.TenantID} {
+		b := &buckets[i]
+		v, err := g.limiter.Take(ctx, key, b.Limit, now)
+		if err != nil {
+			return buckets[:i], fmt.Errorf("rate limit: %w", err)
+		}
+		b.Verdict = v
+		if !v.Allowed {
+			e := problem.New(problem.RateLimited, "this %s is limited to %g requests a second (burst %d)", b.Name, b.Limit.PerSecond, b.Limit.Burst)
+			e.RetryAfter = max(1, int(math.Ceil(v.RetryAfter.Seconds())))
+			return buckets[:i+1], e
+		}
 	}
-	state = `"credential";r=` + strconv.Itoa(int(math.Floor(v.Remaining))) + ";t=" + strconv.Itoa(reset)
-	return policy, state
+	return buckets, nil
+}
+
+// RateLimitHeaders renders the IETF RateLimit-Policy and RateLimit fields, one item a bucket.
+func RateLimitHeaders(buckets []Bucket) (policy, state string) {
+	var ps, ss []string
+	for _, b := range buckets {
+		l, v := b.Limit, b.Verdict
+		window := int(math.Ceil(float64(l.Burst) / l.PerSecond))
+		ps = append(ps, fmt.Sprintf(`"%s";q=%d;w=%d`, b.Name, l.Burst, window))
+		reset := int(math.Ceil(v.FullAfter.Seconds()))
+		if !v.Allowed {
+			reset = int(math.Ceil(v.RetryAfter.Seconds()))
+		}
+		ss = append(ss, `"`+b.Name+`";r=`+strconv.Itoa(int(math.Floor(v.Remaining)))+";t="+strconv.Itoa(reset))
+	}
+	return strings.Join(ps, ", "), strings.Join(ss, ", ")
 }
 
 // scoreHead is the part of ScoreView before the scoring result.

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
@@ -132,8 +133,33 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 	if err := in.Validate(p); err != nil {
 		return Issued{}, err
 	}
-	return s.IssueTx(ctx, s.db, p.TenantID, in.Environment, in.Name, nil)
+	var issued Issued
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The tenant row is locked so that concurrent creations count each other.
+		if database.IsPostgres(tx) {
+			if err := tx.Exec("SELECT id FROM tenants WHERE id = ? FOR UPDATE", p.TenantID).Error; err != nil {
+				return fmt.Errorf("lock tenant %s: %w", p.TenantID, err)
+			}
+		}
+		var usable int64
+		now := s.clock.Now()
+		if err := tx.Model(&Key{}).Where("tenant_id = ? AND environment = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+			p.TenantID, in.Environment, now).Count(&usable).Error; err != nil {
+			return fmt.Errorf("count keys: %w", err)
+		}
+		if usable >= MaxKeysPerEnvironment {
+			return problem.New(problem.Conflict, "this tenant already has %d usable %s keys, the most it may hold; revoke one first", MaxKeysPerEnvironment, in.Environment)
+		}
+		var err error
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, in.Name, nil)
+		return err
+	})
+	return issued, err
 }
+
+// MaxKeysPerEnvironment is the most usable keys a tenant may hold in one environment; creating
+// one more is 409 (rotation is not counted: the old key expires with its grace period).
+const MaxKeysPerEnvironment = 50
 
 // List returns the caller's keys of its own environment, newest first.
 func (s *Service) List(ctx context.Context, p Principal, startingAfter string, limit int) ([]Key, error) {

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
@@ -186,4 +188,64 @@ func BenchmarkAuthenticateWarm(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestKeysPerEnvironmentAreCapped: a tenant holds at most MaxKeysPerEnvironment usable keys in an
+// environment, also when creations race; a revoked key frees its place; the other environment
+// has its own count.
+func TestKeysPerEnvironmentAreCapped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		svc := keys.NewService(db, clock.NewFake(epoch), keys.Options{})
+		insertTenant(t, db, "ten_cap")
+		live := keys.Principal{TenantID: "ten_cap", Environment: keys.Live}
+		var wg sync.WaitGroup
+		var created atomic.Int64
+		var conflicts atomic.Int64
+		for i := 0; i < keys.MaxKeysPerEnvironment+10; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := svc.Create(ctx, live, keys.CreateInput{})
+				switch {
+				case err == nil:
+					created.Add(1)
+				case problem.CodeOf(err) == problem.Conflict:
+					conflicts.Add(1)
+				default:
+					if !database.IsPostgres(db) { // SQLite may refuse a concurrent writer as busy
+						return
+					}
+					t.Errorf("create: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if created.Load() > keys.MaxKeysPerEnvironment {
+			t.Fatalf("%d keys created, want at most %d", created.Load(), keys.MaxKeysPerEnvironment)
+		}
+		for created.Load() < keys.MaxKeysPerEnvironment {
+			if _, err := svc.Create(ctx, live, keys.CreateInput{}); err != nil {
+				t.Fatal(err)
+			}
+			created.Add(1)
+		}
+		_, err := svc.Create(ctx, live, keys.CreateInput{})
+		if problem.CodeOf(err) != problem.Conflict {
+			t.Fatalf("key %d: %v, want conflict", keys.MaxKeysPerEnvironment+1, err)
+		}
+		if _, err := svc.Create(ctx, keys.Principal{TenantID: "ten_cap", Environment: keys.Sandbox}, keys.CreateInput{}); err != nil {
+			t.Fatalf("the sandbox shares the live count: %v", err)
+		}
+		list, err := svc.List(ctx, live, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Revoke(ctx, live, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Create(ctx, live, keys.CreateInput{}); err != nil {
+			t.Fatalf("after a revocation: %v", err)
+		}
+	})
 }

@@ -169,3 +169,65 @@ func TestForgedKeysAreThrottledPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestATenantIsLimitedAcrossItsKeys: keys minted to multiply the rate limit share their tenant's
+// bucket (twice a credential's), both buckets are named in the RateLimit headers, and the
+// sandbox's daily allowance refuses a tenant's calls beyond it, live calls unaffected.
+func TestATenantIsLimitedAcrossItsKeys(t *testing.T) {
+	s := startServer(t, map[string]string{"ROCKETFIN_SANDBOX_DAILY_CALLS": "12"})
+	a := s.signup("tia@tenantlimit.example")
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken,
+		map[string]any{"rate_limit": map[string]any{"per_second": 0.01, "burst": 2}}), http.StatusOK)
+	secrets := []string{a.Sandbox}
+	for i := 0; i < 2; i++ {
+		r := s.do("POST", "/v1/keys", a.Sandbox, map[string]any{"name": "extra"})
+		expect(t, r, http.StatusCreated)
+		secrets = append(secrets, r.str("secret"))
+	}
+	body := map[string]any{"company": map[string]any{"id": "999000011"}}
+	var statuses []int
+	var refused []response
+	for _, k := range secrets {
+		for i := 0; i < 2; i++ {
+			r := s.post(k, body, nil)
+			statuses = append(statuses, r.Status)
+			if r.Status == http.StatusTooManyRequests {
+				refused = append(refused, r)
+			}
+			if !strings.Contains(r.Header.Get("RateLimit-Policy"), `"credential"`) ||
+				(r.Status == http.StatusOK && !strings.Contains(r.Header.Get("RateLimit"), `"tenant";r=`)) {
+				t.Fatalf("RateLimit headers %q / %q, want the credential and the tenant", r.Header.Get("RateLimit-Policy"), r.Header.Get("RateLimit"))
+			}
+		}
+	}
+	// Each key's burst is 2 and the tenant's 4: the third key finds the tenant's bucket empty.
+	want := []int{200, 200, 200, 200, 429, 429}
+	for i := range want {
+		if statuses[i] != want[i] {
+			t.Fatalf("statuses %v, want %v", statuses, want)
+		}
+	}
+	limited := refused[0]
+	expectProblem(t, limited, http.StatusTooManyRequests, "rate_limited", "")
+	if !strings.Contains(limited.str("detail"), "tenant") || limited.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 from the tenant's bucket: %s", limited.Raw)
+	}
+
+	// The sandbox allowance (12 a day here), with the rate limit lifted.
+	s.unlimit(a.TenantID)
+	s.clock.Advance(2 * time.Second) // past the tenant cache's second
+	ok := 4
+	for ; ok < 20; ok++ {
+		if r := s.post(a.Sandbox, body, nil); r.Status != http.StatusOK {
+			expectProblem(t, r, http.StatusTooManyRequests, "rate_limited", "")
+			if !strings.Contains(r.str("detail"), "a day") || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("allowance refusal: %s", r.Raw)
+			}
+			break
+		}
+	}
+	if ok != 12 {
+		t.Fatalf("%d sandbox calls answered, want the 12 of the allowance", ok)
+	}
+	expect(t, s.post(a.Live, liveBody(1), nil), http.StatusOK)
+}

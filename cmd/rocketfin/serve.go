@@ -77,6 +77,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*a
 	a.gateway = gateway.New(gateway.Options{
 		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
+		SandboxDailyCalls: int(cfg.SandboxDailyCalls),
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg)
 	return a, nil

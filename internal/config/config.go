@@ -53,6 +53,8 @@ type Config struct {
 	// AuthFailuresPerSecond is how many unknown, revoked or expired keys one client address may
 	// present each second (burst 100) before its requests are refused with 429.
 	AuthFailuresPerSecond float64
+	// SandboxDailyCalls bounds each tenant's free sandbox calls a day (UTC), per process.
+	SandboxDailyCalls int64
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -78,6 +80,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BodyMemoryMB:          32,
 		MaxConns:              2048,
 		AuthFailuresPerSecond: 10,
+		SandboxDailyCalls:     10_000,
 		PriceCurrency:         or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
@@ -103,6 +106,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}{
 		{"ROCKETFIN_PRICE_PER_ANALYSIS", &c.PriceAmount, 0, 1_000_000},
 		{"ROCKETFIN_BODY_MEMORY_MB", &c.BodyMemoryMB, 1, 4096},
+		{"ROCKETFIN_SANDBOX_DAILY_CALLS", &c.SandboxDailyCalls, 1, 100_000_000},
 	}
 	for _, n := range ints {
 		s := getenv(n.name)
@@ -251,6 +255,7 @@ func (c Config) Masked() map[string]string {
 		"body_memory":              strconv.FormatInt(c.BodyMemoryMB, 10) + " MiB",
 		"max_conns":                strconv.Itoa(c.MaxConns),
 		"auth_failures_per_second": strconv.FormatFloat(c.AuthFailuresPerSecond, 'g', -1, 64),
+		"sandbox_daily_calls":      strconv.FormatInt(c.SandboxDailyCalls, 10),
 	}
 }
 
