@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/keys"
 )
 
@@ -230,4 +232,71 @@ func TestATenantIsLimitedAcrossItsKeys(t *testing.T) {
 		t.Fatalf("%d sandbox calls answered, want the 12 of the allowance", ok)
 	}
 	expect(t, s.post(a.Live, liveBody(1), nil), http.StatusOK)
+}
+
+// TestTerminatedConnectionsAreNever500: database backends are terminated (pg_terminate_backend)
+// three times while live calls run. Calls then fail with 503 unavailable and Retry-After, never
+// 500; every answered call is recorded with its usage event; the service recovers.
+func TestTerminatedConnectionsAreNever500(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("dan@dbdrop.example")
+	s.unlimit(a.TenantID)
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+	admin, err := database.Open(context.Background(), database.Options{URL: s.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(admin)
+
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := s.post(a.Live, liveBody(w*100000+i), nil)
+				mu.Lock()
+				statuses[r.Status]++
+				mu.Unlock()
+				if r.Status == http.StatusServiceUnavailable && (r.Header.Get("Retry-After") == "" || r.str("code") != "unavailable") {
+					t.Errorf("503 without Retry-After or code unavailable: %s", r.Raw)
+				}
+				if r.Status == http.StatusInternalServerError {
+					t.Errorf("500 while the database restarted: %s", r.Raw)
+				}
+			}
+		}(w)
+	}
+	for k := 0; k < 3; k++ {
+		time.Sleep(300 * time.Millisecond)
+		if err := admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("statuses under terminated connections: %v", statuses)
+	if statuses[http.StatusOK] == 0 {
+		t.Fatalf("no call succeeded: %v", statuses)
+	}
+	var ok response
+	for i := 0; i < 20; i++ { // the pool replaces its broken connections
+		if ok = s.post(a.Live, liveBody(999999), nil); ok.Status == http.StatusOK {
+			break
+		}
+	}
+	expect(t, ok, http.StatusOK)
+	decisions, usage, _ := counts(t, s.env["DATABASE_URL"], a.TenantID, "live")
+	if decisions < int64(statuses[http.StatusOK]+1) || usage != decisions {
+		t.Fatalf("%d decisions and %d usage events for %d answered calls: want every answer recorded, with its usage event", decisions, usage, statuses[http.StatusOK]+1)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -28,7 +29,14 @@ type Problem struct {
 // request id and shown only as a generic internal error.
 func Fail(c *gin.Context, err error) {
 	pe := problem.As(err)
-	if pe == nil {
+	switch {
+	case pe != nil:
+	case database.IsUnavailable(err):
+		// A database restarting or out of reach is not a fault of the request: retry shortly.
+		Logger(c).WarnContext(c.Request.Context(), "database unavailable", slog.String("error", err.Error()))
+		pe = problem.New(problem.Unavailable, "the database is unavailable or restarting; retry shortly (with the same Idempotency-Key, a retry never charges twice)")
+		pe.RetryAfter = 1
+	default:
 		Logger(c).ErrorContext(c.Request.Context(), "request failed", slog.String("error", err.Error()))
 		pe = problem.New(problem.Internal, "an internal error occurred; quote the request id to support")
 	}
