@@ -134,8 +134,8 @@ func (h *HTTP) handleReconciliation(c *gin.Context) {
 			lastErr = *l.LastError
 		}
 		return w.Write([]string{"event", l.UsageEventID, l.ScoreID, l.CreatedAt.Format(time.RFC3339Nano), strconv.FormatInt(l.Quantity, 10),
-			strconv.FormatInt(l.Amount.Amount, 10), l.Amount.Currency, l.BillingState, l.ReportingState, ident,
-			strconv.Itoa(l.Attempts), lastErr, "1"})
+			strconv.FormatInt(l.Amount.Amount, 10), l.Amount.Currency, l.BillingState, l.ReportingState, httpx.CSVCell(ident),
+			strconv.Itoa(l.Attempts), httpx.CSVCell(lastErr), "1"})
 	})
 	if err != nil {
 		// Headers are gone: the truncated file has no total rows.

@@ -142,8 +142,8 @@ func (h usageHTTP) export(c *gin.Context) {
 		}
 		for _, r := range page {
 			rec[0], rec[1], rec[2], rec[3], rec[4] = r.ID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Environment, r.Metric, strconv.Itoa(r.Quantity)
-			rec[5], rec[6], rec[7], rec[8], rec[9] = r.ScoreID, r.KeyID, r.RequestID, r.IdempotencyKey, r.BillingState
-			rec[10], rec[11], rec[12], rec[13] = strconv.FormatInt(r.Amount, 10), r.Currency, r.Reference, r.ReportingState
+			rec[5], rec[6], rec[7], rec[8], rec[9] = r.ScoreID, r.KeyID, httpx.CSVCell(r.RequestID), httpx.CSVCell(r.IdempotencyKey), r.BillingState
+			rec[10], rec[11], rec[12], rec[13] = strconv.FormatInt(r.Amount, 10), r.Currency, httpx.CSVCell(r.Reference), r.ReportingState
 			_ = w.Write(rec)
 		}
 		w.Flush()

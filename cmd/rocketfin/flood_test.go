@@ -300,3 +300,17 @@ func TestTerminatedConnectionsAreNever500(t *testing.T) {
 		t.Fatalf("%d decisions and %d usage events for %d answered calls: want every answer recorded, with its usage event", decisions, usage, statuses[http.StatusOK]+1)
 	}
 }
+
+// TestUsageExportDefusesFormulas: an Idempotency-Key the client chose that a spreadsheet would run
+// as a formula is exported behind a quote.
+func TestUsageExportDefusesFormulas(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("fay@formula.example")
+	evil := `=HYPERLINK("http://evil.example","x")`
+	expect(t, s.post(a.Live, liveBody(1), map[string]string{"Idempotency-Key": strings.ReplaceAll(evil, " ", "")}), http.StatusOK)
+	csv := s.do("GET", "/v1/usage/export?period="+s.clock.Now().Format("2006-01"), a.Live, nil)
+	expect(t, csv, http.StatusOK)
+	if strings.Contains(string(csv.Raw), `,"=HYPERLINK`) || !strings.Contains(string(csv.Raw), `"'=HYPERLINK`) {
+		t.Fatalf("export:\n%s", csv.Raw)
+	}
+}

@@ -259,6 +259,37 @@ func TestTLSRefusesTLS11AndServesTLS13(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.TLS == nil || res.TLS.Version != tls.VersionTLS13 {
 		t.Fatalf("TLS 1.3 request: status %d, state %+v", res.StatusCode, res.TLS)
 	}
+	if hsts := res.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+		t.Fatalf("Strict-Transport-Security %q over TLS, want max-age", hsts)
+	}
+}
+
+// TestSecurityHeadersAndHeadProbes: every answer says nosniff and no-store (signup and key
+// creation hold secrets), plain HTTP sends no HSTS, and the health probes answer HEAD.
+func TestSecurityHeadersAndHeadProbes(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("sam@headers.example")
+	key := s.do("POST", "/v1/keys", a.Sandbox, map[string]any{"name": "ci"})
+	for _, r := range []response{a.Body, key, s.do("GET", "/v1/tenant", a.Sandbox, nil), s.do("GET", "/v1/nowhere", a.Sandbox, nil)} {
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("status %d: X-Content-Type-Options %q, Cache-Control %q; want nosniff and no-store", r.Status,
+				r.Header.Get("X-Content-Type-Options"), r.Header.Get("Cache-Control"))
+		}
+		if r.Header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("HSTS sent over plain HTTP")
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		req, _ := http.NewRequest(http.MethodHead, s.base+path, nil)
+		res, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("HEAD %s = %d, want 200", path, res.StatusCode)
+		}
+	}
 }
 
 func writeSelfSigned(t *testing.T, dir string) (string, string) {

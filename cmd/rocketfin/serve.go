@@ -223,12 +223,16 @@ func (a *app) router() (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.NewBodies(a.cfg.BodyMemoryMB<<20).Middleware())
+	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.SecurityHeaders(a.cfg.TLSCertFile != ""),
+		httpx.NewBodies(a.cfg.BodyMemoryMB<<20).Middleware())
 	r.NoRoute(httpx.NotFoundHandler)
 	r.NoMethod(httpx.MethodNotAllowedHandler)
 
-	r.GET("/healthz", func(c *gin.Context) { httpx.JSON(c, http.StatusOK, gin.H{"status": "ok"}) })
+	healthy := func(c *gin.Context) { httpx.JSON(c, http.StatusOK, gin.H{"status": "ok"}) }
+	r.GET("/healthz", healthy)
+	r.HEAD("/healthz", healthy)
 	r.GET("/readyz", a.handleReady)
+	r.HEAD("/readyz", a.handleReady)
 	r.GET("/openapi.json", func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/json", openapi.Document)
 	})

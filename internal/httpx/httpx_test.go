@@ -81,3 +81,14 @@ func TestDecodeNamesTheFieldAtFault(t *testing.T) {
 		t.Fatalf("a valid body failed: %v", err)
 	}
 }
+
+func TestCSVCellDefusesFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://evil","x")`: `'=HYPERLINK("http://evil","x")`, "+1+1": "'+1+1", "-2+3": "'-2+3", "@SUM(A1)": "'@SUM(A1)",
+		"\tcmd": "'\tcmd", "-150": "-150", "+3.5": "+3.5", "idem-1": "idem-1", "": "",
+	} {
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
