@@ -122,17 +122,30 @@ func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in Settin
 	case "null":
 		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = nil, nil
 	default:
-		var want Money
+		var want struct {
+			Amount   *int64 `json:"amount"`
+			Currency string `json:"currency"`
+		}
 		if err := httpx.DecodeBytes([]byte(raw), &want); err != nil {
 			return Tenant{}, prefixFields(err, "monthly_cap.")
 		}
-		if want.Amount < 0 || want.Amount > 1_000_000_000_00 {
+		if want.Amount == nil {
+			return Tenant{}, problem.Field("monthly_cap.amount", "is required (minor units); send \"monthly_cap\": null to remove the cap")
+		}
+		if *want.Amount < 0 || *want.Amount > 1_000_000_000_00 {
 			return Tenant{}, problem.Field("monthly_cap.amount", "must be from 0 to 100000000000 minor units")
 		}
 		if want.Currency != currency {
 			return Tenant{}, problem.Field("monthly_cap.currency", "must be %s, the currency RocketFin bills in", currency)
 		}
-		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = want.Amount, want.Currency
+		t, err := s.store.Get(ctx, p.TenantID)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if t.Status != "active" && t.Status != "past_due" {
+			return Tenant{}, problem.New(problem.Conflict, "a monthly cap applies to a subscribed (metered) tenant; this one is %s", t.Status)
+		}
+		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = *want.Amount, want.Currency
 	}
 	if err := s.store.Update(ctx, p.TenantID, cols); err != nil {
 		return Tenant{}, err

@@ -118,7 +118,12 @@ func TestConcurrentMeteredCallsRespectTheMonthlyCap(t *testing.T) {
 	s := startServer(t, map[string]string{"ROCKETFIN_PRICE_PER_ANALYSIS": "150"})
 	a := s.signup("dan@metered.example")
 	s.unlimit(a.TenantID)
+	expectProblem(t, s.do("PATCH", "/v1/tenant", a.Live, map[string]any{"monthly_cap": map[string]any{"amount": 750, "currency": "EUR"}}),
+		http.StatusConflict, "conflict", "") // still on its trial: nothing is metered to cap
 	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+	s.clock.Advance(2 * time.Second)
+	expectProblem(t, s.do("PATCH", "/v1/tenant", a.Live, map[string]any{"monthly_cap": map[string]any{"currency": "EUR"}}),
+		http.StatusBadRequest, "invalid_request", "monthly_cap.amount") // once a zero cap
 	expectProblem(t, s.do("PATCH", "/v1/tenant", a.Sandbox, map[string]any{"monthly_cap": map[string]any{"amount": 750, "currency": "EUR"}}),
 		http.StatusForbidden, "forbidden", "")
 	expectProblem(t, s.do("PATCH", "/v1/tenant", a.Live, map[string]any{"monthly_cap": map[string]any{"amount": 750, "currency": "USD"}}),
