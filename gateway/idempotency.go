@@ -44,13 +44,19 @@ func (g *Gateway) replay(ctx context.Context, p keys.Principal, key, fingerprint
 	return storedAnswer{status: rows[0].Status, body: []byte(rows[0].Response)}, true, nil
 }
 
+// ClaimLease is how long a claimed Idempotency-Key without an answer holds off other calls.
+const ClaimLease = 30 * time.Second
+
 // claim takes the key inside the charging transaction. If another call
 // holds it, PostgreSQL makes this insert wait for that call's commit and
 // then fail, and the caller replays the stored answer.
 func (g *Gateway) claim(ctx context.Context, tx *gorm.DB, p keys.Principal, key, fingerprint, scoreID string, now time.Time) error {
-	// An expired answer frees its key.
-	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key = ? AND expires_at <= ?`,
-		p.TenantID, string(p.Environment), key, now).Error; err != nil {
+	// An expired answer frees its key, and so does a claim left without an answer for longer than
+	// ClaimLease: the call that made it crashed or lost its database between claiming and
+	// answering, and its retries must not wait a day.
+	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key = ?
+		AND (expires_at <= ? OR (response = '' AND created_at <= ?))`,
+		p.TenantID, string(p.Environment), key, now, now.Add(-ClaimLease)).Error; err != nil {
 		return fmt.Errorf("free expired idempotency key: %w", err)
 	}
 	err := tx.WithContext(ctx).Exec(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at)

@@ -314,3 +314,31 @@ func TestUsageExportDefusesFormulas(t *testing.T) {
 		t.Fatalf("export:\n%s", csv.Raw)
 	}
 }
+
+// TestAnAbandonedIdempotencyClaimIsTakenOverAfterItsLease: a call that claimed a consent's
+// Idempotency-Key and then died (the row a crash leaves: claimed, no answer) holds the key off for
+// the 30-second lease only; a retry after it creates the consent.
+func TestAnAbandonedIdempotencyClaimIsTakenOverAfterItsLease(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("ola@lease.example")
+	db, err := database.Open(context.Background(), database.Options{URL: s.env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	now := s.clock.Now()
+	if err := db.Exec(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at)
+		VALUES (?, 'live', 'consent-crash', 'whatever', 0, '', '', ?, ?)`, a.TenantID, now, now.Add(24*time.Hour)).Error; err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"company_id": "FR-LEASE", "scopes": []string{"bank_data"}, "evidence": "form 9"}
+	key := map[string]string{"Idempotency-Key": "consent-crash"}
+	expectProblem(t, s.doWith("POST", "/v1/consents", a.Live, body, key), http.StatusConflict, "idempotency_conflict", "")
+	s.clock.Advance(31 * time.Second)
+	first := s.doWith("POST", "/v1/consents", a.Live, body, key)
+	expect(t, first, http.StatusCreated)
+	again := s.doWith("POST", "/v1/consents", a.Live, body, key)
+	if again.Header.Get("Idempotent-Replayed") != "true" || again.str("id") != first.str("id") {
+		t.Fatalf("after the takeover the key replays: %s", again.Raw)
+	}
+}
