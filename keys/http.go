@@ -190,7 +190,12 @@ func (s *Service) handleRotate(c *gin.Context) {
 }
 
 func (s *Service) handleRevoke(c *gin.Context) {
-	k, err := s.Revoke(c.Request.Context(), PrincipalOf(c), c.Param("id"))
+	force := c.Query("force")
+	if force != "" && force != "true" && force != "false" {
+		httpx.Fail(c, problem.Field("force", "must be true or false"))
+		return
+	}
+	k, err := s.Revoke(c.Request.Context(), PrincipalOf(c), c.Param("id"), force == "true")
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -227,11 +227,26 @@ func (s *Service) Rotate(ctx context.Context, p Principal, id string, grace time
 }
 
 // Revoke makes a key fail at once. Revoking a revoked key changes nothing.
-func (s *Service) Revoke(ctx context.Context, p Principal, id string) (Key, error) {
+func (s *Service) Revoke(ctx context.Context, p Principal, id string, force bool) (Key, error) {
 	if !ids.Valid(ids.Key, id) {
 		return Key{}, problem.New(problem.NotFound, "no key %s", id)
 	}
-	if _, err := s.store.Revoke(ctx, p.TenantID, p.Environment, id, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	if p.Environment == Live && !force {
+		// Only a live key can make a live key: revoking the last one locks the tenant out of live.
+		var others int64
+		if err := s.db.WithContext(ctx).Model(&Key{}).Where("tenant_id = ? AND environment = ? AND id <> ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+			p.TenantID, Live, id, now).Count(&others).Error; err != nil {
+			return Key{}, fmt.Errorf("count live keys: %w", err)
+		}
+		if others == 0 {
+			if _, err := s.store.Get(ctx, nil, p.TenantID, p.Environment, id); err != nil {
+				return Key{}, err
+			}
+			return Key{}, problem.New(problem.Conflict, "this is the tenant's last usable live key, and only a live key can create another: create a new live key first (POST /v1/keys with this key), then revoke this one; or send DELETE /v1/keys/%s?force=true to revoke it anyway", id)
+		}
+	}
+	if _, err := s.store.Revoke(ctx, p.TenantID, p.Environment, id, now); err != nil {
 		return Key{}, err
 	}
 	s.cache.forget(id)

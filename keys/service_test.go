@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,7 +55,7 @@ func TestKeyLifecycleInTheStore(t *testing.T) {
 		if _, err := svc.Get(ctx, b, issued.Key.ID); problem.CodeOf(err) != problem.NotFound {
 			t.Fatalf("tenant b got tenant a's key: %v", err)
 		}
-		if _, err := svc.Revoke(ctx, b, issued.Key.ID); problem.CodeOf(err) != problem.NotFound {
+		if _, err := svc.Revoke(ctx, b, issued.Key.ID, false); problem.CodeOf(err) != problem.NotFound {
 			t.Fatalf("tenant b revoked tenant a's key: %v", err)
 		}
 		if _, err := svc.Rotate(ctx, keys.Principal{TenantID: "ten_a", Environment: keys.Sandbox}, issued.Key.ID, time.Hour); problem.CodeOf(err) != problem.NotFound {
@@ -72,7 +73,11 @@ func TestKeyLifecycleInTheStore(t *testing.T) {
 		if _, err := svc.Authenticate(ctx, next.Secret); err != nil {
 			t.Fatalf("new key: %v", err)
 		}
-		k, err := svc.Revoke(ctx, a, next.Key.ID)
+		// The last usable live key: refused unless the caller means it.
+		if _, err := svc.Revoke(ctx, a, next.Key.ID, false); problem.CodeOf(err) != problem.Conflict || !strings.Contains(err.Error(), "force=true") {
+			t.Fatalf("revoking the last live key: %v, want conflict saying how to proceed", err)
+		}
+		k, err := svc.Revoke(ctx, a, next.Key.ID, true)
 		if err != nil || k.Status(clk.Now()) != keys.StatusRevoked {
 			t.Fatalf("Revoke = %+v, %v", k, err)
 		}
@@ -241,7 +246,7 @@ func TestKeysPerEnvironmentAreCapped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Revoke(ctx, live, list[0].ID); err != nil {
+		if _, err := svc.Revoke(ctx, live, list[0].ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.Create(ctx, live, keys.CreateInput{}); err != nil {
