@@ -129,8 +129,10 @@ func (in PatchInput) Validate() error {
 		fields = append(fields, problem.FieldError{Field: "status", Message: "must be one of trial, active, past_due, suspended, canceled"})
 	}
 	if in.RateLimit != nil {
-		if in.RateLimit.PerSecond <= 0 || in.RateLimit.PerSecond > 100_000 {
-			fields = append(fields, problem.FieldError{Field: "rate_limit.per_second", Message: "must be above 0 and at most 100000"})
+		// At least one request in about 17 minutes: a smaller rate would make the RateLimit window
+		// and Retry-After overflow any integer a client can read.
+		if !(in.RateLimit.PerSecond >= 0.001 && in.RateLimit.PerSecond <= 100_000) {
+			fields = append(fields, problem.FieldError{Field: "rate_limit.per_second", Message: "must be from 0.001 to 100000"})
 		}
 		if in.RateLimit.Burst < 1 || in.RateLimit.Burst > 1_000_000 {
 			fields = append(fields, problem.FieldError{Field: "rate_limit.burst", Message: "must be from 1 to 1000000"})

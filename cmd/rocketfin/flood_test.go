@@ -342,3 +342,26 @@ func TestAnAbandonedIdempotencyClaimIsTakenOverAfterItsLease(t *testing.T) {
 		t.Fatalf("after the takeover the key replays: %s", again.Raw)
 	}
 }
+
+// TestOperatorRateLimitsStayReadable: a rate below 0.001 a second is refused (its window would
+// overflow the headers); at the minimum, a refused call still says when to retry.
+func TestOperatorRateLimitsStayReadable(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("una@ratemin.example")
+	for _, ps := range []float64{0, 1e-300, 0.0009, 100001} {
+		expectProblem(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken,
+			map[string]any{"rate_limit": map[string]any{"per_second": ps, "burst": 1}}), http.StatusBadRequest, "invalid_request", "rate_limit.per_second")
+	}
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken,
+		map[string]any{"rate_limit": map[string]any{"per_second": 0.001, "burst": 1}}), http.StatusOK)
+	body := map[string]any{"company": map[string]any{"id": "999000011"}}
+	expect(t, s.post(a.Sandbox, body, nil), http.StatusOK)
+	r := s.post(a.Sandbox, body, nil)
+	expectProblem(t, r, http.StatusTooManyRequests, "rate_limited", "")
+	if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || n < 1 || n > 1000 {
+		t.Fatalf("Retry-After %q at the minimum rate, want about 1000 seconds", r.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.Header.Get("RateLimit-Policy"), `"credential";q=1;w=1000`) {
+		t.Fatalf("RateLimit-Policy %q", r.Header.Get("RateLimit-Policy"))
+	}
+}
