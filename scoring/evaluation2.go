@@ -28,21 +28,19 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 	future := false
 	for i := range fin {
 		if d, ok := ev.days(fin[i].PeriodEnd); ok && d < 0 {
-			future = true
+			if !future {
+				copy(kept[:], fin) // copied only when a statement must change
+				future = true
+			}
+			// Kept in its place, but without a figure: its date is not true, so none of its
+			// figures can be trusted, and it is read at the worst staleness (stalenessOf).
+			kept[i] = Statement{PeriodEnd: fin[i].PeriodEnd, Currency: fin[i].Currency}
+			ev.inconsistent = append(ev.inconsistent, QualityItem{
+				Field: "financials[" + itoa(i) + "].period_end", Message: "period ends after the evaluation date: none of this statement's figures is read, and it counts as stale",
+			})
 		}
 	}
 	if future {
-		for i := range fin {
-			kept[i] = fin[i]
-			if d, ok := ev.days(fin[i].PeriodEnd); ok && d < 0 {
-				// Kept in its place, but without a figure: its date is not true, so none of its
-				// figures can be trusted, and it is read at the worst staleness.
-				kept[i] = Statement{PeriodEnd: fin[i].PeriodEnd, Currency: fin[i].Currency}
-				ev.inconsistent = append(ev.inconsistent, QualityItem{
-					Field: "financials[" + itoa(i) + "].period_end", Message: "period ends after the evaluation date: none of this statement's figures is read, and it counts as stale",
-				})
-			}
-		}
 		fin = kept[:len(fin)]
 	}
 	ev.x = prudentFeatures(fin)
@@ -108,16 +106,7 @@ func (ev *evaluation) statementsRules2(e *Engine) {
 			Message: "no reference rate for this currency in " + RatesVersion + ": size features scored as missing",
 		})
 	}
-	if future && s.TotalAssets == nil && s.Revenue == nil && s.PeriodEnd > ev.asOf.Format(dateLayout) {
-		ev.add(codeStaleStatements, staleCap)
-		ev.stale = append(ev.stale, QualityItem{
-			Field:        "financials[" + itoa(ev.latest) + "].period_end",
-			Message:      "the latest statement is dated after the evaluation date: counted at the worst staleness, 0.40",
-			ImpactPoints: points(staleCap),
-		})
-	} else {
-		ev.stalenessOf(s, ev.latest)
-	}
+	ev.stalenessOf(s, ev.latest)
 	ev.reportConsistency(s, ev.latest)
 }
 
@@ -128,6 +117,16 @@ func (ev *evaluation) stalenessOf(s *Statement, cur int) {
 		return
 	}
 	ev.staleYears = d / 365.25
+	if d < 0 && ev.rules >= 2 {
+		// Rules 2: a statement dated after the evaluation date is read at the worst staleness.
+		ev.add(codeStaleStatements, staleCap)
+		ev.stale = append(ev.stale, QualityItem{
+			Field:        "financials[" + itoa(cur) + "].period_end",
+			Message:      "the latest statement is dated after the evaluation date: counted at the worst staleness, 0.40",
+			ImpactPoints: points(staleCap),
+		})
+		return
+	}
 	if d < 0 {
 		ev.inconsistent = append(ev.inconsistent, QualityItem{
 			Field: "financials[" + itoa(cur) + "].period_end", Message: "period ends after the evaluation date; scored as reported",

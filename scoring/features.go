@@ -42,13 +42,10 @@ const (
 	FInterestToRevenue                      // interest expense / revenue
 	FWorkingCapitalToRevenue                // (current assets − current liabilities) / revenue
 
-	// Added for rf-ebm-2.0.0.
-	FLeveragePrudent          // max(total liabilities, total assets − equity) / total assets
-	FEquityRatioPrudent       // min(equity, total assets − total liabilities) / total assets
+	// Added for rf-ebm-2.0.0, computed by prudentFeatures only.
+	FLeveragePrudent          // total liabilities / min(total assets, total liabilities + equity)
 	FInterestCoverFloored     // max(EBIT, 0) / interest expense; coverCap without interest
 	FEBITDAMargin             // (EBIT + depreciation) / revenue
-	FRetainedToNonCash        // retained earnings / (total assets − cash)
-	FTurnoverNonCash          // revenue / (total assets − cash)
 	FCashToFunding            // cash / (total liabilities + equity)
 	FWorkingCapitalToFunding  // (current assets − current liabilities) / (total liabilities + equity)
 	FRetainedToNonCashFunding // retained earnings / (total liabilities + equity − cash)
@@ -108,11 +105,8 @@ var Features = [NumFeatures]FeatureInfo{
 	FInterestToRevenue:        {"interest_to_revenue", "FIN_INTEREST_TO_REVENUE", "interest expense / revenue"},
 	FWorkingCapitalToRevenue:  {"working_capital_to_revenue", "FIN_WORKING_CAPITAL_TO_REVENUE", "(current assets − current liabilities) / revenue"},
 	FLeveragePrudent:          {"leverage_prudent", "FIN_LEVERAGE", "total liabilities / the smaller of total assets and total liabilities + equity: a statement that does not balance is read the riskier way"},
-	FEquityRatioPrudent:       {"equity_ratio_prudent", "FIN_EQUITY_RATIO", "1 − leverage_prudent"},
 	FInterestCoverFloored:     {"interest_cover_floored", "FIN_INTEREST_COVER", "max(EBIT, 0) / interest expense; 1,000,000 without interest expense"},
 	FEBITDAMargin:             {"ebitda_margin", "FIN_EBITDA_MARGIN", "(EBIT + depreciation) / revenue"},
-	FRetainedToNonCash:        {"retained_earnings_to_noncash_assets", "FIN_RETAINED_EARNINGS", "retained earnings / (total assets − cash)"},
-	FTurnoverNonCash:          {"turnover_noncash_assets", "FIN_ASSET_TURNOVER", "revenue / (total assets − cash)"},
 	FCashToFunding:            {"cash_to_funding", "FIN_CASH_TO_ASSETS", "cash / (total liabilities + equity)"},
 	FWorkingCapitalToFunding:  {"working_capital_to_funding", "FIN_WORKING_CAPITAL", "(current assets − current liabilities) / (total liabilities + equity)"},
 	FRetainedToNonCashFunding: {"retained_earnings_to_noncash_funding", "FIN_RETAINED_EARNINGS", "retained earnings / (total liabilities + equity − cash)"},
@@ -200,9 +194,9 @@ func allMissing(fin []Statement) (x FeatureVector, cur, prev int) {
 	return x, cur, prev
 }
 
-// StatementFeatures computes the statement features from the most recent statement (and the
-// previous one for growth). It is the one feature function of the model: the fitter and Evaluate
-// both call it. With no statement every feature is missing.
+// StatementFeatures computes the features of rules-1 models from the most recent statement (and
+// the previous one for growth), as the statement sends them; rules 2 reads them prudently
+// (prudentFeatures). With no statement every feature is missing.
 func StatementFeatures(fin []Statement) FeatureVector {
 	x, ci, pi := allMissing(fin)
 	if ci < 0 {
@@ -245,24 +239,6 @@ func StatementFeatures(fin []Statement) FeatureVector {
 	x[FCashToAssets] = ratio(c.cash, c.ta)
 	x[FInterestToRevenue] = ratio(c.interest, c.rev)
 	x[FWorkingCapitalToRevenue] = ratio(c.ca-c.cl, c.rev)
-	if !math.IsNaN(c.tl + c.eq) {
-		// Liabilities over the smaller of the two totals, total assets or liabilities plus
-		// equity: a statement that does not balance is read the riskier way, and one whose total
-		// assets shrink (a loss, or a total typed in thousands) never reads less indebted.
-		x[FLeveragePrudent] = math.Max(ratio(c.tl, c.ta), ratio(c.tl, c.tl+c.eq))
-		x[FEquityRatioPrudent] = 1 - x[FLeveragePrudent]
-	}
-	x[FInterestCoverFloored] = coverFloored(c.ebit, c.interest)
-	x[FEBITDAMargin] = ratio(c.ebit+c.dep, c.rev)
-	x[FRetainedToNonCash] = ratio(c.re, c.ta-c.cash)
-	x[FTurnoverNonCash] = ratio(c.rev, c.ta-c.cash)
-	// The other side of the balance sheet: equal to total assets when the statement balances, and
-	// untouched when total assets alone are typed in another unit.
-	funding := c.tl + c.eq
-	x[FCashToFunding] = ratio(c.cash, funding)
-	x[FWorkingCapitalToFunding] = ratio(c.ca-c.cl, funding)
-	x[FRetainedToNonCashFunding] = ratio(c.re, funding-c.cash)
-	x[FTurnoverNonCashFunding] = ratio(c.rev, funding-c.cash)
 	if pi >= 0 {
 		prev := val(fin[pi].Revenue)
 		if p, ok := convert(prev, fin[pi].Currency, cur); ok {

@@ -29,7 +29,7 @@ var plausible = func() (b [NumFeatures]*bound) {
 // revenueFeatures divide by revenue: when revenue is found in another unit than the rest of the
 // statement, all of them are scored as missing.
 var revenueFeatures = []Feature{FEBITMargin, FNetMargin, FEBITDAMargin, FInterestToRevenue, FSizeRevenue,
-	FReceivableDays, FInventoryDays, FCurrentLiabDays, FRevenueGrowth, FTurnoverNonCash, FTurnoverNonCashFunding}
+	FReceivableDays, FInventoryDays, FCurrentLiabDays, FRevenueGrowth, FTurnoverNonCashFunding}
 
 // The revenue check of rules 2. Revenue below 1% of the non-cash capital (total liabilities plus
 // equity, less cash) is no trading firm's; it is most often revenue typed in thousands. Revenue
