@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -72,8 +75,8 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	if err := in.Validate(); err != nil {
 		return Subscription{}, err
 	}
-	if len(idempotencyKey) > 200 || strings.IndexFunc(idempotencyKey, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
-		return Subscription{}, problem.Field("Idempotency-Key", "must be at most 200 printable ASCII characters without spaces")
+	if err := idempotency.ValidKey(idempotencyKey); err != nil {
+		return Subscription{}, err
 	}
 	if s.stripe == nil || s.priceID == "" {
 		return Subscription{}, problem.New(problem.Conflict, "billing is not configured on this server (STRIPE_SECRET_KEY and STRIPE_PRICE_ID)")
@@ -138,7 +141,10 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		if idempotencyKey == "" {
 			return nil
 		}
-		return stripe.String("rocketfin-" + kind + "-" + t.ID + "-" + idempotencyKey)
+		// Stripe takes keys of at most 255 characters: the caller's key, which may be that
+		// long itself, is sent as its digest.
+		sum := sha256.Sum256([]byte(idempotencyKey))
+		return stripe.String("rocketfin-" + kind + "-" + t.ID + "-" + hex.EncodeToString(sum[:]))
 	}
 	if cus.InvoiceSettings != nil && cus.InvoiceSettings.DefaultPaymentMethod != nil && cus.InvoiceSettings.DefaultPaymentMethod.ID != "" {
 		sp := &stripe.SubscriptionParams{

@@ -38,10 +38,9 @@ func newView(c Consent, now time.Time) View {
 	return v
 }
 
-// Register mounts the consent routes on an authenticated group; idempotent
-// guards creation with the Idempotency-Key header.
-func (s *Service) Register(g *gin.RouterGroup, idempotent gin.HandlerFunc) {
-	g.POST("/consents", idempotent, s.handleCreate)
+// Register mounts the consent routes on an authenticated group.
+func (s *Service) Register(g *gin.RouterGroup) {
+	g.POST("/consents", s.handleCreate)
 	g.GET("/consents", s.handleList)
 	g.GET("/consents/:id", s.handleGet)
 	g.DELETE("/consents/:id", s.handleWithdraw)
@@ -53,12 +52,12 @@ func (s *Service) handleCreate(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	con, err := s.Create(c.Request.Context(), keys.PrincipalOf(c), in)
+	ans, replayed, err := s.CreateOnce(c.Request.Context(), keys.PrincipalOf(c), in, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	httpx.JSON(c, http.StatusCreated, newView(con, s.clock.Now()))
+	httpx.RawJSON(c, ans.Status, ans.Body, replayed)
 }
 
 func (s *Service) handleList(c *gin.Context) {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
@@ -29,14 +33,73 @@ func (s *Service) Create(ctx context.Context, p keys.Principal, in CreateInput) 
 	if err := in.Validate(now); err != nil {
 		return Consent{}, err
 	}
+	return s.insert(ctx, s.db, p, in, now)
+}
+
+func (s *Service) insert(ctx context.Context, db *gorm.DB, p keys.Principal, in CreateInput, now time.Time) (Consent, error) {
 	c := Consent{
 		ID: ids.New(ids.Consent), TenantID: p.TenantID, Environment: string(p.Environment), CompanyID: in.CompanyID,
 		Scopes: strings.Join(in.Scopes, ","), Evidence: in.Evidence, KeyID: p.KeyID, CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC(),
 	}
-	if err := s.db.WithContext(ctx).Create(&c).Error; err != nil {
+	if err := db.WithContext(ctx).Create(&c).Error; err != nil {
 		return Consent{}, fmt.Errorf("record consent: %w", err)
 	}
 	return c, nil
+}
+
+// CreateOnce records a consent as Create does and answers its API view,
+// under the Idempotency-Key key ("" for none): the claim of the key, the
+// consent and the saved answer are written in one transaction, so a crash
+// leaves either all three or none. A retry with the same key and body
+// answers the saved answer (replayed=true), another body
+// idempotency_conflict.
+func (s *Service) CreateOnce(ctx context.Context, p keys.Principal, in CreateInput, key string) (ans idempotency.Answer, replayed bool, err error) {
+	if err := idempotency.ValidKey(key); err != nil {
+		return ans, false, err
+	}
+	now := s.clock.Now()
+	scope := idempotency.Scope{TenantID: p.TenantID, Environment: string(p.Environment)}
+	var fingerprint string
+	if key != "" {
+		if fingerprint, err = idempotency.Fingerprint(in); err != nil {
+			return ans, false, err
+		}
+		if ans, found, err := idempotency.Lookup(ctx, s.db, scope, key, fingerprint, now); err != nil || found {
+			return ans, found, err
+		}
+	}
+	if err := in.Validate(now); err != nil {
+		return ans, false, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if key != "" {
+			if err := idempotency.Claim(ctx, tx, scope, key, fingerprint, "", now); err != nil {
+				return err
+			}
+		}
+		c, err := s.insert(ctx, tx, p, in, now)
+		if err != nil {
+			return err
+		}
+		body, err := httpx.Marshal(newView(c, now))
+		if err != nil {
+			return fmt.Errorf("encode consent %s: %w", c.ID, err)
+		}
+		ans = idempotency.Answer{Status: http.StatusCreated, Body: body}
+		if key == "" {
+			return nil
+		}
+		return idempotency.Save(ctx, tx, scope, key, ans)
+	})
+	if errors.Is(err, idempotency.ErrClaimed) {
+		// A concurrent call with this key committed first: answer what it saved.
+		stored, found, err := idempotency.Lookup(ctx, s.db, scope, key, fingerprint, now)
+		if err == nil && !found {
+			err = idempotency.InProgress()
+		}
+		return stored, found, err
+	}
+	return ans, false, err
 }
 
 // Get returns one consent of the caller.

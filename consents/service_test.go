@@ -70,3 +70,39 @@ func TestRequireFindsAnActiveConsentCoveringEveryScope(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateOnceReplaysTheSavedAnswer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_c"})
+		svc := consents.NewService(db, clock.NewFake(epoch))
+		p := keys.Principal{TenantID: "ten_c", Environment: keys.Live, KeyID: "key_1"}
+		until := epoch.Add(30 * 24 * time.Hour)
+		in := func(company string) consents.CreateInput {
+			return consents.CreateInput{CompanyID: company, Scopes: []string{consents.ScopeBankData}, Evidence: "form", ExpiresAt: &until}
+		}
+
+		// A refused body leaves the key free.
+		if _, _, err := svc.CreateOnce(ctx, p, in(""), "k"); problem.CodeOf(err) != problem.Invalid {
+			t.Fatalf("empty company: %v", err)
+		}
+		first, replayed, err := svc.CreateOnce(ctx, p, in("FR-1"), "k")
+		if err != nil || replayed || first.Status != 201 {
+			t.Fatalf("first: %d %v %v", first.Status, replayed, err)
+		}
+		again, replayed, err := svc.CreateOnce(ctx, p, in("FR-1"), "k")
+		if err != nil || !replayed || string(again.Body) != string(first.Body) {
+			t.Fatalf("retry: %s %v %v", again.Body, replayed, err)
+		}
+		if _, _, err := svc.CreateOnce(ctx, p, in("FR-2"), "k"); problem.CodeOf(err) != problem.IdempotencyConflict {
+			t.Fatalf("another body: %v", err)
+		}
+		if _, _, err := svc.CreateOnce(ctx, p, in("FR-1"), "bad key"); problem.CodeOf(err) != problem.Invalid {
+			t.Fatalf("bad key: %v", err)
+		}
+		list, err := svc.List(ctx, p, "", "", 10)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("%d consents (%v), want 1", len(list), err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/sandbox"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -43,7 +44,9 @@ func FuzzRequestPath(f *testing.F) {
 			return
 		}
 		_ = neededScopes(&req)
-		_ = requestHash(req)
+		if _, err := idempotency.Fingerprint(req); err != nil {
+			t.Fatalf("fingerprint of %q: %v", body, err)
+		}
 		if err := g.fillFromCatalog(&req); err != nil && problem.CodeOf(err) != problem.Invalid {
 			t.Fatalf("sandbox fill of %q: %v", body, err)
 		}

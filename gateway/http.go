@@ -52,10 +52,7 @@ func (g *Gateway) handleScore(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if ans.Replayed {
-		c.Header("Idempotent-Replayed", "true")
-	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", ans.Body)
+	httpx.RawJSON(c, http.StatusOK, ans.Body, ans.Replayed)
 }
 
 func (g *Gateway) handleGet(c *gin.Context) {

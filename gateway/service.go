@@ -2,13 +2,12 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
@@ -26,9 +26,6 @@ import (
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/scoringhttp"
 )
-
-// IdempotencyTTL is how long a stored answer is replayed.
-const IdempotencyTTL = 24 * time.Hour
 
 // Gateway runs scoring calls.
 type Gateway struct {
@@ -102,9 +99,6 @@ type Answer struct {
 	Limits []Bucket
 }
 
-// errReplay aborts a transaction whose idempotency key another call claimed.
-var errReplay = errors.New("idempotency key already claimed")
-
 // Score runs one scoring call through every check, the core and the
 // charging transaction.
 func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
@@ -124,7 +118,7 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		}
 	}
 
-	if err := validIdempotencyKey(c.IdempotencyKey); err != nil {
+	if err := idempotency.ValidKey(c.IdempotencyKey); err != nil {
 		return ans, err
 	}
 	// A sandbox answer depends only on the body and the language (fixed
@@ -144,9 +138,11 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 	var fingerprint string
 	if c.IdempotencyKey != "" {
-		fingerprint = requestHash(ev.req)
+		if fingerprint, err = idempotency.Fingerprint(ev.req); err != nil {
+			return ans, err
+		}
 		if stored, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
-			ans.Body, ans.Replayed = stored.body, found
+			ans.Body, ans.Replayed = stored.Body, found
 			return ans, err
 		}
 	}
@@ -187,12 +183,12 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 
 	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == "trial")
-	if errors.Is(err, errReplay) {
+	if errors.Is(err, idempotency.ErrClaimed) {
 		stored, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {
-			rerr = problem.New(problem.Conflict, "a concurrent call with this Idempotency-Key did not finish; retry")
+			rerr = idempotency.InProgress()
 		}
-		ans.Body, ans.Replayed = stored.body, found
+		ans.Body, ans.Replayed = stored.Body, found
 		return ans, rerr
 	}
 	if err != nil {
@@ -213,7 +209,7 @@ func (g *Gateway) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 	if err != nil || !found {
 		return ans, refusal
 	}
-	ans.Body, ans.Replayed = stored.body, true
+	ans.Body, ans.Replayed = stored.Body, true
 	return ans, nil
 }
 
@@ -263,7 +259,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	var charged metering.Charge
 	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.IdempotencyKey != "" {
-			if err := g.claim(ctx, tx, p, c.IdempotencyKey, fingerprint, scoreID, now); err != nil {
+			if err := idempotency.Claim(ctx, tx, scopeOf(p), c.IdempotencyKey, fingerprint, scoreID, now); err != nil {
 				return err
 			}
 		}
@@ -291,7 +287,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 			return err
 		}
 		if c.IdempotencyKey != "" {
-			return g.store(ctx, tx, p, c.IdempotencyKey, body)
+			return idempotency.Save(ctx, tx, scopeOf(p), c.IdempotencyKey, idempotency.Answer{Status: http.StatusOK, Body: body})
 		}
 		return nil
 	})
@@ -313,26 +309,6 @@ func decodeRequest(body []byte) (scoring.Request, error) {
 		return req, scoringhttp.FieldErrors(err)
 	}
 	return req, nil
-}
-
-// requestHash fingerprints a request by its canonical JSON, so that
-// whitespace and key order do not make two equal bodies differ.
-func requestHash(req scoring.Request) string {
-	b, _ := json.Marshal(req)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-func validIdempotencyKey(k string) error {
-	if len(k) > 255 {
-		return problem.Field("Idempotency-Key", "must be at most 255 characters")
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return problem.Field("Idempotency-Key", "must be printable ASCII without spaces")
-		}
-	}
-	return nil
 }
 
 // neededScopes are the consents a request needs: bank data, and a natural

@@ -571,6 +571,6 @@ func TestUsageExportStreamsEveryEventAcrossPages(t *testing.T) {
 func TestSubscribingWithAnOverlongIdempotencyKeyIsABadRequest(t *testing.T) {
 	s := startServer(t, nil)
 	a := s.signup("ned@billing.example")
-	r := s.doWith("POST", "/v1/billing/subscription", a.Live, nil, map[string]string{"Idempotency-Key": strings.Repeat("k", 201)})
+	r := s.doWith("POST", "/v1/billing/subscription", a.Live, nil, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)})
 	expectProblem(t, r, http.StatusBadRequest, "invalid_request", "Idempotency-Key")
 }

@@ -246,7 +246,7 @@ func (a *app) router() (*gin.Engine, error) {
 	authed := r.Group("/v1", keys.Middleware(a.keys))
 	th.Register(authed)
 	a.keys.Register(authed)
-	a.consents.Register(authed, a.gateway.Idempotent())
+	a.consents.Register(authed)
 	a.meter.Register(authed, a.clock.Now)
 	a.gateway.Register(authed, func() any { return sandbox.Companies() })
 	a.billing.register(public, authed)

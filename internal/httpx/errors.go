@@ -69,8 +69,17 @@ func JSON(c *gin.Context, status int, v any) {
 	writeJSON(c, v)
 }
 
+// RawJSON writes an answer already encoded by Marshal; replayed marks the saved answer of an
+// Idempotency-Key (header Idempotent-Replayed: true).
+func RawJSON(c *gin.Context, status int, body []byte, replayed bool) {
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Data(status, "application/json; charset=utf-8", body)
+}
+
 func writeJSON(c *gin.Context, v any) {
-	b, err := marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		Logger(c).ErrorContext(c.Request.Context(), "encode response", slog.String("error", err.Error()))
 		c.Writer.WriteHeaderNow()

@@ -21,7 +21,8 @@ const (
 	DefaultBodyBytes = 32 << 10
 )
 
-func marshal(v any) ([]byte, error) {
+// Marshal encodes v as the API writes JSON: without HTML escaping, with a final newline.
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
