@@ -42,6 +42,8 @@ type Gateway struct {
 	allowance *sandboxAllowance
 	models    *scoring.Library
 	log       *slog.Logger
+	// requireEmail refuses live calls of tenants whose email is not verified.
+	requireEmail bool
 }
 
 // Options wire a gateway.
@@ -57,7 +59,10 @@ type Options struct {
 	Models *scoring.Library
 	// SandboxDailyCalls bounds each tenant's sandbox calls a day (DefaultSandboxDailyCalls when 0).
 	SandboxDailyCalls int
-	Logger            *slog.Logger
+	// RequireVerifiedEmail refuses live calls (403 email_unverified) until the tenant's signup
+	// email is verified.
+	RequireVerifiedEmail bool
+	Logger               *slog.Logger
 }
 
 // New returns a gateway.
@@ -72,7 +77,7 @@ func New(o Options) *Gateway {
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
-		allowance: newSandboxAllowance(o.SandboxDailyCalls),
+		allowance: newSandboxAllowance(o.SandboxDailyCalls), requireEmail: o.RequireVerifiedEmail,
 	}
 }
 
@@ -153,7 +158,7 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		return g.replayOr(ctx, c, fingerprint, ans, err)
 	}
 	if p.Environment == keys.Live {
-		if err := tenant.precheck(now); err != nil {
+		if err := tenant.precheck(now, g.requireEmail); err != nil {
 			return g.replayOr(ctx, c, fingerprint, ans, err)
 		}
 	}

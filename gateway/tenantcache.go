@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/tenants"
 )
 
 // tenantInfo is what the checks in front of the core read of a tenant.
@@ -19,6 +20,8 @@ type tenantInfo struct {
 	CreditsRemaining   int64
 	RateLimitPerSecond *float64
 	RateLimitBurst     *int
+	EmailVerifiedAt    *time.Time
+	SignupEmailLower   string
 	fetched            time.Time
 }
 
@@ -29,8 +32,12 @@ func (t tenantInfo) limit() Limit {
 	return DefaultLimit
 }
 
-// precheck refuses live calls that the transaction would refuse anyway.
-func (t tenantInfo) precheck(now time.Time) error {
+// precheck refuses live calls that the transaction would refuse anyway, and, when
+// requireEmail is set, those of a tenant whose signup email is not verified yet.
+func (t tenantInfo) precheck(now time.Time, requireEmail bool) error {
+	if err := tenants.EmailCheck(requireEmail, t.EmailVerifiedAt, t.SignupEmailLower); err != nil {
+		return err
+	}
 	switch t.Status {
 	case "trial":
 		if !now.Before(t.TrialEndsAt) {
@@ -64,8 +71,8 @@ func (c *tenantCache) get(ctx context.Context, id string, now time.Time) (tenant
 	if ok && now.Sub(t.fetched) < c.ttl && !now.Before(t.fetched) {
 		return t, nil
 	}
-	res := c.db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst
-		FROM tenants WHERE id = ?`, id).Scan(&t)
+	res := c.db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst,
+		email_verified_at, signup_email_lower FROM tenants WHERE id = ?`, id).Scan(&t)
 	if res.Error != nil {
 		return t, fmt.Errorf("read tenant %s: %w", id, res.Error)
 	}

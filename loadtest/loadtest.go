@@ -162,7 +162,7 @@ func setup(ctx context.Context, c *http.Client, o Options) (tenant, error) {
 			t.Sandbox = k.Secret
 		}
 	}
-	patch := map[string]any{"status": "active", "rate_limit": map[string]any{"per_second": 100000, "burst": 1000000}}
+	patch := map[string]any{"status": "active", "email_verified": true, "rate_limit": map[string]any{"per_second": 100000, "burst": 1000000}}
 	if err := call(ctx, c, "PATCH", o.BaseURL+"/admin/v1/tenants/"+t.ID, o.OperatorToken, patch, nil); err != nil {
 		return tenant{}, fmt.Errorf("lift the test tenant's limits: %w", err)
 	}

@@ -35,6 +35,7 @@ func (h *HTTP) RegisterPublic(g *gin.RouterGroup) {
 func (h *HTTP) Register(g *gin.RouterGroup) {
 	g.GET("/tenant", h.handleGet)
 	g.PATCH("/tenant", h.handlePatch)
+	g.POST("/email-verification", h.handleResend)
 }
 
 func (h *HTTP) handlePatch(c *gin.Context) {
@@ -65,6 +66,9 @@ func (h *HTTP) RegisterOperator(g *gin.RouterGroup, token string) {
 type SignupView struct {
 	Tenant  View        `json:"tenant"`
 	APIKeys []keys.View `json:"api_keys"`
+	// EmailVerification says where the link that opens live calls was sent (absent when the
+	// server does not require one).
+	EmailVerification *VerificationSent `json:"email_verification,omitempty"`
 }
 
 func (h *HTTP) handleSignup(c *gin.Context) {
@@ -84,8 +88,9 @@ func (h *HTTP) handleSignup(c *gin.Context) {
 	}
 	now := h.svc.clock.Now()
 	httpx.JSON(c, http.StatusCreated, SignupView{
-		Tenant:  NewView(res.Tenant),
-		APIKeys: []keys.View{keys.IssuedView(res.Sandbox, now), keys.IssuedView(res.Live, now)},
+		Tenant:            NewView(res.Tenant),
+		APIKeys:           []keys.View{keys.IssuedView(res.Sandbox, now), keys.IssuedView(res.Live, now)},
+		EmailVerification: res.Verification,
 	})
 }
 

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -17,22 +18,31 @@ import (
 
 // Service holds the rules of tenants.
 type Service struct {
-	db    *gorm.DB
-	store *Store
-	keys  *keys.Service
-	clock clock.Clock
+	db     *gorm.DB
+	store  *Store
+	keys   *keys.Service
+	clock  clock.Clock
+	verify *verifier
 }
 
-// NewService returns the tenant service.
-func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock) *Service {
-	return &Service{db: db, store: NewStore(db), keys: k, clock: clk}
+// NewService returns the tenant service; v says how signup emails are verified.
+func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock, v Verification) *Service {
+	if v.Log == nil {
+		v.Log = slog.Default()
+	}
+	return &Service{db: db, store: NewStore(db), keys: k, clock: clk, verify: &verifier{Verification: v}}
 }
+
+// VerificationRequired tells whether live calls wait for a verified email.
+func (s *Service) VerificationRequired() bool { return s.verify.Required }
 
 // SignupResult is a new tenant with its two first keys (secrets shown once).
 type SignupResult struct {
 	Tenant  Tenant
 	Sandbox keys.Issued
 	Live    keys.Issued
+	// Verification is where the email check link went; nil when none is required.
+	Verification *VerificationSent
 }
 
 // Signup creates a tenant in trial, its owner and one sandbox and one live
@@ -56,11 +66,24 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	}
 	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
 	res := SignupResult{Tenant: t}
+	var token string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.verify.Required {
+			if err := s.store.ReleaseUnverifiedEmail(ctx, tx, t.SignupEmailLower, now); err != nil {
+				return err
+			}
+		}
 		if err := s.store.InsertTenant(ctx, tx, &t, &owner); err != nil {
 			return err
 		}
 		var err error
+		if s.verify.Required {
+			var sent VerificationSent
+			if token, sent, err = issueLink(ctx, tx, t.ID, t.SignupEmailLower, now); err != nil {
+				return err
+			}
+			res.Verification = &sent
+		}
 		if res.Sandbox, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Sandbox, "Default sandbox key", nil); err != nil {
 			return err
 		}
@@ -69,6 +92,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	})
 	if err != nil {
 		return SignupResult{}, fmt.Errorf("sign up %s: %w", in.CompanyName, err)
+	}
+	if res.Verification != nil {
+		s.verify.send(ctx, t, token, *res.Verification)
 	}
 	return res, nil
 }
@@ -98,6 +124,12 @@ func (s *Service) Patch(ctx context.Context, id string, in PatchInput) (Tenant, 
 	}
 	if in.Status != nil {
 		cols["status"] = *in.Status
+	}
+	if in.EmailVerified != nil {
+		cols["email_verified_at"] = nil
+		if *in.EmailVerified {
+			cols["email_verified_at"] = gorm.Expr("COALESCE(email_verified_at, ?)", s.clock.Now())
+		}
 	}
 	if in.RateLimit != nil {
 		cols["rate_limit_per_second"] = in.RateLimit.PerSecond
@@ -184,6 +216,7 @@ type View struct {
 	Environment      string     `json:"environment,omitempty"`
 	RateLimit        *RateLimit `json:"rate_limit,omitempty"`
 	MonthlyCap       *Money     `json:"monthly_cap"`
+	EmailVerified    bool       `json:"email_verified"`
 }
 
 // NewView shows a tenant.
@@ -191,6 +224,7 @@ func NewView(t Tenant) View {
 	v := View{
 		ID: t.ID, Object: "tenant", Name: t.Name, Country: t.Country, Status: t.Status, Plan: t.Plan,
 		TrialEndsAt: t.TrialEndsAt.UTC(), CreditsRemaining: t.CreditsRemaining, CreatedAt: t.CreatedAt.UTC(),
+		EmailVerified: t.EmailVerifiedAt != nil,
 	}
 	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil {
 		v.RateLimit = &RateLimit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}

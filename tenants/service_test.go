@@ -21,7 +21,7 @@ func TestSignupStoresATrialTenantWithTwoKeysOrNothing(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewFake(epoch)
 		k := keys.NewService(db, clk, keys.Options{})
-		svc := tenants.NewService(db, k, clk)
+		svc := tenants.NewService(db, k, clk, tenants.Verification{})
 
 		res, err := svc.Signup(ctx, tenants.SignupInput{CompanyName: " Acme ", Email: "Ana@Example.com", Country: "pt"})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -28,6 +29,20 @@ func (s *Store) InsertTenant(ctx context.Context, tx *gorm.DB, t *Tenant, owner 
 	}
 	if err := tx.WithContext(ctx).Create(owner).Error; err != nil {
 		return fmt.Errorf("insert owner: %w", err)
+	}
+	return nil
+}
+
+// ReleaseUnverifiedEmail frees an email held by an account that signed up with it before
+// VerificationLinkTTL before now and never verified it, so that whoever owns the address can
+// sign up: a squatter holds an address for a day at most. The old account keeps its keys and sandbox data;
+// its signup email becomes <tenant id>@released.invalid.
+func (s *Store) ReleaseUnverifiedEmail(ctx context.Context, tx *gorm.DB, emailLower string, now time.Time) error {
+	err := tx.WithContext(ctx).Exec(`UPDATE tenants SET signup_email_lower = id || ?, updated_at = ?
+		WHERE signup_email_lower = ? AND email_verified_at IS NULL AND created_at <= ?`,
+		releasedDomain, now, emailLower, now.Add(-VerificationLinkTTL)).Error
+	if err != nil {
+		return fmt.Errorf("release unverified email: %w", err)
 	}
 	return nil
 }

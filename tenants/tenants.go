@@ -53,6 +53,7 @@ type Tenant struct {
 	RateLimitBurst     *int
 	MonthlyCapAmount   *int64
 	MonthlyCapCurrency *string
+	EmailVerifiedAt    *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
@@ -117,6 +118,8 @@ type PatchInput struct {
 	CreditsRemaining *int64     `json:"credits_remaining"`
 	Status           *string    `json:"status"`
 	RateLimit        *RateLimit `json:"rate_limit"`
+	// EmailVerified lets support staff confirm (or withdraw) the signup email by hand.
+	EmailVerified *bool `json:"email_verified"`
 }
 
 // Validate checks a patch.

@@ -109,6 +109,7 @@ func startChild(t *testing.T, bin, dbURL string) *childServer {
 		"DATABASE_URL=" + dbURL,
 		"ROCKETFIN_ADDR=127.0.0.1:0",
 		"ROCKETFIN_OPERATOR_TOKEN=" + operatorToken,
+		"ROCKETFIN_EMAIL_VERIFICATION=off",
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 	}

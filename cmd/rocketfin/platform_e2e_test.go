@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +23,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/openapi"
+	"github.com/rocketfin/rocketfin/internal/testcert"
 	"github.com/rocketfin/rocketfin/keys"
 )
 
@@ -239,7 +232,7 @@ func TestMigrateCommandAppliesThenReportsUpToDate(t *testing.T) {
 
 func TestTLSRefusesTLS11AndServesTLS13(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := writeSelfSigned(t, dir)
+	cert, key := testcert.New(t).Files(t, dir)
 	s := startServer(t, map[string]string{"TLS_CERT_FILE": cert, "TLS_KEY_FILE": key})
 	if !strings.HasPrefix(s.base, "https://") {
 		t.Fatalf("base %q is not https", s.base)
@@ -290,36 +283,6 @@ func TestSecurityHeadersAndHeadProbes(t *testing.T) {
 			t.Errorf("HEAD %s = %d, want 200", path, res.StatusCode)
 		}
 	}
-}
-
-func writeSelfSigned(t *testing.T, dir string) (string, string) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certPath, keyPath
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
@@ -391,7 +354,7 @@ func TestReadinessFailsWhileTheDatabaseIsDown(t *testing.T) {
 // wiredRouter assembles the service's router on db without serving it.
 func wiredRouter(t *testing.T, cfg config.Config, db *gorm.DB) *gin.Engine {
 	t.Helper()
-	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{}, "http://127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/mail"
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
@@ -51,12 +53,20 @@ type app struct {
 	billing  *billingParts
 }
 
-// wire builds the services on db.
-func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*app, error) {
+// wire builds the services on db; publicURL starts the links RocketFin mails.
+func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, publicURL string) (*app, error) {
 	a := &app{cfg: cfg, db: db, log: log, clock: clk, reg: prometheus.NewRegistry()}
 	a.keys = keys.NewService(db, clk, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log,
 		Guard: keys.NewGuard(keys.GuardOptions{PerSecond: cfg.AuthFailuresPerSecond, Registry: a.reg})})
-	a.tenants = tenants.NewService(db, a.keys, clk)
+	sender, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom}, log)
+	if err != nil {
+		return nil, err
+	}
+	verification := tenants.Verification{Required: cfg.EmailVerification == "required", Mail: sender, LinkBase: publicURL, Log: log}
+	if !verification.Required {
+		log.Warn("ROCKETFIN_EMAIL_VERIFICATION=off: live calls do not wait for a verified signup email; use this for local development and test suites only")
+	}
+	a.tenants = tenants.NewService(db, a.keys, clk, verification)
 	a.consents = consents.NewService(db, clk)
 	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
 	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
@@ -77,7 +87,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock) (*a
 	a.gateway = gateway.New(gateway.Options{
 		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
-		SandboxDailyCalls: int(cfg.SandboxDailyCalls),
+		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required,
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg)
 	return a, nil
@@ -98,18 +108,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer database.Close(db)
 
-	a, err := wire(cfg, db, log, d.clock)
-	if err != nil {
-		return err
-	}
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	router, err := a.router()
-	if err != nil {
-		return err
-	}
-
 	srv := &http.Server{
-		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -136,6 +135,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		scheme = "https"
 	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+
+	linkBase := strings.TrimRight(cfg.PublicURL, "/")
+	if linkBase == "" {
+		linkBase = base
+	}
+	a, err := wire(cfg, db, log, d.clock, linkBase)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	router, err := a.router()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv.Handler = router
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
@@ -191,6 +207,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	a.gateway.Close()
 	stopWork()
 	work.Wait()
+	a.tenants.WaitForMail()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -210,6 +227,10 @@ Sign up (the answer holds your sandbox and live API keys, shown once):
 Then call the API with a key:
 
   curl -s %[1]s/v1/tenant -H "Authorization: Bearer rf_test_..."
+
+Sandbox keys (rf_test_) score the fictitious companies of GET /v1/sandbox/companies at once. Live
+keys wait until the signup email is verified: follow the link mailed to it (without
+ROCKETFIN_SMTP_URL, the link is in this server's log).
 
 API description: %[1]s/openapi.json
 `, base)
@@ -242,6 +263,7 @@ func (a *app) router() (*gin.Engine, error) {
 	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.cfg.PriceCurrency)
 	public := r.Group("/v1")
 	th.RegisterPublic(public)
+	th.RegisterPages(r)
 
 	authed := r.Group("/v1", keys.Middleware(a.keys))
 	th.Register(authed)

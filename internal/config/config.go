@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -55,6 +56,13 @@ type Config struct {
 	AuthFailuresPerSecond float64
 	// SandboxDailyCalls bounds each tenant's free sandbox calls a day (UTC), per process.
 	SandboxDailyCalls int64
+	// EmailVerification is required (live calls wait for the signup email to be verified) or
+	// off (local development and test suites only).
+	EmailVerification string
+	// SMTPURL is where mail leaves (smtp:// or smtps://); empty writes links to the log.
+	SMTPURL string
+	// MailFrom is the sender of RocketFin's emails.
+	MailFrom string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -82,6 +90,9 @@ func Load(getenv func(string) string) (Config, error) {
 		AuthFailuresPerSecond: 10,
 		SandboxDailyCalls:     10_000,
 		PriceCurrency:         or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
+		EmailVerification:     or(getenv("ROCKETFIN_EMAIL_VERIFICATION"), "required"),
+		SMTPURL:               getenv("ROCKETFIN_SMTP_URL"),
+		MailFrom:              or(getenv("ROCKETFIN_MAIL_FROM"), "RocketFin <no-reply@localhost>"),
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
@@ -210,6 +221,17 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("ROCKETFIN_SCORING_URL: want an http(s) URL, got %q", c.ScoringURL))
 		}
 	}
+	if c.EmailVerification != "required" && c.EmailVerification != "off" {
+		errs = append(errs, fmt.Errorf("ROCKETFIN_EMAIL_VERIFICATION: want required or off, got %q", c.EmailVerification))
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			errs = append(errs, errors.New("ROCKETFIN_SMTP_URL: want smtp://[user:password@]host[:port] or smtps://…"))
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("ROCKETFIN_MAIL_FROM: want an email address such as \"RocketFin <no-reply@example.com>\", got %q", c.MailFrom))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -256,6 +278,9 @@ func (c Config) Masked() map[string]string {
 		"max_conns":                strconv.Itoa(c.MaxConns),
 		"auth_failures_per_second": strconv.FormatFloat(c.AuthFailuresPerSecond, 'g', -1, 64),
 		"sandbox_daily_calls":      strconv.FormatInt(c.SandboxDailyCalls, 10),
+		"email_verification":       c.EmailVerification,
+		"smtp":                     or(maskURL(c.SMTPURL), "none (verification links go to the log)"),
+		"mail_from":                c.MailFrom,
 	}
 }
 
@@ -279,6 +304,9 @@ func onOff(b bool) string {
 }
 
 func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable)"

@@ -13,22 +13,27 @@ func TestDefaultsMatchTheDocumentation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load with no settings: %v", err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SignupPerHour != 20 || c.KeyCacheTTL != time.Second {
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SignupPerHour != 20 || c.KeyCacheTTL != time.Second ||
+		c.EmailVerification != "required" || c.SMTPURL != "" || c.MailFrom != "RocketFin <no-reply@localhost>" {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
 
 func TestInvalidSettingsAreAllReported(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"ROCKETFIN_SIGNUP_PER_HOUR": "many",
-		"ROCKETFIN_KEY_CACHE_TTL":   "5s",
-		"DATABASE_URL":              "mysql://x",
-		"TLS_CERT_FILE":             "cert.pem",
+		"ROCKETFIN_SIGNUP_PER_HOUR":    "many",
+		"ROCKETFIN_KEY_CACHE_TTL":      "5s",
+		"DATABASE_URL":                 "mysql://x",
+		"TLS_CERT_FILE":                "cert.pem",
+		"ROCKETFIN_EMAIL_VERIFICATION": "maybe",
+		"ROCKETFIN_SMTP_URL":           "http://mail.example",
+		"ROCKETFIN_MAIL_FROM":          "nobody",
 	}))
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, name := range []string{"ROCKETFIN_SIGNUP_PER_HOUR", "ROCKETFIN_KEY_CACHE_TTL", "DATABASE_URL", "TLS_KEY_FILE"} {
+	for _, name := range []string{"ROCKETFIN_SIGNUP_PER_HOUR", "ROCKETFIN_KEY_CACHE_TTL", "DATABASE_URL", "TLS_KEY_FILE",
+		"ROCKETFIN_EMAIL_VERIFICATION", "ROCKETFIN_SMTP_URL", "ROCKETFIN_MAIL_FROM"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -39,6 +44,7 @@ func TestMaskedHidesSecrets(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"DATABASE_URL":             "postgres://app:hunter2secret@db:5432/rf",
 		"ROCKETFIN_OPERATOR_TOKEN": "op-token-0123456789abcdef",
+		"ROCKETFIN_SMTP_URL":       "smtp://mailer:hunter2secret@smtp.example:587",
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ const (
 	Unauthenticated     Code = "unauthenticated"
 	Forbidden           Code = "forbidden"
 	ConsentRequired     Code = "consent_required"
+	EmailUnverified     Code = "email_unverified"
 	NotFound            Code = "not_found"
 	Conflict            Code = "conflict"
 	IdempotencyConflict Code = "idempotency_conflict"
@@ -37,6 +38,7 @@ var statuses = map[Code]int{
 	Unauthenticated:     http.StatusUnauthorized,
 	Forbidden:           http.StatusForbidden,
 	ConsentRequired:     http.StatusForbidden,
+	EmailUnverified:     http.StatusForbidden,
 	NotFound:            http.StatusNotFound,
 	Conflict:            http.StatusConflict,
 	IdempotencyConflict: http.StatusConflict,
@@ -55,6 +57,7 @@ var titles = map[Code]string{
 	Unauthenticated:     "Authentication is required",
 	Forbidden:           "This credential may not do that",
 	ConsentRequired:     "An active consent is required",
+	EmailUnverified:     "The account's email is not verified yet",
 	NotFound:            "No such object",
 	Conflict:            "The request conflicts with the current state",
 	IdempotencyConflict: "The Idempotency-Key was used with another request",
