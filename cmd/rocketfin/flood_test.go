@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -363,5 +365,35 @@ func TestOperatorRateLimitsStayReadable(t *testing.T) {
 	}
 	if !strings.Contains(r.Header.Get("RateLimit-Policy"), `"credential";q=1;w=1000`) {
 		t.Fatalf("RateLimit-Policy %q", r.Header.Get("RateLimit-Policy"))
+	}
+}
+
+// TestMetricsStayOffThePublicListener: on the API listener /metrics answers this machine only
+// (not a proxied request); with ROCKETFIN_METRICS_ADDR it lives on its own listener alone.
+func TestMetricsStayOffThePublicListener(t *testing.T) {
+	s := startServer(t, nil)
+	expect(t, s.do("GET", "/healthz", "", nil), http.StatusOK)
+	m := s.do("GET", "/metrics", "", nil)
+	expect(t, m, http.StatusOK)
+	if !strings.Contains(string(m.Raw), "rocketfin_http_requests_total") {
+		t.Fatalf("/metrics from loopback:\n%.500s", m.Raw)
+	}
+	expectProblem(t, s.doWith("GET", "/metrics", "", nil, map[string]string{"X-Forwarded-For": "203.0.113.9"}), http.StatusNotFound, "not_found", "")
+
+	own := startServer(t, map[string]string{"ROCKETFIN_METRICS_ADDR": "127.0.0.1:0"})
+	expect(t, own.do("GET", "/healthz", "", nil), http.StatusOK)
+	expectProblem(t, own.do("GET", "/metrics", "", nil), http.StatusNotFound, "not_found", "")
+	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+/metrics`).FindString(own.logs.String())
+	if url == "" {
+		t.Fatalf("no metrics URL in the log:\n%s", own.logs.String())
+	}
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "rocketfin_http_requests_total") {
+		t.Fatalf("%s: %d\n%.500s", url, res.StatusCode, body)
 	}
 }

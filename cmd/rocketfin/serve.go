@@ -153,6 +153,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	srv.Handler = router
 
+	if addr := cfg.MetricsAddr; addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", addr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", a.metrics())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ms.Serve(mln) }()
+		defer ms.Close()
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
 	work.Add(2)
@@ -236,6 +249,11 @@ API description: %[1]s/openapi.json
 `, base)
 }
 
+// metrics serves the Prometheus registry.
+func (a *app) metrics() http.Handler {
+	return promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
+}
+
 func (a *app) router() (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -257,8 +275,10 @@ func (a *app) router() (*gin.Engine, error) {
 	r.GET("/openapi.json", func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/json", openapi.Document)
 	})
-	metrics := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})
-	r.GET("/metrics", gin.WrapH(metrics))
+	if a.cfg.MetricsAddr == "" {
+		// Without a listener of their own, metrics are for this machine only.
+		r.GET("/metrics", httpx.LoopbackOnly, gin.WrapH(a.metrics()))
+	}
 
 	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.cfg.PriceCurrency)
 	public := r.Group("/v1")

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -63,6 +64,9 @@ type Config struct {
 	SMTPURL string
 	// MailFrom is the sender of RocketFin's emails.
 	MailFrom string
+	// MetricsAddr serves /metrics on its own listener; empty serves it on the API listener to
+	// loopback clients only.
+	MetricsAddr string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -92,6 +96,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PriceCurrency:         or(getenv("ROCKETFIN_PRICE_CURRENCY"), "EUR"),
 		EmailVerification:     or(getenv("ROCKETFIN_EMAIL_VERIFICATION"), "required"),
 		SMTPURL:               getenv("ROCKETFIN_SMTP_URL"),
+		MetricsAddr:           getenv("ROCKETFIN_METRICS_ADDR"),
 		MailFrom:              or(getenv("ROCKETFIN_MAIL_FROM"), "RocketFin <no-reply@localhost>"),
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
@@ -221,6 +226,11 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("ROCKETFIN_SCORING_URL: want an http(s) URL, got %q", c.ScoringURL))
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_METRICS_ADDR: want host:port, got %q", c.MetricsAddr))
+		}
+	}
 	if c.EmailVerification != "required" && c.EmailVerification != "off" {
 		errs = append(errs, fmt.Errorf("ROCKETFIN_EMAIL_VERIFICATION: want required or off, got %q", c.EmailVerification))
 	}
@@ -281,6 +291,7 @@ func (c Config) Masked() map[string]string {
 		"email_verification":       c.EmailVerification,
 		"smtp":                     or(maskURL(c.SMTPURL), "none (verification links go to the log)"),
 		"mail_from":                c.MailFrom,
+		"metrics":                  or(c.MetricsAddr, "/metrics on the API listener, loopback clients only"),
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"net"
 	"log/slog"
 	"strconv"
 
@@ -91,6 +92,19 @@ func writeJSON(c *gin.Context, v any) {
 // NotFoundHandler answers unknown routes with a problem.
 func NotFoundHandler(c *gin.Context) {
 	Fail(c, problem.New(problem.NotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
+}
+
+// LoopbackOnly lets through requests made straight from this machine (a loopback peer and no
+// proxy header); others are answered as an unknown route.
+func LoopbackOnly(c *gin.Context) {
+	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil || !ip.IsLoopback() ||
+		c.GetHeader("X-Forwarded-For") != "" || c.GetHeader("Forwarded") != "" || c.GetHeader("X-Real-Ip") != "" {
+		NotFoundHandler(c)
+		return
+	}
+	c.Next()
 }
 
 // MethodNotAllowedHandler answers a known path with the wrong method.
