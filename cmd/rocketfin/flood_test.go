@@ -397,3 +397,29 @@ func TestMetricsStayOffThePublicListener(t *testing.T) {
 		t.Fatalf("%s: %d\n%.500s", url, res.StatusCode, body)
 	}
 }
+
+// TestStrictBodiesNameTheFieldAndType: what encoding/json would take silently or describe in Go
+// terms is a 400 naming the JSON path and the type expected.
+func TestStrictBodiesNameTheFieldAndType(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("ida@strict.example")
+	cases := []struct {
+		path, body, field, says string
+	}{
+		{"/v1/consents", `{"company_id":"FR-1","scopes":["bank_data"],"evidence":"f","expires_at":"next week"}`, "expires_at", "RFC 3339"},
+		{"/v1/consents", `null`, "body", "JSON object"},
+		{"/v1/consents", `[1]`, "body", "JSON object"},
+		{"/v1/consents", `{"company_id":"FR-1","company_id":"FR-2","scopes":["bank_data"],"evidence":"f"}`, "company_id", "twice"},
+		{"/v1/scores", `{"company":{"id":"999000011","ID":"x"}}`, "company.ID", `did you mean`},
+		{"/v1/scores", `{"company":{"id":"FR-9"},"financials":{"revenue":1}}`, "financials", "must be an array"},
+		{"/v1/scores", `{"company":{"id":"FR-9"},"financials":[{"revenue":"1e6"}]}`, "financials[0].revenue", "must be a number, not a string"},
+		{"/v1/keys", `{"name":"k","environment":7}`, "environment", "must be a string, not a number"},
+	}
+	for _, c := range cases {
+		r := s.do("POST", c.path, a.Sandbox, c.body)
+		expectProblem(t, r, http.StatusBadRequest, "invalid_request", c.field)
+		if !strings.Contains(string(r.Raw), c.says) || strings.Contains(string(r.Raw), "UnmarshalJSON") {
+			t.Errorf("POST %s %s: %s", c.path, c.body, r.Raw)
+		}
+	}
+}

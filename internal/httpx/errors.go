@@ -1,8 +1,8 @@
 package httpx
 
 import (
-	"net"
 	"log/slog"
+	"net"
 	"strconv"
 
 	"github.com/gin-gonic/gin"

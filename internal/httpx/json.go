@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -76,15 +77,24 @@ func DecodeBytes(body []byte, dst any) error {
 	if hasEscapedNUL(body) {
 		return problem.Field("body", "strings must not contain the NUL character (\\u0000)")
 	}
+	t := reflect.TypeOf(dst)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		// The slow walk names the field and the type expected where the decoder's error does not.
+		if shapeErr := checkShape(body, t); shapeErr != nil {
+			return shapeErr
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem.Field("body", "unexpected data after the JSON object")
 	}
-	return nil
+	// A decoded body that is not an object can only be null, which encoding/json takes as nothing.
+	if k := deref(t).Kind(); (k == reflect.Struct || k == reflect.Map) && bytes.TrimSpace(body)[0] != '{' {
+		return problem.Field("body", "must be a JSON object, not null")
+	}
+	return scanKeys(body, t)
 }
 
 func decodeError(err error) error {
