@@ -313,6 +313,9 @@ func decodeRequest(body []byte) (scoring.Request, error) {
 	if err := req.Validate(); err != nil {
 		return req, scoringhttp.FieldErrors(err)
 	}
+	if err := scoringhttp.CheckIdentifiers(&req); err != nil {
+		return req, err
+	}
 	return req, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 
 	"gorm.io/gorm"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/valid"
 )
 
 // Rotation bounds from the contract.
@@ -120,10 +120,8 @@ func validName(field, name string) error {
 	if len(name) > 100 {
 		return problem.Field(field, "must be at most 100 characters")
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return problem.Field(field, "must not hold control characters")
-		}
+	if ch, bad := valid.FormatChar(name); bad {
+		return problem.Field(field, "must not hold control or invisible format characters (U+%04X)", ch)
 	}
 	return nil
 }

@@ -496,3 +496,21 @@ func setField(t *testing.T, r *Request, field string, v float64) {
 	}
 	*p = num(v)
 }
+
+func TestAnIncorporationAfterAStatementIsReportedAndNeverHelps(t *testing.T) {
+	e := newEngine(t)
+	base := evaluate(t, e, healthyRequest())
+	req := healthyRequest()
+	req.Company.IncorporatedOn = "2024-06-01" // after the 2023 statement's period
+	r := evaluate(t, e, req)
+	item, ok := findItem(r.DataQuality.Inconsistent, "company.incorporated_on")
+	if !ok || !strings.Contains(item.Message, "financials[1]") {
+		t.Fatalf("data_quality.inconsistent %+v, want company.incorporated_on naming financials[1]", r.DataQuality.Inconsistent)
+	}
+	if r.PD12m < base.PD12m {
+		t.Fatalf("the contradiction lowered the PD: %v < %v", r.PD12m, base.PD12m)
+	}
+	if _, ok := findItem(base.DataQuality.Inconsistent, "company.incorporated_on"); ok {
+		t.Fatal("consistent dates were flagged")
+	}
+}

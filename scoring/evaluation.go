@@ -282,6 +282,23 @@ func (ev *evaluation) bank() {
 	}
 }
 
+// incorporatedAfterStatements flags a statement whose period ended before the company was
+// incorporated: one of the two dates is wrong. The age is still read from the incorporation
+// date, the younger and so riskier reading, which a later date can only make worse.
+func (ev *evaluation) incorporatedAfterStatements(incorporatedOn string) {
+	inc, ok := parseDate(incorporatedOn)
+	if !ok {
+		return
+	}
+	for i := range ev.req.Financials {
+		if end, ok := parseDate(ev.req.Financials[i].PeriodEnd); ok && end.Before(inc) {
+			ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "company.incorporated_on",
+				Message: "after the end of the period of financials[" + itoa(i) + "] (" + ev.req.Financials[i].PeriodEnd + "): one of the dates is wrong; the age is read from the incorporation date, the riskier reading"})
+			return
+		}
+	}
+}
+
 // company adds the terms of the company's age, legal form and sector.
 func (ev *evaluation) company() {
 	c := &ev.req.Company
@@ -292,6 +309,9 @@ func (ev *evaluation) company() {
 		if d < 0 {
 			ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "company.incorporated_on", Message: "incorporated after the evaluation date; scored as a new company"})
 			d = 0
+		}
+		if ev.rules >= 2 {
+			ev.incorporatedAfterStatements(c.IncorporatedOn)
 		}
 		ev.add(codeCompanyAge, curve(ageCurve, d/365.25))
 	}

@@ -45,6 +45,10 @@ func Handler(engine *scoring.Engine, log *slog.Logger, reg *prometheus.Registry)
 			httpx.Fail(c, err)
 			return
 		}
+		if err := CheckIdentifiers(&req); err != nil {
+			httpx.Fail(c, err)
+			return
+		}
 		asOf := time.Now().UTC()
 		if s := c.Query(AsOfParam); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)

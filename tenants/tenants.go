@@ -7,13 +7,13 @@ package tenants
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/valid"
 )
 
 // Trial terms of a new tenant.
@@ -75,8 +75,6 @@ type SignupInput struct {
 	Country     string `json:"country"`
 }
 
-var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
-
 // Validate checks the input and normalises it in place.
 func (in *SignupInput) Validate() error {
 	var fields []problem.FieldError
@@ -88,15 +86,17 @@ func (in *SignupInput) Validate() error {
 		fields = append(fields, problem.FieldError{Field: "company_name", Message: "is required"})
 	case len(in.CompanyName) > 200:
 		fields = append(fields, problem.FieldError{Field: "company_name", Message: "must be at most 200 characters"})
-	case strings.IndexFunc(in.CompanyName, unicode.IsControl) >= 0:
-		fields = append(fields, problem.FieldError{Field: "company_name", Message: "must not hold control characters"})
+	default:
+		if ch, bad := valid.FormatChar(in.CompanyName); bad {
+			fields = append(fields, problem.FieldError{Field: "company_name", Message: fmt.Sprintf("must not hold control or invisible format characters (U+%04X)", ch)})
+		}
 	}
 	if in.Email == "" {
 		fields = append(fields, problem.FieldError{Field: "email", Message: "is required"})
 	} else if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 || !strings.Contains(in.Email[strings.LastIndex(in.Email, "@"):], ".") {
 		fields = append(fields, problem.FieldError{Field: "email", Message: "must be a plain email address such as ana@example.com"})
 	}
-	if !countryCode.MatchString(in.Country) {
+	if !valid.Country(in.Country) {
 		fields = append(fields, problem.FieldError{Field: "country", Message: "must be an ISO 3166-1 alpha-2 code such as PT or FR"})
 	}
 	if len(fields) > 0 {

@@ -423,3 +423,36 @@ func TestStrictBodiesNameTheFieldAndType(t *testing.T) {
 		}
 	}
 }
+
+// TestCodesAndNamesAreChecked: ISO countries and currencies, the SIREN check digit, and names
+// without bidirectional overrides or zero-width characters.
+func TestCodesAndNamesAreChecked(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("jo@codes.example")
+	signup := func(name, country string) response {
+		return s.do("POST", "/v1/signup", "", map[string]string{"company_name": name, "email": "x" + strconv.Itoa(len(name)) + country + "@codes.example", "country": country})
+	}
+	expectProblem(t, signup("Acme\u202eLRAS", "FR"), http.StatusBadRequest, "invalid_request", "company_name")
+	expectProblem(t, signup("Acme", "UK"), http.StatusBadRequest, "invalid_request", "country")
+	expectProblem(t, s.do("POST", "/v1/keys", a.Sandbox, map[string]string{"name": "ci\u200bkey"}), http.StatusBadRequest, "invalid_request", "name")
+
+	company := func(extra map[string]any) map[string]any {
+		c := map[string]any{"id": "552100554", "id_type": "siren", "name": "Client", "country": "FR"}
+		for k, v := range extra {
+			c[k] = v
+		}
+		body := liveBody(1)
+		body["company"] = c
+		return body
+	}
+	expect(t, s.post(a.Live, company(nil), nil), http.StatusOK)
+	expectProblem(t, s.post(a.Live, company(map[string]any{"id": "552 100 555"}), nil), http.StatusBadRequest, "invalid_request", "company.id")
+	expectProblem(t, s.post(a.Live, company(map[string]any{"country": "ZZ"}), nil), http.StatusBadRequest, "invalid_request", "company.country")
+	expectProblem(t, s.post(a.Live, company(map[string]any{"name": "Client\u2066 SA"}), nil), http.StatusBadRequest, "invalid_request", "company.name")
+	xbt := liveBody(2)
+	xbt["financials"].([]map[string]any)[0]["currency"] = "XBT"
+	expectProblem(t, s.post(a.Live, xbt, nil), http.StatusBadRequest, "invalid_request", "financials[0].currency")
+	if c := creditsOf(s, a.Live); c != 4 {
+		t.Fatalf("%v credits left, want 4: refused calls spend nothing", c)
+	}
+}

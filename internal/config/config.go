@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rocketfin/rocketfin/internal/valid"
 )
 
 // Config is every setting of the service. Its zero value is not valid; use Load.
@@ -209,7 +211,7 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("ROCKETFIN_RATE_LIMIT_STORE: want memory or postgres, got %q", c.RateLimitStore))
 	}
-	if len(c.PriceCurrency) != 3 || strings.ToUpper(c.PriceCurrency) != c.PriceCurrency {
+	if !valid.Currency(c.PriceCurrency) {
 		errs = append(errs, fmt.Errorf("ROCKETFIN_PRICE_CURRENCY: want an ISO 4217 code such as EUR, got %q", c.PriceCurrency))
 	}
 	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
