@@ -21,6 +21,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -32,7 +33,7 @@ type Gateway struct {
 	db        *gorm.DB
 	clock     clock.Clock
 	scorer    Scorer
-	limiter   Limiter
+	limiter   ratelimit.Limiter
 	meter     *metering.Meter
 	consents  *consents.Service
 	catalog   Catalog
@@ -51,7 +52,7 @@ type Options struct {
 	DB       *gorm.DB
 	Clock    clock.Clock
 	Scorer   Scorer
-	Limiter  Limiter
+	Limiter  ratelimit.Limiter
 	Meter    *metering.Meter
 	Consents *consents.Service
 	Catalog  Catalog
@@ -379,9 +380,12 @@ func (g *Gateway) fillFromCatalog(req *scoring.Request) error {
 // Bucket is one rate-limit bucket a call was taken from, and what it said.
 type Bucket struct {
 	Name    string // "credential" or "tenant"
-	Limit   Limit
-	Verdict Verdict
+	Limit   ratelimit.Limit
+	Verdict ratelimit.Verdict
 }
+
+// DefaultLimit applies to every credential unless its tenant has its own.
+var DefaultLimit = ratelimit.Limit{PerSecond: 20, Burst: 40}
 
 // TenantFactor is how many times a credential's limit its whole tenant may use: a tenant with
 // several keys may run two of them at full speed, not three hundred.
@@ -391,7 +395,7 @@ const TenantFactor = 2
 // with 429 and Retry-After when either is empty.
 func (g *Gateway) takeTokens(ctx context.Context, p keys.Principal, tenant tenantInfo, now time.Time) ([]Bucket, error) {
 	l := tenant.limit()
-	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
+	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: ratelimit.Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
 	for i, key := range []string{"key:" + p.KeyID, "tenant:" + p.TenantID} {
 		b := &buckets[i]
 		v, err := g.limiter.Take(ctx, key, b.Limit, now)

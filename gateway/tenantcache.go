@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
@@ -25,9 +26,9 @@ type tenantInfo struct {
 	fetched            time.Time
 }
 
-func (t tenantInfo) limit() Limit {
+func (t tenantInfo) limit() ratelimit.Limit {
 	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil && *t.RateLimitPerSecond > 0 && *t.RateLimitBurst > 0 {
-		return Limit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
+		return ratelimit.Limit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
 	}
 	return DefaultLimit
 }

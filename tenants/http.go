@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/keys"
 )
 
@@ -20,10 +21,10 @@ type HTTP struct {
 	currency string
 }
 
-// NewHTTP returns the handlers, allowing signupsPerHour per client address;
-// currency is the one RocketFin bills in.
-func NewHTTP(svc *Service, signupsPerHour int, currency string) *HTTP {
-	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock), currency: currency}
+// NewHTTP returns the handlers, allowing signupsPerHour per client address (counted in
+// buckets); currency is the one RocketFin bills in.
+func NewHTTP(svc *Service, signupsPerHour int, buckets ratelimit.Limiter, currency string) *HTTP {
+	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock, buckets), currency: currency}
 }
 
 // RegisterPublic mounts the unauthenticated routes.
@@ -72,7 +73,7 @@ type SignupView struct {
 }
 
 func (h *HTTP) handleSignup(c *gin.Context) {
-	if err := h.limiter.allow(c.ClientIP()); err != nil {
+	if err := h.limiter.allow(c.Request.Context(), c.ClientIP()); err != nil {
 		httpx.Fail(c, err)
 		return
 	}

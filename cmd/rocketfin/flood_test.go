@@ -456,3 +456,31 @@ func TestCodesAndNamesAreChecked(t *testing.T) {
 		t.Fatalf("%v credits left, want 4: refused calls spend nothing", c)
 	}
 }
+
+// TestSignupLimitGroupsIPv6AndIsShared: an IPv6 client's whole /64 shares one signup budget,
+// and with the PostgreSQL rate-limit store, so do all replicas.
+func TestSignupLimitGroupsIPv6AndIsShared(t *testing.T) {
+	env := map[string]string{"ROCKETFIN_SIGNUP_PER_HOUR": "2", "ROCKETFIN_TRUSTED_PROXIES": "127.0.0.1", "ROCKETFIN_RATE_LIMIT_STORE": "postgres"}
+	a := startServer(t, env)
+	envB := map[string]string{"DATABASE_URL": a.env["DATABASE_URL"]}
+	for k, v := range env {
+		envB[k] = v
+	}
+	b := startServer(t, envB)
+	n := 0
+	signup := func(s *testServer, from string) response {
+		n++
+		return s.doWith("POST", "/v1/signup", "", map[string]string{"company_name": "V6", "email": fmt.Sprintf("v6-%d@limit.example", n), "country": "FR"},
+			map[string]string{"X-Forwarded-For": from})
+	}
+	expect(t, signup(a, "2001:db8:1:2::1"), http.StatusCreated)
+	expect(t, signup(b, "2001:db8:1:2:ffff::9"), http.StatusCreated)
+	r := signup(a, "2001:db8:1:2:abcd::42")
+	expectProblem(t, r, http.StatusTooManyRequests, "rate_limited", "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	expectProblem(t, signup(b, "2001:db8:1:2::7"), http.StatusTooManyRequests, "rate_limited", "")
+	expect(t, signup(b, "2001:db8:1:3::1"), http.StatusCreated)
+	expect(t, signup(a, "198.51.100.4"), http.StatusCreated)
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/mail"
 	"github.com/rocketfin/rocketfin/internal/openapi"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/sandbox"
@@ -51,6 +52,8 @@ type app struct {
 	clock    clock.Clock
 	reg      *prometheus.Registry
 	billing  *billingParts
+	// buckets hold the rate limits: scoring calls and signups.
+	buckets ratelimit.Limiter
 }
 
 // wire builds the services on db; publicURL starts the links RocketFin mails.
@@ -80,12 +83,12 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		}
 		scorer = gateway.Local{Engine: engine}
 	}
-	var limiter gateway.Limiter = gateway.NewMemoryLimiter()
+	a.buckets = ratelimit.NewMemory()
 	if cfg.RateLimitStore == "postgres" {
-		limiter = gateway.NewPostgresLimiter(db)
+		a.buckets = ratelimit.NewPostgres(db)
 	}
 	a.gateway = gateway.New(gateway.Options{
-		DB: db, Clock: clk, Scorer: scorer, Limiter: limiter, Meter: a.meter,
+		DB: db, Clock: clk, Scorer: scorer, Limiter: a.buckets, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
 		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required,
 	})
@@ -280,7 +283,7 @@ func (a *app) router() (*gin.Engine, error) {
 		r.GET("/metrics", httpx.LoopbackOnly, gin.WrapH(a.metrics()))
 	}
 
-	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.cfg.PriceCurrency)
+	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency)
 	public := r.Group("/v1")
 	th.RegisterPublic(public)
 	th.RegisterPages(r)

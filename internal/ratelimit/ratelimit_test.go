@@ -1,4 +1,4 @@
-package gateway
+package ratelimit
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 func TestMemoryBucketRefusesPastTheBurstAndRefills(t *testing.T) {
-	checkBucket(t, NewMemoryLimiter())
+	checkBucket(t, NewMemory())
 }
 
 func TestPostgresBucketIsSharedByReplicas(t *testing.T) {
 	db := dbtest.Postgres(t)
-	a, b := NewPostgresLimiter(db), NewPostgresLimiter(db)
+	a, b := NewPostgres(db), NewPostgres(db)
 	checkBucket(t, a)
 	ctx := context.Background()
 	l := Limit{PerSecond: 1, Burst: 4}
@@ -70,7 +70,7 @@ func checkBucket(t *testing.T, lim Limiter) {
 }
 
 func TestAnIdleSlowBucketIsNotRefilledByForgetting(t *testing.T) {
-	lim := NewMemoryLimiter()
+	lim := NewMemory()
 	ctx := context.Background()
 	slow := Limit{PerSecond: 0.01, Burst: 2} // 100 s a token
 	for i := 0; i < 2; i++ {
@@ -79,7 +79,7 @@ func TestAnIdleSlowBucketIsNotRefilledByForgetting(t *testing.T) {
 		}
 	}
 	// Another credential's call after a minute triggers the sweep.
-	lim.Take(ctx, "key:other", DefaultLimit, t0.Add(61*time.Second))
+	lim.Take(ctx, "key:other", Limit{PerSecond: 20, Burst: 40}, t0.Add(61*time.Second))
 	if v, _ := lim.Take(ctx, "key:slow", slow, t0.Add(62*time.Second)); v.Allowed {
 		t.Fatal("the slow bucket came back full after a minute: the sweep forgot a bucket that was not full")
 	}

@@ -1,4 +1,7 @@
-package gateway
+// Package ratelimit owns the token buckets of RocketFin's rate limits (the
+// rate_buckets table when they are shared): in this process, exact for one
+// replica, or in PostgreSQL, shared by every replica.
+package ratelimit
 
 import (
 	"context"
@@ -15,9 +18,6 @@ type Limit struct {
 	PerSecond float64
 	Burst     int
 }
-
-// DefaultLimit applies to every credential unless its tenant has its own.
-var DefaultLimit = Limit{PerSecond: 20, Burst: 40}
 
 // Verdict is the outcome of taking one token.
 type Verdict struct {
@@ -43,8 +43,8 @@ func verdict(allowed bool, tokens float64, l Limit) Verdict {
 	return v
 }
 
-// MemoryLimiter keeps buckets in this process: exact for one replica.
-type MemoryLimiter struct {
+// Memory keeps buckets in this process: exact for one replica.
+type Memory struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
@@ -56,11 +56,11 @@ type bucket struct {
 	limit   Limit
 }
 
-// NewMemoryLimiter returns an empty in-process limiter.
-func NewMemoryLimiter() *MemoryLimiter { return &MemoryLimiter{buckets: map[string]*bucket{}} }
+// NewMemory returns an empty in-process limiter.
+func NewMemory() *Memory { return &Memory{buckets: map[string]*bucket{}} }
 
 // Take spends one token of bucket if it has one.
-func (m *MemoryLimiter) Take(_ context.Context, name string, l Limit, now time.Time) (Verdict, error) {
+func (m *Memory) Take(_ context.Context, name string, l Limit, now time.Time) (Verdict, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if now.Sub(m.swept) > time.Minute {
@@ -90,17 +90,17 @@ func (m *MemoryLimiter) Take(_ context.Context, name string, l Limit, now time.T
 	return verdict(true, b.tokens, l), nil
 }
 
-// PostgresLimiter keeps buckets in PostgreSQL, so that every replica
+// Postgres keeps buckets in PostgreSQL, so that every replica
 // shares them: one upsert per call, refilled from the elapsed time.
-type PostgresLimiter struct{ db *gorm.DB }
+type Postgres struct{ db *gorm.DB }
 
-// NewPostgresLimiter returns a limiter on db (PostgreSQL only).
-func NewPostgresLimiter(db *gorm.DB) *PostgresLimiter { return &PostgresLimiter{db: db} }
+// NewPostgres returns a limiter on db (PostgreSQL only).
+func NewPostgres(db *gorm.DB) *Postgres { return &Postgres{db: db} }
 
 // Take spends one token of bucket if it has one. The bucket row is
 // locked while it is refilled and spent, so replicas never both spend the
 // last token.
-func (p *PostgresLimiter) Take(ctx context.Context, name string, l Limit, now time.Time) (Verdict, error) {
+func (p *Postgres) Take(ctx context.Context, name string, l Limit, now time.Time) (Verdict, error) {
 	db := p.db.WithContext(ctx)
 	args := map[string]any{"bucket": name, "burst": float64(l.Burst), "rate": l.PerSecond, "now": now}
 	for attempt := 0; attempt < 2; attempt++ {
