@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +35,36 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signature s
 	if err := s.AcceptsWebhook(signature); err != nil {
 		return WebhookResult{}, err
 	}
+	// Stripe's library measures a signature's age on the wall clock and refuses old ones only;
+	// a signature or an event from the future is refused here on the same clock: a future
+	// `created` would outrank every real event in the newest-change-wins order.
+	now := time.Now()
+	if ts, ok := signatureTime(signature); ok && ts.After(now.Add(WebhookTolerance)) {
+		return WebhookResult{}, problem.Field("Stripe-Signature", "the signature's timestamp is %s in the future", ts.Sub(now).Round(time.Second))
+	}
 	ev, err := webhook.ConstructEventWithOptions(payload, signature, s.webhookSecret, webhook.ConstructEventOptions{Tolerance: WebhookTolerance})
 	if err != nil {
 		// The reason (bad signature, old timestamp, API version) is safe to say.
 		return WebhookResult{}, problem.Field("Stripe-Signature", "the event does not verify: %s", err.Error())
 	}
+	if created := time.Unix(ev.Created, 0); created.After(now.Add(WebhookTolerance)) {
+		return WebhookResult{}, problem.Field("created", "the event is dated %s in the future", created.Sub(now).Round(time.Second))
+	}
 	return s.ApplyEvent(ctx, ev)
+}
+
+// signatureTime reads the t= timestamp of a Stripe-Signature header.
+func signatureTime(header string) (time.Time, bool) {
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(sec, 0), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // AcceptsWebhook refuses, before the body is read, what no body could make valid: webhooks off
@@ -82,6 +107,17 @@ func (s *Service) ApplyEvent(ctx context.Context, ev stripe.Event) (WebhookResul
 	return res, nil
 }
 
+// unexpectedShape is the refusal of a verified event whose object does not decode as its type
+// says: 400, so that Stripe shows the failure, never a 500.
+func unexpectedShape(ev stripe.Event, err error) error {
+	msg := err.Error()
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		msg = fmt.Sprintf("%s must be %s", typeErr.Field, typeErr.Type)
+	}
+	return problem.Field("data.object", "is not the object a %s event carries: %s", ev.Type, msg)
+}
+
 // dispatch applies one event inside tx and returns the tenant it was
 // about, "" when none of ours.
 func (s *Service) dispatch(ctx context.Context, tx *gorm.DB, ev stripe.Event, created, now time.Time) (string, error) {
@@ -93,7 +129,7 @@ func (s *Service) dispatch(ctx context.Context, tx *gorm.DB, ev stripe.Event, cr
 	case "checkout.session.completed":
 		var cs stripe.CheckoutSession
 		if err := json.Unmarshal(ev.Data.Raw, &cs); err != nil {
-			return "", fmt.Errorf("decode checkout session: %w", err)
+			return "", unexpectedShape(ev, err)
 		}
 		if cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription || cs.Subscription == nil {
 			return "", nil
@@ -113,7 +149,7 @@ func (s *Service) dispatch(ctx context.Context, tx *gorm.DB, ev stripe.Event, cr
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		var sub stripe.Subscription
 		if err := json.Unmarshal(ev.Data.Raw, &sub); err != nil {
-			return "", fmt.Errorf("decode subscription: %w", err)
+			return "", unexpectedShape(ev, err)
 		}
 		if sub.Customer == nil {
 			return "", nil
@@ -127,7 +163,7 @@ func (s *Service) dispatch(ctx context.Context, tx *gorm.DB, ev stripe.Event, cr
 	case "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed":
 		var inv stripe.Invoice
 		if err := json.Unmarshal(ev.Data.Raw, &inv); err != nil {
-			return "", fmt.Errorf("decode invoice: %w", err)
+			return "", unexpectedShape(ev, err)
 		}
 		if inv.Customer == nil {
 			return "", nil

@@ -277,3 +277,45 @@ func TestWebhooksAreRefusedWhileNoSigningSecretIsSet(t *testing.T) {
 		t.Fatalf("without STRIPE_WEBHOOK_SECRET: %v, want forbidden", err)
 	}
 }
+
+// A signed event whose object has an unexpected shape is a 400, and so is one signed or dated
+// in the future; none of them is recorded.
+func TestSignedEventsOfTheWrongShapeOrTimeAreRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		s := newService(db, clock.NewFake(at(60)))
+		cus := nextID("cus")
+		tenant := newTenant(t, db, "trial", cus)
+		badAmount := invoiceEvent(cus, "paid", "paid", 1, 3, epoch, epoch.AddDate(0, 1, 0))
+		badAmount.object["amount_due"] = "lots"
+		badCustomer := subEvent(cus, "active", 2)
+		badCustomer.object["customer"] = 42
+		badLines := invoiceEvent(cus, "paid", "paid", 3, 3, epoch, epoch.AddDate(0, 1, 0))
+		badLines.object["lines"] = []int{1}
+		future := subEvent(cus, "active", 4)
+		future.created = time.Now().Add(24 * time.Hour)
+		for _, c := range []struct {
+			name     string
+			e        event
+			signedAt time.Time
+			field    string
+		}{
+			{"amount as a string", badAmount, time.Now(), "data.object"},
+			{"customer as a number", badCustomer, time.Now(), "data.object"},
+			{"lines as an array", badLines, time.Now(), "data.object"},
+			{"event dated tomorrow", future, time.Now(), "created"},
+			{"signed in ten minutes", subEvent(cus, "active", 5), time.Now().Add(10 * time.Minute), "Stripe-Signature"},
+		} {
+			payload := c.e.json()
+			_, err := s.HandleWebhook(context.Background(), payload, sign(payload, whsec, c.signedAt))
+			pe := problem.As(err)
+			if pe == nil || pe.Code != problem.Invalid || len(pe.Fields) == 0 || pe.Fields[0].Field != c.field {
+				t.Errorf("%s: %v, want invalid_request on %s", c.name, err, c.field)
+			}
+		}
+		var n int64
+		db.Table("stripe_events").Count(&n)
+		if n != 0 || tenantStatus(t, db, tenant) != "trial" {
+			t.Fatalf("refused events left %d rows and status %s", n, tenantStatus(t, db, tenant))
+		}
+	})
+}
