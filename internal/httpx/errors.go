@@ -41,6 +41,9 @@ func Fail(c *gin.Context, err error) {
 		Logger(c).ErrorContext(c.Request.Context(), "request failed", slog.String("error", err.Error()))
 		pe = problem.New(problem.Internal, "an internal error occurred; quote the request id to support")
 	}
+	if pe.RetryAfter <= 0 && (pe.Code == problem.RateLimited || pe.Code == problem.Unavailable || pe.Code == problem.ScoringUnavailable) {
+		pe.RetryAfter = 1 // every 429 and 503 says when to come back
+	}
 	if pe.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(pe.RetryAfter))
 	}

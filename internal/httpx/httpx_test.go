@@ -11,6 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
 func newEngine(logs *bytes.Buffer) *gin.Engine {
@@ -89,6 +91,26 @@ func TestCSVCellDefusesFormulas(t *testing.T) {
 	} {
 		if got := CSVCell(in); got != want {
 			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEvery429And503SaysWhenToRetry(t *testing.T) {
+	var logs bytes.Buffer
+	r := newEngine(&logs)
+	for path, code := range map[string]problem.Code{"/429": problem.RateLimited, "/503": problem.Unavailable, "/core": problem.ScoringUnavailable} {
+		r.GET(path, func(c *gin.Context) { Fail(c, problem.New(code, "busy")) })
+	}
+	r.GET("/own", func(c *gin.Context) {
+		e := problem.New(problem.RateLimited, "later")
+		e.RetryAfter = 30
+		Fail(c, e)
+	})
+	for path, want := range map[string]string{"/429": "1", "/503": "1", "/core": "1", "/own": "30"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if got := w.Header().Get("Retry-After"); got != want {
+			t.Errorf("%s: Retry-After %q, want %q", path, got, want)
 		}
 	}
 }
