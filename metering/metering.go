@@ -73,9 +73,6 @@ type OutboxRow struct {
 	LastError    *string
 }
 
-// TableName is the outbox table.
-func (OutboxRow) TableName() string { return "outbox" }
-
 // Price is what one live analysis costs a subscribed tenant.
 type Price struct {
 	Amount   int64

@@ -21,24 +21,6 @@ type account struct {
 	MonthlyCapCurrency *string
 }
 
-// Quota explains why a tenant may not make a live call now, or returns nil.
-// It reads without locking: the transaction's conditional updates decide.
-func (m *Meter) Quota(ctx context.Context, tenantID string, now time.Time) error {
-	a, err := m.account(ctx, m.db, tenantID)
-	if err != nil {
-		return err
-	}
-	var spent int64
-	if a.MonthlyCapAmount != nil {
-		err := m.db.WithContext(ctx).Raw("SELECT amount FROM monthly_spend WHERE tenant_id = ? AND period = ?",
-			tenantID, Period(now)).Scan(&spent).Error
-		if err != nil {
-			return fmt.Errorf("read monthly spend of %s: %w", tenantID, err)
-		}
-	}
-	return refusal(a, now, spent, m.price)
-}
-
 // refusal is the 402 a tenant in state a gets, or nil.
 func refusal(a account, now time.Time, spent int64, price Price) error {
 	switch a.Status {

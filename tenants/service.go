@@ -33,9 +33,6 @@ func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock, v Verification) *
 	return &Service{db: db, store: NewStore(db), keys: k, clock: clk, verify: &verifier{Verification: v}}
 }
 
-// VerificationRequired tells whether live calls wait for a verified email.
-func (s *Service) VerificationRequired() bool { return s.verify.Required }
-
 // SignupResult is a new tenant with its two first keys (secrets shown once).
 type SignupResult struct {
 	Tenant  Tenant

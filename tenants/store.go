@@ -71,12 +71,3 @@ func (s *Store) Update(ctx context.Context, id string, cols map[string]any) erro
 	}
 	return nil
 }
-
-// Members lists a tenant's members.
-func (s *Store) Members(ctx context.Context, tenantID string) ([]Member, error) {
-	var out []Member
-	if err := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID).Order("id").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list members of %s: %w", tenantID, err)
-	}
-	return out, nil
-}
