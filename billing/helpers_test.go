@@ -36,7 +36,7 @@ func newTenant(t testing.TB, db *gorm.DB, status, customer string) string {
 	return id
 }
 
-// meteredCalls writes n metered live calls of tenant at at as the gateway
+// meteredCalls writes n metered live calls of tenant at at as the scoring call
 // does (decision, usage event in state pending, outbox row with the
 // documented payload) and returns their usage event ids.
 func meteredCalls(t testing.TB, db *gorm.DB, tenant string, n int, at time.Time) []string {

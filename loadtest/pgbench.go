@@ -12,7 +12,7 @@ import (
 )
 
 // pgbenchScript is the transaction of one metered live call without an
-// Idempotency-Key, statement for statement as the gateway runs it: read
+// Idempotency-Key, statement for statement as the scoring call (package scores) runs it: read
 // the account, then one statement inserting the decision record, the usage
 // event and the outbox row. The text columns carry payloads the size of
 // real ones.

@@ -24,8 +24,8 @@ func NewMeter(db *gorm.DB, price Price) *Meter { return &Meter{db: db, price: pr
 // Price is what one metered analysis costs.
 func (m *Meter) Price() Price { return m.price }
 
-// Call is one successful scoring call to record.
-type Call struct {
+// Analysis is one successful scoring call, as usage records it.
+type Analysis struct {
 	TenantID       string
 	Environment    string
 	ScoreID        string
@@ -36,7 +36,7 @@ type Call struct {
 }
 
 // NewUsageEvent builds the usage event of a call, without writing it.
-func NewUsageEvent(c Call, charge Charge) UsageEvent {
+func NewUsageEvent(c Analysis, charge Charge) UsageEvent {
 	return UsageEvent{
 		ID:             ids.New(ids.Usage),
 		TenantID:       c.TenantID,

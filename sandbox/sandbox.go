@@ -21,7 +21,7 @@ type Company struct {
 }
 
 // EvaluationDate is the sandbox clock: the catalog's dates are set around it, and its expected
-// recommendations and golden outputs hold when the engine evaluates as of this date. The gateway
+// recommendations and golden outputs hold when the engine evaluates as of this date. The scoring call
 // passes it as scoring.Options.AsOf for sandbox calls, so sandbox answers never drift.
 func EvaluationDate() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
 

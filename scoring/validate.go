@@ -30,6 +30,13 @@ type FieldError struct {
 // ValidationErrors lists every malformed field of a request.
 type ValidationErrors []FieldError
 
+// VisitFields calls fn with each field at fault and its message, in order.
+func (v ValidationErrors) VisitFields(fn func(field, message string)) {
+	for _, e := range v {
+		fn(e.Field, e.Message)
+	}
+}
+
 func (v ValidationErrors) Error() string {
 	if len(v) == 0 {
 		return "invalid request"

@@ -1,13 +1,12 @@
 // Package scoringhttp carries the scoring core over HTTP: the server of
 // `rocketfin scoring-core` (POST /v1/evaluate, GET /healthz, GET /metrics)
-// and the client the gateway uses when the core runs as its own service.
+// and the client the scoring call (package scores) uses when the core runs as its own service.
 package scoringhttp
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,10 +44,6 @@ func Handler(engine *scoring.Engine, log *slog.Logger, reg *prometheus.Registry)
 			httpx.Fail(c, err)
 			return
 		}
-		if err := CheckIdentifiers(&req); err != nil {
-			httpx.Fail(c, err)
-			return
-		}
 		asOf := time.Now().UTC()
 		if s := c.Query(AsOfParam); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)
@@ -60,26 +55,12 @@ func Handler(engine *scoring.Engine, log *slog.Logger, reg *prometheus.Registry)
 		}
 		res, err := engine.Evaluate(&req, scoring.Options{Language: c.GetHeader("Accept-Language"), AsOf: asOf})
 		if err != nil {
-			httpx.Fail(c, FieldErrors(err))
+			httpx.Fail(c, err)
 			return
 		}
 		httpx.JSON(c, http.StatusOK, res)
 	})
 	return r
-}
-
-// FieldErrors turns the engine's validation errors into a problem naming
-// each field; other errors pass through.
-func FieldErrors(err error) error {
-	var verrs scoring.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return err
-	}
-	fields := make([]problem.FieldError, len(verrs))
-	for i, v := range verrs {
-		fields[i] = problem.FieldError{Field: v.Field, Message: v.Message}
-	}
-	return problem.Fields(fields)
 }
 
 // Client calls a remote scoring core.

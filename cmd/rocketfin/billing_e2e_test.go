@@ -55,7 +55,7 @@ func (s *testServer) status(key string) string {
 	return r.str("status")
 }
 
-// statusChanged lets the gateway's one-second tenant cache see a change.
+// statusChanged lets the scoring call's one-second tenant cache see a change.
 func (s *testServer) statusChanged() { s.clock.Advance(2 * time.Second) }
 
 func openDB(t *testing.T, url string) *gorm.DB {

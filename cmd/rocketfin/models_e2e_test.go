@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rocketfin/rocketfin/gateway"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/sandbox"
+	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
@@ -113,7 +113,7 @@ func TestReplayOfAFirstModelDecision(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := ids.New(ids.Score)
-		d := gateway.Decision{ID: id, TenantID: a.TenantID, Environment: "sandbox", KeyID: "key_legacy", RequestID: "req_legacy",
+		d := scores.Decision{ID: id, TenantID: a.TenantID, Environment: "sandbox", KeyID: "key_legacy", RequestID: "req_legacy",
 			CompanyID: c.ID, ModelVersion: "rf-ebm-1.0.0", Input: string(input), InputSHA256: "legacy", Output: output.String(),
 			AsOf: sandbox.EvaluationDate(), CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, i, time.UTC)}
 		if err := db.Create(&d).Error; err != nil {

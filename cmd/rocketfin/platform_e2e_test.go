@@ -358,7 +358,7 @@ func wiredRouter(t *testing.T, cfg config.Config, db *gorm.DB) *gin.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.gateway.Close)
+	t.Cleanup(a.scores.Close)
 	r, err := a.router()
 	if err != nil {
 		t.Fatal(err)

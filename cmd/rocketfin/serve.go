@@ -23,7 +23,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/consents"
-	"github.com/rocketfin/rocketfin/gateway"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
@@ -34,6 +33,7 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/sandbox"
+	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/scoringhttp"
 	"github.com/rocketfin/rocketfin/tenants"
@@ -48,7 +48,7 @@ type app struct {
 	tenants  *tenants.Service
 	consents *consents.Service
 	meter    *metering.Meter
-	gateway  *gateway.Gateway
+	scores   *scores.Service
 	clock    clock.Clock
 	reg      *prometheus.Registry
 	billing  *billingParts
@@ -73,7 +73,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	a.consents = consents.NewService(db, clk)
 	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
 	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
-	var scorer gateway.Scorer
+	var scorer scores.Scorer
 	if cfg.ScoringURL != "" {
 		scorer = scoringhttp.NewClient(cfg.ScoringURL, cfg.ScoringTimeout)
 	} else {
@@ -81,13 +81,13 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		if err != nil {
 			return nil, err
 		}
-		scorer = gateway.Local{Engine: engine}
+		scorer = scores.Local{Engine: engine}
 	}
 	a.buckets = ratelimit.NewMemory()
 	if cfg.RateLimitStore == "postgres" {
 		a.buckets = ratelimit.NewPostgres(db)
 	}
-	a.gateway = gateway.New(gateway.Options{
+	a.scores = scores.New(scores.Options{
 		DB: db, Clock: clk, Scorer: scorer, Limiter: a.buckets, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
 		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required,
@@ -96,7 +96,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	return a, nil
 }
 
-// sandboxCatalog adapts the sandbox package to the gateway.
+// sandboxCatalog adapts the sandbox package to the scores.
 type sandboxCatalog struct{}
 
 func (sandboxCatalog) Lookup(id string) (scoring.Request, bool) { return sandbox.Lookup(id) }
@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	select {
 	case err := <-serveErr:
-		a.gateway.Close()
+		a.scores.Close()
 		stopWork()
 		work.Wait()
 		return fmt.Errorf("serve: %w", err)
@@ -220,7 +220,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
-	a.gateway.Close()
+	a.scores.Close()
 	stopWork()
 	work.Wait()
 	a.tenants.WaitForMail()
@@ -293,7 +293,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.keys.Register(authed)
 	a.consents.Register(authed)
 	a.meter.Register(authed, a.clock.Now)
-	a.gateway.Register(authed, func() any { return sandbox.Companies() })
+	a.scores.Register(authed, func() any { return sandbox.Companies() })
 	a.billing.register(public, authed)
 
 	if a.cfg.OperatorToken != "" {
@@ -322,7 +322,7 @@ func (a *app) purgeIdempotencyKeys(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.gateway.PurgeIdempotencyKeys(ctx)
+			n, err := a.scores.PurgeIdempotencyKeys(ctx)
 			if err != nil && ctx.Err() == nil {
 				a.log.Warn("purge of idempotency keys failed", "error", err)
 			} else if n > 0 {

@@ -138,7 +138,20 @@ func As(err error) *Error {
 	if errors.As(err, &pe) {
 		return pe
 	}
+	var fl fieldLister
+	if errors.As(err, &fl) {
+		var fields []FieldError
+		fl.VisitFields(func(field, message string) { fields = append(fields, FieldError{Field: field, Message: message}) })
+		return Fields(fields)
+	}
 	return nil
+}
+
+// fieldLister is the validation error of a package that does not import this one (the scoring
+// engine depends on the standard library only): As reads it as invalid_request with its fields.
+type fieldLister interface {
+	error
+	VisitFields(fn func(field, message string))
 }
 
 // CodeOf returns the code of err, Internal when it is not a domain error.

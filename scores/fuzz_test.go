@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func FuzzRequestPath(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	g := &Gateway{scorer: Local{Engine: engine}, catalog: catalog{}}
+	g := &Service{scorer: Local{Engine: engine}, catalog: catalog{}}
 	f.Fuzz(func(t *testing.T, body string) {
 		req, err := decodeRequest([]byte(body))
 		if err != nil {

@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ type ReplayView struct {
 }
 
 // handleModels lists the card of every embedded model, oldest first.
-func (g *Gateway) handleModels(c *gin.Context) {
+func (g *Service) handleModels(c *gin.Context) {
 	versions := scoring.Versions()
 	cards := make([]scoring.Card, 0, len(versions))
 	for _, v := range versions {
@@ -47,7 +47,7 @@ func (g *Gateway) handleModels(c *gin.Context) {
 }
 
 // handleModel serves one model's card.
-func (g *Gateway) handleModel(c *gin.Context) {
+func (g *Service) handleModel(c *gin.Context) {
 	v := c.Param("version")
 	e, err := g.models.Engine(v)
 	if errors.Is(err, scoring.ErrUnknownModel) {
@@ -64,7 +64,7 @@ func (g *Gateway) handleModel(c *gin.Context) {
 // handleReplay re-evaluates a decision of the caller's tenant and environment with the model,
 // date and language it was made with. It charges nothing and records nothing, but counts
 // against the credential's rate limit like a scoring call.
-func (g *Gateway) handleReplay(c *gin.Context) {
+func (g *Service) handleReplay(c *gin.Context) {
 	ctx := c.Request.Context()
 	p := keys.PrincipalOf(c)
 	now := g.clock.Now()
@@ -98,7 +98,7 @@ func (g *Gateway) handleReplay(c *gin.Context) {
 }
 
 // decision loads a decision record of the principal's tenant and environment; any other is 404.
-func (g *Gateway) decision(c *gin.Context, p keys.Principal, id string) (Decision, error) {
+func (g *Service) decision(c *gin.Context, p keys.Principal, id string) (Decision, error) {
 	var d Decision
 	if !ids.Valid(ids.Score, id) {
 		return d, problem.New(problem.NotFound, "no score %s", id)
@@ -117,7 +117,7 @@ func (g *Gateway) decision(c *gin.Context, p keys.Principal, id string) (Decisio
 // reevaluate evaluates a decision's input again. Its language is the recorded one; a record made
 // before languages were kept is tried in each language, and the one that gives back the recorded
 // answer wins (else the caller's Accept-Language).
-func (g *Gateway) reevaluate(d *Decision, accept string) (ReplayView, error) {
+func (g *Service) reevaluate(d *Decision, accept string) (ReplayView, error) {
 	e, err := g.models.Engine(d.ModelVersion)
 	if errors.Is(err, scoring.ErrUnknownModel) {
 		return ReplayView{}, problem.New(problem.NotFound, "score %s was made by model %.80q, which this server does not embed", d.ID, d.ModelVersion)

@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 
 // Register mounts the scoring routes on an authenticated group; companies
 // lists the sandbox catalog.
-func (g *Gateway) Register(r *gin.RouterGroup, companies func() any) {
+func (g *Service) Register(r *gin.RouterGroup, companies func() any) {
 	r.POST("/scores", httpx.BodyLimit(scoring.MaxRequestBytes), g.handleScore)
 	r.GET("/scores", g.handleList)
 	r.GET("/scores/:id", g.handleGet)
@@ -28,7 +28,7 @@ func (g *Gateway) Register(r *gin.RouterGroup, companies func() any) {
 	})
 }
 
-func (g *Gateway) handleScore(c *gin.Context) {
+func (g *Service) handleScore(c *gin.Context) {
 	started := time.Now()
 	body, err := httpx.ReadBody(c)
 	if err != nil {
@@ -55,7 +55,7 @@ func (g *Gateway) handleScore(c *gin.Context) {
 	httpx.RawJSON(c, http.StatusOK, ans.Body, ans.Replayed)
 }
 
-func (g *Gateway) handleGet(c *gin.Context) {
+func (g *Service) handleGet(c *gin.Context) {
 	d, err := g.decision(c, keys.PrincipalOf(c), c.Param("id"))
 	if err != nil {
 		httpx.Fail(c, err)
@@ -69,7 +69,7 @@ func (g *Gateway) handleGet(c *gin.Context) {
 	httpx.JSON(c, http.StatusOK, v)
 }
 
-func (g *Gateway) handleList(c *gin.Context) {
+func (g *Service) handleList(c *gin.Context) {
 	p := keys.PrincipalOf(c)
 	page, err := httpx.ParsePage(c, ids.Score)
 	if err != nil {

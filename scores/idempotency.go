@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"context"
@@ -13,11 +13,11 @@ func scopeOf(p keys.Principal) idempotency.Scope {
 }
 
 // replay returns the saved answer of a key used with the same request (see idempotency.Lookup).
-func (g *Gateway) replay(ctx context.Context, p keys.Principal, key, fingerprint string) (idempotency.Answer, bool, error) {
+func (g *Service) replay(ctx context.Context, p keys.Principal, key, fingerprint string) (idempotency.Answer, bool, error) {
 	return idempotency.Lookup(ctx, g.db, scopeOf(p), key, fingerprint, g.clock.Now())
 }
 
 // PurgeIdempotencyKeys deletes answers older than their TTL.
-func (g *Gateway) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
+func (g *Service) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 	return idempotency.Purge(ctx, g.db, g.clock.Now())
 }

@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"context"
@@ -25,11 +25,10 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scoring"
-	"github.com/rocketfin/rocketfin/scoringhttp"
 )
 
 // Gateway runs scoring calls.
-type Gateway struct {
+type Service struct {
 	db        *gorm.DB
 	clock     clock.Clock
 	scorer    Scorer
@@ -47,7 +46,7 @@ type Gateway struct {
 	requireEmail bool
 }
 
-// Options wire a gateway.
+// Options wire the scoring call.
 type Options struct {
 	DB       *gorm.DB
 	Clock    clock.Clock
@@ -66,15 +65,15 @@ type Options struct {
 	Logger               *slog.Logger
 }
 
-// New returns a gateway.
-func New(o Options) *Gateway {
+// New returns the scoring call service.
+func New(o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Models == nil {
 		o.Models = &scoring.Library{}
 	}
-	return &Gateway{
+	return &Service{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
@@ -84,7 +83,7 @@ func New(o Options) *Gateway {
 
 // Close waits for queued sandbox writes; call it after the HTTP server has
 // stopped taking requests.
-func (g *Gateway) Close() { g.sandbox.Close() }
+func (g *Service) Close() { g.sandbox.Close() }
 
 // Call is one POST /v1/scores as the HTTP layer hands it over.
 type Call struct {
@@ -107,7 +106,7 @@ type Answer struct {
 
 // Score runs one scoring call through every check, the core and the
 // charging transaction.
-func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
+func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	now := g.clock.Now()
 	p := c.Principal
 	tenant, err := g.tenants.get(ctx, p.TenantID, now)
@@ -175,8 +174,8 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 		}
 		result, err := g.scorer.Evaluate(ctx, &ev.req, scoring.Options{Language: c.Language, AsOf: asOf})
 		if err != nil {
-			if verr := scoringhttp.FieldErrors(err); problem.As(verr) != nil {
-				return ans, verr
+			if problem.As(err) != nil {
+				return ans, err
 			}
 			g.log.ErrorContext(ctx, "scoring core failed", "error", err.Error())
 			return g.replayOr(ctx, c, fingerprint, ans,
@@ -207,7 +206,7 @@ func (g *Gateway) Score(ctx context.Context, c Call) (Answer, error) {
 // replayOr answers a refused call with the stored answer of its
 // Idempotency-Key when a concurrent duplicate committed meanwhile (its
 // charge may be what now refuses this one), and with the refusal otherwise.
-func (g *Gateway) replayOr(ctx context.Context, c Call, fingerprint string, ans Answer, refusal error) (Answer, error) {
+func (g *Service) replayOr(ctx context.Context, c Call, fingerprint string, ans Answer, refusal error) (Answer, error) {
 	if c.IdempotencyKey == "" || problem.As(refusal) == nil {
 		return ans, refusal
 	}
@@ -220,7 +219,7 @@ func (g *Gateway) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 }
 
 // commit spends, records and answers in one transaction.
-func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
+func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
 	req, result, output := &ev.req, ev.result, ev.output
@@ -228,7 +227,7 @@ func (g *Gateway) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	if idemKey == "" {
 		idemKey = scoreID
 	}
-	call := metering.Call{
+	call := metering.Analysis{
 		TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.KeyID,
 		RequestID: c.RequestID, IdempotencyKey: idemKey, At: now,
 	}
@@ -312,9 +311,9 @@ func decodeRequest(body []byte) (scoring.Request, error) {
 		return req, err
 	}
 	if err := req.Validate(); err != nil {
-		return req, scoringhttp.FieldErrors(err)
+		return req, err
 	}
-	if err := scoringhttp.CheckIdentifiers(&req); err != nil {
+	if err := checkIdentifiers(&req); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -336,7 +335,7 @@ func neededScopes(req *scoring.Request) []string {
 
 // fillFromCatalog makes a sandbox request: only catalog companies, whose
 // stored data fill whatever the caller did not send.
-func (g *Gateway) fillFromCatalog(req *scoring.Request) error {
+func (g *Service) fillFromCatalog(req *scoring.Request) error {
 	stored, ok := g.catalog.Lookup(req.Company.ID)
 	if !ok {
 		return problem.Field("company.id", "%q is not a sandbox company: sandbox keys score only the fictitious companies of GET /v1/sandbox/companies", req.Company.ID)
@@ -393,7 +392,7 @@ const TenantFactor = 2
 
 // takeTokens takes one token from the credential's bucket and one from its tenant's, and refuses
 // with 429 and Retry-After when either is empty.
-func (g *Gateway) takeTokens(ctx context.Context, p keys.Principal, tenant tenantInfo, now time.Time) ([]Bucket, error) {
+func (g *Service) takeTokens(ctx context.Context, p keys.Principal, tenant tenantInfo, now time.Time) ([]Bucket, error) {
 	l := tenant.limit()
 	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: ratelimit.Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
 	for i, key := range []string{"key:" + p.KeyID, "tenant:" + p.TenantID} {

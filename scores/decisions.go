@@ -1,10 +1,10 @@
-// Package gateway is the scoring call: the chain of checks in front of the
+// Package scores is the scoring call: the chain of checks in front of the
 // scoring core (rate limit, idempotency, sandbox catalog, consent, quota),
 // the core itself (in-process or remote), and the one transaction that
 // spends the credit and writes the immutable decision record, the usage
 // event and the outbox rows together, or nothing at all. It also serves the
 // decision records back (GET /v1/scores).
-package gateway
+package scores
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
-// Scorer is the scoring core as the gateway uses it.
+// Scorer is the scoring core as the scoring call uses it.
 type Scorer interface {
 	Evaluate(ctx context.Context, req *scoring.Request, opt scoring.Options) (scoring.Result, error)
 }

@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package scoringhttp
+package scores
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ import (
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
-// CheckIdentifiers applies the API's rules for codes and names on top of scoring's Validate: countries
+// checkIdentifiers applies the API's rules for codes and names on top of scoring's Validate: countries
 // are ISO 3166-1, currencies ISO 4217 currencies of account, a SIREN passes its check digit, and
 // names hold no control or invisible format characters (bidirectional overrides, zero-width
 // spaces). The engine itself does not need them, so that answers of published model versions
 // stay as they were; the scoring call applies them before the engine.
-func CheckIdentifiers(r *scoring.Request) error {
+func checkIdentifiers(r *scoring.Request) error {
 	var errs []problem.FieldError
 	add := func(field, msg string) { errs = append(errs, problem.FieldError{Field: field, Message: msg}) }
 	c := r.Company

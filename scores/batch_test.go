@@ -1,4 +1,4 @@
-package gateway
+package scores
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func sandboxRecord(tenant string, i int) (Decision, metering.UsageEvent) {
 	d := Decision{ID: ids.New(ids.Score), TenantID: tenant, Environment: "sandbox", KeyID: "key_x", RequestID: "req",
 		CompanyID: fmt.Sprint("c", i), ModelVersion: "m", Score: 600, PD12m: 0.01, Grade: "A", Recommendation: "accept",
 		Input: strings.Repeat("i", 900), InputSHA256: "h", Output: strings.Repeat("o", 2500), AsOf: now, CreatedAt: now}
-	u := metering.NewUsageEvent(metering.Call{TenantID: tenant, Environment: "sandbox", ScoreID: d.ID, KeyID: "key_x", RequestID: "req", IdempotencyKey: d.ID, At: now},
+	u := metering.NewUsageEvent(metering.Analysis{TenantID: tenant, Environment: "sandbox", ScoreID: d.ID, KeyID: "key_x", RequestID: "req", IdempotencyKey: d.ID, At: now},
 		metering.Charge{BillingState: metering.StateFree, Currency: "EUR"})
 	return d, u
 }
