@@ -9,13 +9,14 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/stripe/stripe-go/v76/client"
+
 	"github.com/rocketfin/rocketfin/billing"
 	"github.com/rocketfin/rocketfin/billing/billingtest"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/metering"
-	"github.com/stripe/stripe-go/v76/client"
 )
 
 var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

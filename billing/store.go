@@ -23,14 +23,6 @@ func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 // errNoAccount says a tenant (or a Stripe customer) has no billing account.
 var errNoAccount = errors.New("no billing account")
 
-// lock takes a row lock on PostgreSQL; SQLite has one writer already.
-func lock(tx *gorm.DB) *gorm.DB {
-	if database.IsPostgres(tx) {
-		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	return tx
-}
-
 // Account returns a tenant's billing account, or errNoAccount.
 func (s *Store) Account(ctx context.Context, tx *gorm.DB, tenantID string) (Account, error) {
 	var a Account
@@ -48,7 +40,7 @@ func (s *Store) Account(ctx context.Context, tx *gorm.DB, tenantID string) (Acco
 // for the transaction tx, or errNoAccount.
 func (s *Store) lockAccountByCustomer(ctx context.Context, tx *gorm.DB, customer string) (Account, error) {
 	var a Account
-	err := lock(tx.WithContext(ctx)).Where("stripe_customer_id = ?", customer).Take(&a).Error
+	err := database.ForUpdate(tx.WithContext(ctx)).Where("stripe_customer_id = ?", customer).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return a, errNoAccount
 	}

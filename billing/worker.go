@@ -66,7 +66,6 @@ type Worker struct {
 	lease       time.Duration
 	grace       time.Duration
 	jitter      func() float64
-	postgres    bool
 
 	lag     prometheus.Gauge
 	results *prometheus.CounterVec
@@ -77,7 +76,6 @@ func NewWorker(o WorkerOptions) *Worker {
 	w := &Worker{
 		db: o.DB, api: o.Stripe, clock: o.Clock, log: o.Logger, eventName: o.EventName,
 		batch: o.Batch, concurrency: o.Concurrency, lease: o.Lease, grace: o.PastDueGrace, jitter: o.Jitter,
-		postgres: database.IsPostgres(o.DB),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rocketfin_billing_usage_report_lag_seconds",
 			Help: "Age of the oldest metered usage event not yet reported to Stripe (0 when none wait).",
@@ -255,14 +253,10 @@ func (w *Worker) RunOnce(ctx context.Context) (Pass, error) {
 // PostgreSQL concurrent claims skip each other's locked rows; SQLite has
 // one writer, so its claims are serial anyway.
 func (w *Worker) claim(ctx context.Context, now time.Time) ([]claimedRow, error) {
-	lock := ""
-	if w.postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	var rows []claimedRow
 	err := w.db.WithContext(ctx).Raw(`UPDATE outbox SET available_at = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE topic = ? AND state = ? AND available_at <= ?
-			ORDER BY available_at, id LIMIT ?`+lock+`)
+			ORDER BY available_at, id LIMIT ?`+database.SkipLocked(w.db)+`)
 		RETURNING id, tenant_id, usage_event_id, payload, attempts, created_at`,
 		now.Add(w.lease), metering.TopicMeterEvent, OutboxPending, now, w.batch).Scan(&rows).Error
 	if err != nil {

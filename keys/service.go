@@ -133,11 +133,9 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 	}
 	var issued Issued
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The tenant row is locked so that concurrent creations count each other.
-		if database.IsPostgres(tx) {
-			if err := tx.Exec("SELECT id FROM tenants WHERE id = ? FOR UPDATE", p.TenantID).Error; err != nil {
-				return fmt.Errorf("lock tenant %s: %w", p.TenantID, err)
-			}
+		// Concurrent creations for one tenant take turns, so that they count each other.
+		if err := database.LockName(ctx, tx, "keys:"+p.TenantID); err != nil {
+			return err
 		}
 		var usable int64
 		now := s.clock.Now()

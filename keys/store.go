@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
@@ -53,10 +52,7 @@ func (s *Store) Get(ctx context.Context, tx *gorm.DB, tenantID string, env Envir
 	if tx == nil {
 		tx = s.db
 	}
-	q := tx.WithContext(ctx)
-	if database.IsPostgres(tx) {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
+	q := database.ForUpdate(tx.WithContext(ctx))
 	var k Key
 	err := q.Where("tenant_id = ? AND environment = ? AND id = ?", tenantID, env, id).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

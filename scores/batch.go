@@ -70,10 +70,6 @@ func (b *batchWriter) write(ctx context.Context, d Decision, u metering.UsageEve
 
 func (b *batchWriter) run() {
 	defer b.wg.Done()
-	if !database.IsPostgres(b.db) {
-		b.loop(b.db) // on the shared pool, it returns only when the queue closes
-		return
-	}
 	// A connection of its own, whose commits do not wait for the disk:
 	// free, fictitious sandbox records may wait a fraction of a second for
 	// the WAL writer, so a crash of the database server itself could lose
@@ -82,10 +78,7 @@ func (b *batchWriter) run() {
 	// is taken.
 	for {
 		more := true
-		err := b.db.Connection(func(conn *gorm.DB) error {
-			if err := conn.Exec("SET synchronous_commit TO off").Error; err != nil {
-				return err
-			}
+		err := database.WithAsyncCommit(b.db, func(conn *gorm.DB) error {
 			more = b.loop(conn)
 			return nil
 		})
@@ -185,11 +178,7 @@ func (b *batchWriter) insert(db *gorm.DB, batch []*pendingWrite) error {
 	for i, p := range batch {
 		decisions[i], events[i] = p.decision, p.usage
 	}
-	ctx := context.Background()
-	if database.IsPostgres(db) {
-		return insertRecords(ctx, db, decisions, events, nil)
-	}
-	return db.Transaction(func(tx *gorm.DB) error { return insertRecords(ctx, tx, decisions, events, nil) })
+	return insertRecords(context.Background(), db, decisions, events, nil)
 }
 
 // Close stops taking writes and waits for the queued ones.

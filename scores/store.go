@@ -2,7 +2,6 @@ package scores
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"gorm.io/gorm"
@@ -40,33 +39,10 @@ func decisionInsert(ds []Decision) (string, []any) {
 func insertRecords(ctx context.Context, tx *gorm.DB, ds []Decision, evs []metering.UsageEvent, outbox *metering.OutboxRow) error {
 	dSQL, dArgs := decisionInsert(ds)
 	uSQL, uArgs := metering.UsageInsert(evs)
-	stmts := []string{dSQL, uSQL}
-	args := [][]any{dArgs, uArgs}
+	stmts := []database.Statement{{SQL: dSQL, Args: dArgs}, {SQL: uSQL, Args: uArgs}}
 	if outbox != nil {
 		oSQL, oArgs := metering.OutboxInsert(outbox)
-		stmts, args = append(stmts, oSQL), append(args, oArgs)
+		stmts = append(stmts, database.Statement{SQL: oSQL, Args: oArgs})
 	}
-	tx = tx.WithContext(ctx)
-	if database.IsPostgres(tx) {
-		var sb strings.Builder
-		var all []any
-		sb.WriteString("WITH ")
-		for i, s := range stmts[:len(stmts)-1] {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "w%d AS (%s)", i, s)
-			all = append(all, args[i]...)
-		}
-		sb.WriteString(" ")
-		sb.WriteString(stmts[len(stmts)-1])
-		all = append(all, args[len(args)-1]...)
-		return tx.Exec(sb.String(), all...).Error
-	}
-	for i, s := range stmts {
-		if err := tx.Exec(s, args[i]...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return database.ExecAll(ctx, tx, stmts)
 }
