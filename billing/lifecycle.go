@@ -92,7 +92,7 @@ func (a Account) delinquentSince() (time.Time, bool) {
 // when it implies none yet (no subscription, or one still incomplete):
 // active while paid up, past_due from a failed payment until grace has
 // passed, suspended after, canceled once the subscription is.
-func (a Account) TenantStatus(now time.Time, grace time.Duration) string {
+func (a Account) TenantStatus(now time.Time, grace time.Duration) tenants.Status {
 	if a.SubscriptionStatus == nil {
 		return ""
 	}
@@ -116,17 +116,14 @@ func (a Account) TenantStatus(now time.Time, grace time.Duration) string {
 	}
 }
 
-// setTenantStatus moves a tenant to status (a no-op when it is there).
-func setTenantStatus(ctx context.Context, tx *gorm.DB, tenantID, status string, now time.Time) (bool, error) {
-	cols := map[string]any{"status": status, "updated_at": now}
+// setTenantStatus moves a tenant to status (a no-op when it is there); active brings the
+// metered plan.
+func setTenantStatus(ctx context.Context, tx *gorm.DB, tenantID string, status tenants.Status, now time.Time) (bool, error) {
+	plan := ""
 	if status == tenants.StatusActive {
-		cols["plan"] = PlanMetered
+		plan = PlanMetered
 	}
-	res := tx.WithContext(ctx).Table("tenants").Where("id = ? AND status <> ?", tenantID, status).Updates(cols)
-	if res.Error != nil {
-		return false, fmt.Errorf("set tenant %s %s: %w", tenantID, status, res.Error)
-	}
-	return res.RowsAffected == 1, nil
+	return tenants.NewStore(tx).SetStatus(ctx, tx, tenantID, "", status, plan, now)
 }
 
 // Sweep suspends the past_due tenants whose grace has run out, and
@@ -137,23 +134,27 @@ func (w *Worker) Sweep(ctx context.Context) (int, error) {
 
 // SuspendOverdue suspends the past_due tenants whose grace has run out.
 func SuspendOverdue(ctx context.Context, db *gorm.DB, now time.Time, grace time.Duration) (int, error) {
+	store := tenants.NewStore(db)
+	pastDue, err := store.IDsWithStatus(ctx, db, tenants.StatusPastDue)
+	if err != nil || len(pastDue) == 0 {
+		return 0, err
+	}
 	var accounts []Account
-	err := db.WithContext(ctx).Raw(`SELECT a.* FROM billing_accounts a JOIN tenants t ON t.id = a.tenant_id
-		WHERE t.status = ?`, tenants.StatusPastDue).Scan(&accounts).Error
-	if err != nil {
-		return 0, fmt.Errorf("list past_due tenants: %w", err)
+	if err := db.WithContext(ctx).Where("tenant_id IN ?", pastDue).Find(&accounts).Error; err != nil {
+		return 0, fmt.Errorf("read billing accounts of past_due tenants: %w", err)
 	}
 	n := 0
 	for _, a := range accounts {
 		if a.TenantStatus(now, grace) != tenants.StatusSuspended {
 			continue
 		}
-		res := db.WithContext(ctx).Exec(`UPDATE tenants SET status = ?, updated_at = ? WHERE id = ? AND status = ?`,
-			tenants.StatusSuspended, now, a.TenantID, tenants.StatusPastDue)
-		if res.Error != nil {
-			return n, fmt.Errorf("suspend tenant %s: %w", a.TenantID, res.Error)
+		moved, err := store.SetStatus(ctx, db, a.TenantID, tenants.StatusPastDue, tenants.StatusSuspended, "", now)
+		if err != nil {
+			return n, err
 		}
-		n += int(res.RowsAffected)
+		if moved {
+			n++
+		}
 	}
 	return n, nil
 }

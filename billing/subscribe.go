@@ -15,6 +15,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/tenants"
 )
 
 // SubscribeInput is the body of POST /v1/billing/subscription; both URLs
@@ -55,14 +56,6 @@ type Subscription struct {
 	TenantStatus       string `json:"tenant_status"`
 }
 
-// tenantRow is what subscribing reads of a tenant.
-type tenantRow struct {
-	ID               string
-	Name             string
-	SignupEmailLower string
-	Status           string
-}
-
 // Subscribe starts the metered subscription of the caller's tenant:
 // creates its Stripe customer if needed, then either the subscription
 // itself (a default payment method is on file) or a Checkout Session in
@@ -91,13 +84,9 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		}
 	}
 
-	var t tenantRow
-	res := s.db.WithContext(ctx).Raw(`SELECT id, name, signup_email_lower, status FROM tenants WHERE id = ?`, p.TenantID).Scan(&t)
-	if res.Error != nil {
-		return Subscription{}, fmt.Errorf("read tenant %s: %w", p.TenantID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Subscription{}, problem.New(problem.NotFound, "no tenant %s", p.TenantID)
+	t, err := tenants.NewStore(s.db).Get(ctx, p.TenantID)
+	if err != nil {
+		return Subscription{}, err
 	}
 	acct, err := s.store.Account(ctx, s.db, t.ID)
 	if err != nil && !errors.Is(err, errNoAccount) {
@@ -112,7 +101,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 			return Subscription{}, err
 		}
 	}
-	out := Subscription{Object: "billing_subscription", CustomerID: acct.StripeCustomerID, TenantStatus: t.Status}
+	out := Subscription{Object: "billing_subscription", CustomerID: acct.StripeCustomerID, TenantStatus: string(t.Status)}
 	now := s.clock.Now()
 	// One subscription per customer: every subscription on the meter would
 	// bill the same usage. While a Checkout Session is open, or a direct
@@ -200,7 +189,7 @@ func deref(s *string) string {
 
 // createCustomer makes the tenant's Stripe customer and records it. The
 // idempotency key makes two racing requests get one customer from Stripe.
-func (s *Service) createCustomer(ctx context.Context, t tenantRow) (Account, error) {
+func (s *Service) createCustomer(ctx context.Context, t tenants.Tenant) (Account, error) {
 	params := &stripe.CustomerParams{Name: stripe.String(t.Name), Email: stripe.String(t.SignupEmailLower)}
 	params.AddMetadata("tenant_id", t.ID)
 	params.Context, params.IdempotencyKey = ctx, stripe.String("rocketfin-customer-"+t.ID)

@@ -10,16 +10,20 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/tenants"
 )
 
 // Meter spends credits and records usage.
 type Meter struct {
-	db    *gorm.DB
-	price Price
+	db       *gorm.DB
+	price    Price
+	accounts *tenants.Store
 }
 
 // NewMeter returns a meter charging price per metered analysis.
-func NewMeter(db *gorm.DB, price Price) *Meter { return &Meter{db: db, price: price} }
+func NewMeter(db *gorm.DB, price Price) *Meter {
+	return &Meter{db: db, price: price, accounts: tenants.NewStore(db)}
+}
 
 // Price is what one metered analysis costs.
 func (m *Meter) Price() Price { return m.price }

@@ -25,6 +25,7 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scoring"
+	"github.com/rocketfin/rocketfin/tenants"
 )
 
 // Gateway runs scoring calls.
@@ -158,7 +159,8 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		return g.replayOr(ctx, c, fingerprint, ans, err)
 	}
 	if p.Environment == keys.Live {
-		if err := tenant.precheck(now, g.requireEmail); err != nil {
+		// What the charging transaction would refuse anyway, and a live call before the email is verified.
+		if err := tenant.LiveRefusal(now, g.requireEmail); err != nil {
 			return g.replayOr(ctx, c, fingerprint, ans, err)
 		}
 	}
@@ -187,7 +189,7 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		g.memo.put(memoKey, ev)
 	}
 
-	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == "trial")
+	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == tenants.StatusTrial)
 	if errors.Is(err, idempotency.ErrClaimed) {
 		stored, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {

@@ -2,7 +2,6 @@ package scores
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -16,14 +15,8 @@ import (
 // tenantInfo is what the checks in front of the core read of a tenant.
 // It may be a second old: the transaction's conditional updates decide.
 type tenantInfo struct {
-	Status             string
-	TrialEndsAt        time.Time
-	CreditsRemaining   int64
-	RateLimitPerSecond *float64
-	RateLimitBurst     *int
-	EmailVerifiedAt    *time.Time
-	SignupEmailLower   string
-	fetched            time.Time
+	tenants.Account
+	fetched time.Time
 }
 
 func (t tenantInfo) limit() ratelimit.Limit {
@@ -33,36 +26,16 @@ func (t tenantInfo) limit() ratelimit.Limit {
 	return DefaultLimit
 }
 
-// precheck refuses live calls that the transaction would refuse anyway, and, when
-// requireEmail is set, those of a tenant whose signup email is not verified yet.
-func (t tenantInfo) precheck(now time.Time, requireEmail bool) error {
-	if err := tenants.EmailCheck(requireEmail, t.EmailVerifiedAt, t.SignupEmailLower); err != nil {
-		return err
-	}
-	switch t.Status {
-	case "trial":
-		if !now.Before(t.TrialEndsAt) {
-			return problem.New(problem.TrialExpired, "the trial ended at %s; subscribe to keep scoring live", t.TrialEndsAt.UTC().Format(time.RFC3339))
-		}
-		if t.CreditsRemaining <= 0 {
-			return problem.New(problem.CreditsExhausted, "the trial's analysis credits are spent; subscribe to keep scoring live")
-		}
-	case "suspended", "canceled":
-		return problem.New(problem.AccountSuspended, "the account is %s; live calls are refused until it is reactivated", t.Status)
-	}
-	return nil
-}
-
 type tenantCache struct {
-	db  *gorm.DB
-	ttl time.Duration
+	store *tenants.Store
+	ttl   time.Duration
 
 	mu      sync.RWMutex
 	entries map[string]tenantInfo
 }
 
 func newTenantCache(db *gorm.DB, ttl time.Duration) *tenantCache {
-	return &tenantCache{db: db, ttl: ttl, entries: map[string]tenantInfo{}}
+	return &tenantCache{store: tenants.NewStore(db), ttl: ttl, entries: map[string]tenantInfo{}}
 }
 
 func (c *tenantCache) get(ctx context.Context, id string, now time.Time) (tenantInfo, error) {
@@ -72,15 +45,14 @@ func (c *tenantCache) get(ctx context.Context, id string, now time.Time) (tenant
 	if ok && now.Sub(t.fetched) < c.ttl && !now.Before(t.fetched) {
 		return t, nil
 	}
-	res := c.db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst,
-		email_verified_at, signup_email_lower FROM tenants WHERE id = ?`, id).Scan(&t)
-	if res.Error != nil {
-		return t, fmt.Errorf("read tenant %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
+	a, err := c.store.Account(ctx, nil, id)
+	if problem.CodeOf(err) == problem.NotFound {
 		return t, problem.New(problem.Unauthenticated, "the credential's tenant no longer exists")
 	}
-	t.fetched = now
+	if err != nil {
+		return t, err
+	}
+	t = tenantInfo{Account: a, fetched: now}
 	c.mu.Lock()
 	if len(c.entries) > 100_000 {
 		c.entries = map[string]tenantInfo{}

@@ -50,16 +50,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	}
 	now := s.clock.Now()
 	t := Tenant{
-		ID:               ids.New(ids.Tenant),
-		Name:             in.CompanyName,
-		Country:          in.Country,
-		SignupEmailLower: strings.ToLower(in.Email),
-		Status:           StatusTrial,
-		Plan:             "trial",
-		TrialEndsAt:      now.Add(TrialLength),
-		CreditsRemaining: TrialCredits,
-		CreatedAt:        now,
-		UpdatedAt:        now,
+		Account: Account{
+			ID: ids.New(ids.Tenant), SignupEmailLower: strings.ToLower(in.Email), Status: StatusTrial,
+			TrialEndsAt: now.Add(TrialLength), CreditsRemaining: TrialCredits,
+		},
+		Name: in.CompanyName, Country: in.Country, Plan: "trial", CreatedAt: now, UpdatedAt: now,
 	}
 	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
 	res := SignupResult{Tenant: t}
@@ -171,7 +166,7 @@ func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in Settin
 		if err != nil {
 			return Tenant{}, err
 		}
-		if t.Status != "active" && t.Status != "past_due" {
+		if !t.Status.Metered() {
 			return Tenant{}, problem.New(problem.Conflict, "a monthly cap applies to a subscribed (metered) tenant; this one is %s", t.Status)
 		}
 		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = *want.Amount, want.Currency
@@ -205,7 +200,7 @@ type View struct {
 	Object           string     `json:"object"`
 	Name             string     `json:"name"`
 	Country          string     `json:"country"`
-	Status           string     `json:"status"`
+	Status           Status     `json:"status"`
 	Plan             string     `json:"plan"`
 	TrialEndsAt      time.Time  `json:"trial_ends_at"`
 	CreditsRemaining int64      `json:"credits_remaining"`

@@ -22,40 +22,15 @@ const (
 	TrialCredits = 5
 )
 
-// Account states.
-const (
-	StatusTrial     = "trial"
-	StatusActive    = "active"
-	StatusPastDue   = "past_due"
-	StatusSuspended = "suspended"
-	StatusCanceled  = "canceled"
-)
-
-func validStatus(s string) bool {
-	switch s {
-	case StatusTrial, StatusActive, StatusPastDue, StatusSuspended, StatusCanceled:
-		return true
-	}
-	return false
-}
-
-// Tenant is one customer account.
+// Tenant is one customer account: the row of the tenants table, whose live-call part is its
+// Account.
 type Tenant struct {
-	ID                 string `gorm:"primaryKey"`
-	Name               string
-	Country            string
-	SignupEmailLower   string
-	Status             string
-	Plan               string
-	TrialEndsAt        time.Time
-	CreditsRemaining   int64
-	RateLimitPerSecond *float64
-	RateLimitBurst     *int
-	MonthlyCapAmount   *int64
-	MonthlyCapCurrency *string
-	EmailVerifiedAt    *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	Account
+	Name      string
+	Country   string
+	Plan      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Member is a person of a tenant with a role.
@@ -116,7 +91,7 @@ type RateLimit struct {
 type PatchInput struct {
 	TrialEndsAt      *time.Time `json:"trial_ends_at"`
 	CreditsRemaining *int64     `json:"credits_remaining"`
-	Status           *string    `json:"status"`
+	Status           *Status    `json:"status"`
 	RateLimit        *RateLimit `json:"rate_limit"`
 	// EmailVerified lets support staff confirm (or withdraw) the signup email by hand.
 	EmailVerified *bool `json:"email_verified"`
@@ -128,7 +103,7 @@ func (in PatchInput) Validate() error {
 	if in.CreditsRemaining != nil && (*in.CreditsRemaining < 0 || *in.CreditsRemaining > 1_000_000_000) {
 		fields = append(fields, problem.FieldError{Field: "credits_remaining", Message: "must be from 0 to 1000000000"})
 	}
-	if in.Status != nil && !validStatus(*in.Status) {
+	if in.Status != nil && !in.Status.Valid() {
 		fields = append(fields, problem.FieldError{Field: "status", Message: "must be one of trial, active, past_due, suspended, canceled"})
 	}
 	if in.RateLimit != nil {
