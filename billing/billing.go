@@ -16,18 +16,6 @@ import (
 	"github.com/rocketfin/rocketfin/metering"
 )
 
-// States of an outbox row of topic metering.TopicMeterEvent.
-const (
-	// OutboxPending waits for (another) delivery attempt.
-	OutboxPending = "pending"
-	// OutboxDelivered was accepted by Stripe; reference holds the identifier.
-	OutboxDelivered = "delivered"
-	// OutboxStale is older than Stripe accepts: kept for finance, never sent.
-	OutboxStale = "stale"
-	// OutboxFailed was refused by Stripe for good (Stripe-Should-Retry: false).
-	OutboxFailed = "failed"
-)
-
 // StripeAcceptsFor is how old a meter event Stripe still accepts: 35
 // calendar days. Rows older than that, less a safety margin, are stale.
 const StripeAcceptsFor = 35 * 24 * time.Hour

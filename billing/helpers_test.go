@@ -89,7 +89,7 @@ func newWorker(db *gorm.DB, api *client.API, clk clock.Clock, batch, concurrency
 type outboxRow struct {
 	ID           string
 	UsageEventID string
-	State        string
+	State        metering.OutboxState
 	Attempts     int
 	AvailableAt  time.Time
 	Reference    *string

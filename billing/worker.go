@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
-	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/metering"
 )
 
@@ -57,6 +55,7 @@ type WorkerOptions struct {
 // number of processes, may run against one PostgreSQL database.
 type Worker struct {
 	db          *gorm.DB
+	outbox      *metering.Outbox
 	api         *client.API
 	clock       clock.Clock
 	log         *slog.Logger
@@ -74,7 +73,7 @@ type Worker struct {
 // NewWorker returns a worker; it does nothing until RunOnce or Run.
 func NewWorker(o WorkerOptions) *Worker {
 	w := &Worker{
-		db: o.DB, api: o.Stripe, clock: o.Clock, log: o.Logger, eventName: o.EventName,
+		db: o.DB, outbox: metering.NewOutbox(o.DB), api: o.Stripe, clock: o.Clock, log: o.Logger, eventName: o.EventName,
 		batch: o.Batch, concurrency: o.Concurrency, lease: o.Lease, grace: o.PastDueGrace, jitter: o.Jitter,
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rocketfin_billing_usage_report_lag_seconds",
@@ -117,25 +116,6 @@ type Pass struct {
 	Claimed, Delivered, Duplicates, Retried, Stale, Failed int
 	// Lag is the age of the oldest unreported row after the pass.
 	Lag time.Duration
-}
-
-// claimedRow is an outbox row this worker holds until its lease ends.
-type claimedRow struct {
-	ID           string
-	TenantID     string
-	UsageEventID *string
-	Payload      string
-	Attempts     int
-	CreatedAt    time.Time
-}
-
-// meterPayload is what metering writes into the outbox row.
-type meterPayload struct {
-	UsageEventID string `json:"usage_event_id"`
-	TenantID     string `json:"tenant_id"`
-	ScoreID      string `json:"score_id"`
-	Quantity     int    `json:"quantity"`
-	Timestamp    int64  `json:"timestamp"`
 }
 
 // Run reports usage until ctx ends, a pass every interval (at once again
@@ -191,7 +171,7 @@ func (w *Worker) pass(ctx context.Context) (Pass, error) {
 // marks each row with Stripe's answer.
 func (w *Worker) RunOnce(ctx context.Context) (Pass, error) {
 	now := w.clock.Now()
-	rows, err := w.claim(ctx, now)
+	rows, err := w.outbox.Claim(ctx, now, w.lease, w.batch)
 	if err != nil {
 		return Pass{}, err
 	}
@@ -248,25 +228,8 @@ func (w *Worker) RunOnce(ctx context.Context) (Pass, error) {
 	return p, nil
 }
 
-// claim takes due pending rows for this worker: their available_at moves
-// to the end of the lease, so no other worker sees them meanwhile. On
-// PostgreSQL concurrent claims skip each other's locked rows; SQLite has
-// one writer, so its claims are serial anyway.
-func (w *Worker) claim(ctx context.Context, now time.Time) ([]claimedRow, error) {
-	var rows []claimedRow
-	err := w.db.WithContext(ctx).Raw(`UPDATE outbox SET available_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE topic = ? AND state = ? AND available_at <= ?
-			ORDER BY available_at, id LIMIT ?`+database.SkipLocked(w.db)+`)
-		RETURNING id, tenant_id, usage_event_id, payload, attempts, created_at`,
-		now.Add(w.lease), metering.TopicMeterEvent, OutboxPending, now, w.batch).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox rows: %w", err)
-	}
-	return rows, nil
-}
-
 // customers maps the tenants of rows to their Stripe customer ids.
-func (w *Worker) customers(ctx context.Context, rows []claimedRow) (map[string]string, error) {
+func (w *Worker) customers(ctx context.Context, rows []metering.Claimed) (map[string]string, error) {
 	seen := map[string]bool{}
 	var tenants []string
 	for _, r := range rows {
@@ -288,10 +251,10 @@ func (w *Worker) customers(ctx context.Context, rows []claimedRow) (map[string]s
 
 // deliver sends one row's meter event and records the outcome. Only a
 // failure to record is an error: Stripe's refusals are outcomes.
-func (w *Worker) deliver(ctx context.Context, r claimedRow, customer string, now time.Time) (string, error) {
-	var p meterPayload
-	if err := json.Unmarshal([]byte(r.Payload), &p); err != nil {
-		return "failed", w.finish(ctx, r, OutboxFailed, metering.StateFailed, "unreadable payload: "+err.Error(), now)
+func (w *Worker) deliver(ctx context.Context, r metering.Claimed, customer string, now time.Time) (string, error) {
+	p, err := r.MeterEvent()
+	if err != nil {
+		return "failed", w.finish(ctx, r, metering.OutboxFailed, err.Error(), now)
 	}
 	identifier := p.UsageEventID
 	if r.UsageEventID != nil {
@@ -300,7 +263,7 @@ func (w *Worker) deliver(ctx context.Context, r claimedRow, customer string, now
 	at := time.Unix(p.Timestamp, 0).UTC()
 	if now.Sub(at) > StripeAcceptsFor-staleMargin {
 		msg := fmt.Sprintf("the event of %s is older than the %s Stripe accepts: invoice it by hand", at.Format(time.RFC3339), StripeAcceptsFor)
-		return "stale", w.finish(ctx, r, OutboxStale, metering.StateStale, msg, now)
+		return "stale", w.finish(ctx, r, metering.OutboxStale, msg, now)
 	}
 	if customer == "" {
 		return "retry", w.reschedule(ctx, r, now, stripeVerdict{}, "the tenant has no Stripe customer yet")
@@ -312,7 +275,7 @@ func (w *Worker) deliver(ctx context.Context, r claimedRow, customer string, now
 		Timestamp:  stripe.Int64(p.Timestamp),
 	}
 	params.Context = ctx
-	_, err := w.api.BillingMeterEvents.New(params)
+	_, err = w.api.BillingMeterEvents.New(params)
 	if err == nil {
 		return "delivered", w.markDelivered(ctx, r, identifier, now)
 	}
@@ -321,9 +284,9 @@ func (w *Worker) deliver(ctx context.Context, r claimedRow, customer string, now
 	case v.duplicate:
 		return "duplicate", w.markDelivered(ctx, r, identifier, now)
 	case v.stale:
-		return "stale", w.finish(ctx, r, OutboxStale, metering.StateStale, "Stripe refused the timestamp: "+errorText(err), now)
+		return "stale", w.finish(ctx, r, metering.OutboxStale, "Stripe refused the timestamp: "+errorText(err), now)
 	case v.permanent:
-		return "failed", w.finish(ctx, r, OutboxFailed, metering.StateFailed, "Stripe refused the event for good: "+errorText(err), now)
+		return "failed", w.finish(ctx, r, metering.OutboxFailed, "Stripe refused the event for good: "+errorText(err), now)
 	}
 	return "retry", w.reschedule(ctx, r, now, v, errorText(err))
 }
@@ -340,56 +303,23 @@ func errorText(err error) string {
 
 // markDelivered records Stripe's acceptance: the row is delivered with the
 // identifier as reference, and its usage event is reported.
-func (w *Worker) markDelivered(ctx context.Context, r claimedRow, identifier string, now time.Time) error {
-	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE outbox SET state = ?, delivered_at = ?, reference = ?, last_error = NULL
-			WHERE id = ? AND tenant_id = ? AND state = ?`, OutboxDelivered, now, identifier, r.ID, r.TenantID, OutboxPending)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 || r.UsageEventID == nil {
-			return nil
-		}
-		return tx.Exec(`UPDATE usage_events SET billing_state = ? WHERE id = ? AND tenant_id = ? AND billing_state = ?`,
-			metering.StateReported, *r.UsageEventID, r.TenantID, metering.StatePending).Error
-	})
-	if err != nil {
-		return fmt.Errorf("mark outbox row %s delivered: %w", r.ID, err)
-	}
-	return nil
+func (w *Worker) markDelivered(ctx context.Context, r metering.Claimed, identifier string, now time.Time) error {
+	return w.outbox.End(ctx, r, metering.OutboxDelivered, identifier, "", now)
 }
 
 // finish ends a row that will not be sent: stale or failed, kept with the
 // reason for finance, its usage event flagged alike.
-func (w *Worker) finish(ctx context.Context, r claimedRow, state, usageState, reason string, now time.Time) error {
-	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND tenant_id = ? AND state = ?`,
-			state, reason, r.ID, r.TenantID, OutboxPending)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 || r.UsageEventID == nil {
-			return nil
-		}
-		return tx.Exec(`UPDATE usage_events SET billing_state = ? WHERE id = ? AND tenant_id = ? AND billing_state = ?`,
-			usageState, *r.UsageEventID, r.TenantID, metering.StatePending).Error
-	})
-	if err != nil {
-		return fmt.Errorf("mark outbox row %s %s: %w", r.ID, state, err)
+func (w *Worker) finish(ctx context.Context, r metering.Claimed, state metering.OutboxState, reason string, now time.Time) error {
+	if err := w.outbox.End(ctx, r, state, "", reason, now); err != nil {
+		return err
 	}
 	w.log.Warn("usage event not reported to Stripe", "outbox_id", r.ID, "tenant_id", r.TenantID, "state", state, "reason", reason)
 	return nil
 }
 
 // reschedule leaves a row pending for a later attempt.
-func (w *Worker) reschedule(ctx context.Context, r claimedRow, now time.Time, v stripeVerdict, reason string) error {
-	next := now.Add(w.backoff(r.Attempts, v))
-	err := w.db.WithContext(ctx).Exec(`UPDATE outbox SET available_at = ?, last_error = ? WHERE id = ? AND tenant_id = ? AND state = ?`,
-		next, reason, r.ID, r.TenantID, OutboxPending).Error
-	if err != nil {
-		return fmt.Errorf("reschedule outbox row %s: %w", r.ID, err)
-	}
-	return nil
+func (w *Worker) reschedule(ctx context.Context, r metering.Claimed, now time.Time, v stripeVerdict, reason string) error {
+	return w.outbox.Reschedule(ctx, r, now.Add(w.backoff(r.Attempts, v)), reason)
 }
 
 // backoff is the delay before attempt number attempts+1: exponential with
@@ -406,15 +336,13 @@ func (w *Worker) backoff(attempts int, v stripeVerdict) time.Duration {
 // Lag is the age of the oldest metered usage event not yet reported; it
 // also sets the gauge.
 func (w *Worker) Lag(ctx context.Context, now time.Time) (time.Duration, error) {
-	var oldest struct{ CreatedAt time.Time }
-	res := w.db.WithContext(ctx).Raw(`SELECT created_at FROM outbox WHERE topic = ? AND state = ? ORDER BY created_at LIMIT 1`,
-		metering.TopicMeterEvent, OutboxPending).Scan(&oldest)
-	if res.Error != nil {
-		return 0, fmt.Errorf("read the oldest unreported usage event: %w", res.Error)
+	oldest, waiting, err := w.outbox.OldestPending(ctx)
+	if err != nil {
+		return 0, err
 	}
 	var lag time.Duration
-	if res.RowsAffected > 0 {
-		lag = max(now.Sub(oldest.CreatedAt), 0)
+	if waiting {
+		lag = max(now.Sub(oldest), 0)
 	}
 	w.lag.Set(lag.Seconds())
 	return lag, nil

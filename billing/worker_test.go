@@ -41,7 +41,7 @@ func assertReportedOnce(t *testing.T, db *gorm.DB, p *billingtest.Proxy, tenant 
 		if count[ev] != 1 {
 			t.Errorf("usage event %s: sent %d times, want once", ev, count[ev])
 		}
-		if r.State != billing.OutboxDelivered || r.Reference == nil || *r.Reference != ev || r.BillingState != metering.StateReported {
+		if r.State != metering.OutboxDelivered || r.Reference == nil || *r.Reference != ev || r.BillingState != metering.StateReported {
 			t.Errorf("usage event %s: outbox %s reference %v usage %s; want delivered, reference %s, reported", ev, r.State, r.Reference, r.BillingState, ev)
 			return
 		}
@@ -113,7 +113,7 @@ func TestSingleWorkerOnEachDatabaseReportsEveryEventOnce(t *testing.T) {
 		}
 		rows := outbox(t, db, tenant)
 		for _, ev := range events {
-			if rows[ev].State != billing.OutboxDelivered {
+			if rows[ev].State != metering.OutboxDelivered {
 				t.Errorf("event %s state %s, want delivered", ev, rows[ev].State)
 			}
 		}
@@ -148,7 +148,7 @@ func TestWorkerKilledAfterStripeAnsweredResendsTheSameIdentifier(t *testing.T) {
 		}
 		p.AfterMeterEvent(nil)
 		r := outbox(t, db, tenant)[events[0]]
-		if r.State != billing.OutboxPending || r.Reference != nil || r.BillingState != metering.StatePending {
+		if r.State != metering.OutboxPending || r.Reference != nil || r.BillingState != metering.StatePending {
 			t.Fatalf("after the kill: outbox %s, reference %v, usage %s; want pending, none, pending", r.State, r.Reference, r.BillingState)
 		}
 
@@ -172,7 +172,7 @@ func TestWorkerKilledAfterStripeAnsweredResendsTheSameIdentifier(t *testing.T) {
 			t.Errorf("Stripe accepted %d distinct events, want 1", n)
 		}
 		r = outbox(t, db, tenant)[events[0]]
-		if r.State != billing.OutboxDelivered || r.Reference == nil || *r.Reference != events[0] || r.BillingState != metering.StateReported || r.Attempts != 2 {
+		if r.State != metering.OutboxDelivered || r.Reference == nil || *r.Reference != events[0] || r.BillingState != metering.StateReported || r.Attempts != 2 {
 			t.Errorf("after the retry: %+v, want delivered with reference %s after 2 attempts, reported", r, events[0])
 		}
 	})
@@ -196,7 +196,7 @@ func TestStripeOutageGrowsTheBacklogAndRecoveryReportsEachEventOnce(t *testing.T
 		}
 		for _, r := range outbox(t, db, tenant) {
 			// First retry after baseBackoff/2 with zero jitter: 1 s.
-			if r.State != billing.OutboxPending || r.LastError == nil || !r.AvailableAt.Equal(clk.Now().Add(time.Second)) {
+			if r.State != metering.OutboxPending || r.LastError == nil || !r.AvailableAt.Equal(clk.Now().Add(time.Second)) {
 				t.Fatalf("row after a failed attempt: %+v, want pending with an error, due 1s later", r)
 			}
 		}
@@ -267,7 +267,7 @@ func TestEventsOlderThanStripeAcceptsAreFlaggedStaleNotSent(t *testing.T) {
 		rows := outbox(t, db, tenant)
 		for _, ev := range old {
 			r := rows[ev]
-			if r.State != billing.OutboxStale || r.BillingState != metering.StateStale || r.LastError == nil || !strings.Contains(*r.LastError, "by hand") {
+			if r.State != metering.OutboxStale || r.BillingState != metering.StateStale || r.LastError == nil || !strings.Contains(*r.LastError, "by hand") {
 				t.Errorf("old event %s: %+v, want stale on both rows with a reason for finance", ev, r)
 			}
 		}
@@ -304,7 +304,7 @@ func TestARefusalStripeSaysNotToRetryIsFlaggedFailed(t *testing.T) {
 	if pass := drain(t, w); pass.Failed != 1 {
 		t.Fatalf("pass %+v, want 1 failed", pass)
 	}
-	if r := outbox(t, db, tenant)[events[0]]; r.State != billing.OutboxFailed || r.BillingState != metering.StateFailed || r.LastError == nil {
+	if r := outbox(t, db, tenant)[events[0]]; r.State != metering.OutboxFailed || r.BillingState != metering.StateFailed || r.LastError == nil {
 		t.Errorf("refused event: %+v, want failed with the reason kept", r)
 	}
 }

@@ -67,16 +67,15 @@ func OutboxFor(ev UsageEvent) (*OutboxRow, error) {
 	if ev.BillingState != StatePending {
 		return nil, nil
 	}
-	payload, err := json.Marshal(map[string]any{
-		"usage_event_id": ev.ID, "tenant_id": ev.TenantID, "score_id": ev.ScoreID,
-		"quantity": ev.Quantity, "timestamp": ev.CreatedAt.Unix(),
+	payload, err := json.Marshal(MeterEvent{
+		UsageEventID: ev.ID, TenantID: ev.TenantID, ScoreID: ev.ScoreID, Quantity: ev.Quantity, Timestamp: ev.CreatedAt.Unix(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode outbox payload: %w", err)
 	}
 	id := ev.ID
 	return &OutboxRow{ID: ids.New(ids.Event), TenantID: ev.TenantID, Topic: TopicMeterEvent, UsageEventID: &id,
-		Payload: string(payload), State: "pending", AvailableAt: ev.CreatedAt, CreatedAt: ev.CreatedAt}, nil
+		Payload: string(payload), State: OutboxPending, AvailableAt: ev.CreatedAt, CreatedAt: ev.CreatedAt}, nil
 }
 
 // OutboxInsert is the INSERT statement of one outbox row, with its arguments.

@@ -64,7 +64,7 @@ type OutboxRow struct {
 	Topic        string
 	UsageEventID *string
 	Payload      string
-	State        string
+	State        OutboxState
 	Attempts     int
 	AvailableAt  time.Time
 	CreatedAt    time.Time
