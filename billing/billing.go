@@ -73,20 +73,6 @@ type Invoice struct {
 // stripe_invoice_id).
 const invoicePrefix = "inv_"
 
-// Period is a calendar month in UTC, parsed from "YYYY-MM".
-type Period struct {
-	Start, End time.Time
-}
-
-// ParsePeriod reads "2006-01".
-func ParsePeriod(s string) (Period, bool) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return Period{}, false
-	}
-	return Period{Start: t, End: t.AddDate(0, 1, 0)}, true
-}
-
 // meteredStates are the billing states of usage a subscription pays for,
 // whether or not Stripe has it yet.
 var meteredStates = []string{metering.StatePending, metering.StateReported, metering.StateStale, metering.StateFailed}

@@ -16,6 +16,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/metering"
 )
 
@@ -56,7 +57,7 @@ func meteredCalls(t testing.TB, db *gorm.DB, tenant string, n int, at time.Time)
 				idempotency_key, billing_state, amount, currency, usage_date, period, created_at)
 				VALUES (?, ?, 'live', ?, 1, ?, 'key_x', 'req', ?, ?, 150, 'EUR', ?, ?, ?)`,
 				ev, tenant, metering.MetricAnalysis, score, fmt.Sprintf("%s-%d", score, i), metering.StatePending,
-				at.Format("2006-01-02"), metering.Period(at), at).Error; err != nil {
+				at.Format("2006-01-02"), money.PeriodOf(at), at).Error; err != nil {
 				return err
 			}
 			payload, _ := json.Marshal(map[string]any{"usage_event_id": ev, "tenant_id": tenant, "score_id": score, "quantity": 1, "timestamp": at.Unix()})

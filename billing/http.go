@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -113,7 +114,7 @@ func (h *HTTP) handleReconciliation(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if _, ok := ParsePeriod(period); !ok || len(period) != 7 {
+	if _, ok := money.ParsePeriod(period); !ok {
 		httpx.Fail(c, problem.Field("period", "must be a month such as 2026-11"))
 		return
 	}

@@ -6,34 +6,29 @@ import (
 	"time"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 )
 
-// Money is an amount in minor units of a currency.
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
 // InvoiceView is one invoice in GET /v1/invoices: what Stripe billed
 // beside what RocketFin counted for the same period.
 type InvoiceView struct {
-	ID               string    `json:"id"`
-	Object           string    `json:"object"`
-	StripeInvoiceID  string    `json:"stripe_invoice_id"`
-	SubscriptionID   *string   `json:"subscription_id"`
-	Status           string    `json:"status"`
-	PeriodStart      time.Time `json:"period_start"`
-	PeriodEnd        time.Time `json:"period_end"`
-	AmountDue        Money     `json:"amount_due"`
-	AmountPaid       Money     `json:"amount_paid"`
-	MeteredQuantity  int64     `json:"metered_quantity"`
-	LocalQuantity    int64     `json:"local_quantity"`
-	Discrepancy      bool      `json:"discrepancy"`
-	HostedInvoiceURL *string   `json:"hosted_invoice_url"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               string      `json:"id"`
+	Object           string      `json:"object"`
+	StripeInvoiceID  string      `json:"stripe_invoice_id"`
+	SubscriptionID   *string     `json:"subscription_id"`
+	Status           string      `json:"status"`
+	PeriodStart      time.Time   `json:"period_start"`
+	PeriodEnd        time.Time   `json:"period_end"`
+	AmountDue        money.Money `json:"amount_due"`
+	AmountPaid       money.Money `json:"amount_paid"`
+	MeteredQuantity  int64       `json:"metered_quantity"`
+	LocalQuantity    int64       `json:"local_quantity"`
+	Discrepancy      bool        `json:"discrepancy"`
+	HostedInvoiceURL *string     `json:"hosted_invoice_url"`
+	UpdatedAt        time.Time   `json:"updated_at"`
 }
 
 func liveOnly(p keys.Principal) error {
@@ -57,7 +52,7 @@ func (s *Service) ListInvoices(ctx context.Context, p keys.Principal, page httpx
 		views[i] = InvoiceView{
 			ID: r.ID, Object: "invoice", StripeInvoiceID: r.StripeInvoiceID, SubscriptionID: r.SubscriptionID, Status: r.Status,
 			PeriodStart: r.PeriodStart.UTC(), PeriodEnd: r.PeriodEnd.UTC(),
-			AmountDue: Money{r.AmountDue, r.Currency}, AmountPaid: Money{r.AmountPaid, r.Currency},
+			AmountDue: money.Money{Amount: r.AmountDue, Currency: r.Currency}, AmountPaid: money.Money{Amount: r.AmountPaid, Currency: r.Currency},
 			MeteredQuantity: r.MeteredQuantity, LocalQuantity: r.LocalQuantity, Discrepancy: r.MeteredQuantity != r.LocalQuantity,
 			HostedInvoiceURL: r.HostedInvoiceURL, UpdatedAt: r.UpdatedAt.UTC(),
 		}
@@ -71,16 +66,16 @@ const NotBillable = "not_billable"
 
 // ReconciliationLine is one live usage event of the month.
 type ReconciliationLine struct {
-	UsageEventID     string    `json:"usage_event_id"`
-	ScoreID          string    `json:"score_id"`
-	CreatedAt        time.Time `json:"created_at"`
-	Quantity         int64     `json:"quantity"`
-	Amount           Money     `json:"amount"`
-	BillingState     string    `json:"billing_state"`
-	ReportingState   string    `json:"reporting_state"`
-	StripeIdentifier *string   `json:"stripe_identifier"`
-	Attempts         int       `json:"attempts"`
-	LastError        *string   `json:"last_error"`
+	UsageEventID     string      `json:"usage_event_id"`
+	ScoreID          string      `json:"score_id"`
+	CreatedAt        time.Time   `json:"created_at"`
+	Quantity         int64       `json:"quantity"`
+	Amount           money.Money `json:"amount"`
+	BillingState     string      `json:"billing_state"`
+	ReportingState   string      `json:"reporting_state"`
+	StripeIdentifier *string     `json:"stripe_identifier"`
+	Attempts         int         `json:"attempts"`
+	LastError        *string     `json:"last_error"`
 }
 
 // StateTotal sums the events of one reporting state.
@@ -114,7 +109,7 @@ func (s *Service) Reconcile(ctx context.Context, p keys.Principal, period string
 	if err := liveOnly(p); err != nil {
 		return err
 	}
-	if _, ok := ParsePeriod(period); !ok || len(period) != 7 {
+	if _, ok := money.ParsePeriod(period); !ok {
 		return problem.Field("period", "must be a month such as 2026-11")
 	}
 	// Page by id, so that a slow reader of the CSV never holds a database

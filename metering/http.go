@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -116,7 +117,7 @@ const exportPage = 1000
 func (h usageHTTP) export(c *gin.Context) {
 	p := keys.PrincipalOf(c)
 	period := c.Query("period")
-	if _, err := time.Parse("2006-01", period); err != nil || len(period) != 7 {
+	if _, ok := money.ParsePeriod(period); !ok {
 		httpx.Fail(c, problem.Field("period", "must be a month such as 2026-11"))
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/tenants"
 )
@@ -16,17 +17,17 @@ import (
 // Meter spends credits and records usage.
 type Meter struct {
 	db       *gorm.DB
-	price    Price
+	price    money.Money
 	accounts *tenants.Store
 }
 
 // NewMeter returns a meter charging price per metered analysis.
-func NewMeter(db *gorm.DB, price Price) *Meter {
+func NewMeter(db *gorm.DB, price money.Money) *Meter {
 	return &Meter{db: db, price: price, accounts: tenants.NewStore(db)}
 }
 
 // Price is what one metered analysis costs.
-func (m *Meter) Price() Price { return m.price }
+func (m *Meter) Price() money.Money { return m.price }
 
 // Analysis is one successful scoring call, as usage records it.
 type Analysis struct {
@@ -55,7 +56,7 @@ func NewUsageEvent(c Analysis, charge Charge) UsageEvent {
 		Amount:         charge.Amount,
 		Currency:       charge.Currency,
 		UsageDate:      c.At.UTC().Format("2006-01-02"),
-		Period:         Period(c.At),
+		Period:         money.PeriodOf(c.At),
 		CreatedAt:      c.At,
 	}
 }

@@ -73,12 +73,6 @@ type OutboxRow struct {
 	LastError    *string
 }
 
-// Price is what one live analysis costs a subscribed tenant.
-type Price struct {
-	Amount   int64
-	Currency string
-}
-
 // Charge is the outcome of spending for one call.
 type Charge struct {
 	// BillingState is the usage event's billing state.
@@ -89,6 +83,3 @@ type Charge struct {
 	Amount   int64
 	Currency string
 }
-
-// Period is the calendar month of t in UTC, "2006-01".
-func Period(t time.Time) string { return t.UTC().Format("2006-01") }

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/tenants"
 )
@@ -44,7 +45,7 @@ func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now tim
 	if a.MonthlyCapAmount == nil {
 		return charge, nil
 	}
-	period := Period(now)
+	period := money.PeriodOf(now)
 	if err := tx.Exec(`INSERT INTO monthly_spend (tenant_id, period, amount) VALUES (?, ?, 0)
 		ON CONFLICT (tenant_id, period) DO NOTHING`, tenantID, period).Error; err != nil {
 		return Charge{}, fmt.Errorf("open monthly spend of %s: %w", tenantID, err)

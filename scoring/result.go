@@ -3,6 +3,8 @@ package scoring
 import (
 	"fmt"
 	"strconv"
+
+	units "github.com/rocketfin/rocketfin/internal/money"
 )
 
 // Result holds the scoring fields of the POST /v1/scores response.
@@ -26,12 +28,8 @@ type Result struct {
 	DataQuality   DataQuality   `json:"data_quality"`
 }
 
-// Money is an amount in minor units of its ISO 4217 currency (cents for EUR, yen for JPY, fils
-// for KWD).
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
+// Money is an amount in minor units of its ISO 4217 currency: RocketFin's one money type.
+type Money = units.Money
 
 // Reason is one principal reason for the result: a stable code, its signed impact in score points
 // against the reference company (negative costs points) and a sentence in the language asked.

@@ -12,6 +12,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -196,19 +197,19 @@ func prefixFields(err error, prefix string) error {
 
 // View is a tenant as the API shows it.
 type View struct {
-	ID               string     `json:"id"`
-	Object           string     `json:"object"`
-	Name             string     `json:"name"`
-	Country          string     `json:"country"`
-	Status           Status     `json:"status"`
-	Plan             string     `json:"plan"`
-	TrialEndsAt      time.Time  `json:"trial_ends_at"`
-	CreditsRemaining int64      `json:"credits_remaining"`
-	CreatedAt        time.Time  `json:"created_at"`
-	Environment      string     `json:"environment,omitempty"`
-	RateLimit        *RateLimit `json:"rate_limit,omitempty"`
-	MonthlyCap       *Money     `json:"monthly_cap"`
-	EmailVerified    bool       `json:"email_verified"`
+	ID               string       `json:"id"`
+	Object           string       `json:"object"`
+	Name             string       `json:"name"`
+	Country          string       `json:"country"`
+	Status           Status       `json:"status"`
+	Plan             string       `json:"plan"`
+	TrialEndsAt      time.Time    `json:"trial_ends_at"`
+	CreditsRemaining int64        `json:"credits_remaining"`
+	CreatedAt        time.Time    `json:"created_at"`
+	Environment      string       `json:"environment,omitempty"`
+	RateLimit        *RateLimit   `json:"rate_limit,omitempty"`
+	MonthlyCap       *money.Money `json:"monthly_cap"`
+	EmailVerified    bool         `json:"email_verified"`
 }
 
 // NewView shows a tenant.
@@ -222,7 +223,7 @@ func NewView(t Tenant) View {
 		v.RateLimit = &RateLimit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
 	}
 	if t.MonthlyCapAmount != nil && t.MonthlyCapCurrency != nil {
-		v.MonthlyCap = &Money{Amount: *t.MonthlyCapAmount, Currency: *t.MonthlyCapCurrency}
+		v.MonthlyCap = &money.Money{Amount: *t.MonthlyCapAmount, Currency: *t.MonthlyCapCurrency}
 	}
 	return v
 }

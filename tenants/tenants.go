@@ -122,12 +122,6 @@ func (in PatchInput) Validate() error {
 	return nil
 }
 
-// Money is an amount in minor units of a currency.
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
 // SettingsInput is the body of PATCH /v1/tenant. MonthlyCap is raw so that
 // an explicit null (remove the cap) differs from an absent field.
 type SettingsInput struct {

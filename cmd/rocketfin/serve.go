@@ -28,6 +28,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/mail"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/keys"
@@ -71,7 +72,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	}
 	a.tenants = tenants.NewService(db, a.keys, clk, verification)
 	a.consents = consents.NewService(db, clk)
-	a.meter = metering.NewMeter(db, metering.Price{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
+	a.meter = metering.NewMeter(db, money.Money{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
 	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
 	var scorer scores.Scorer
 	if cfg.ScoringURL != "" {
