@@ -24,22 +24,18 @@ type HTTP struct{ svc *Service }
 // NewHTTP returns the handlers of svc.
 func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
 
-// Register mounts the routes of an authenticated tenant.
-func (h *HTTP) Register(g *gin.RouterGroup) {
-	g.POST("/billing/subscription", h.handleSubscribe)
-	g.GET("/billing/reconciliation", h.handleReconciliation)
-	g.GET("/invoices", h.handleInvoices)
+// Routes mounts the billing routes: Stripe's webhook, which its signature authenticates, and
+// the tenant's subscription, invoices and reconciliation.
+func (h *HTTP) Routes(r httpx.Routes) {
+	r.Public.POST("/stripe/webhook", httpx.BodyLimit(WebhookBodyBytes), h.handleWebhook)
+	r.Authed.POST("/billing/subscription", h.handleSubscribe)
+	r.Authed.GET("/billing/reconciliation", h.handleReconciliation)
+	r.Authed.GET("/invoices", h.handleInvoices)
 }
 
 // WebhookBodyBytes is the largest Stripe event accepted (256 KiB: Stripe's events, invoices with
 // their lines included, stay far below it).
 const WebhookBodyBytes = 256 << 10
-
-// RegisterWebhook mounts Stripe's webhook endpoint, which its signature
-// authenticates.
-func (h *HTTP) RegisterWebhook(g *gin.RouterGroup) {
-	g.POST("/stripe/webhook", httpx.BodyLimit(WebhookBodyBytes), h.handleWebhook)
-}
 
 func (h *HTTP) handleSubscribe(c *gin.Context) {
 	body, err := httpx.ReadBody(c)

@@ -38,12 +38,12 @@ func newView(c Consent, now time.Time) View {
 	return v
 }
 
-// Register mounts the consent routes on an authenticated group.
-func (s *Service) Register(g *gin.RouterGroup) {
-	g.POST("/consents", s.handleCreate)
-	g.GET("/consents", s.handleList)
-	g.GET("/consents/:id", s.handleGet)
-	g.DELETE("/consents/:id", s.handleWithdraw)
+// Routes mounts the consent routes.
+func (s *Service) Routes(r httpx.Routes) {
+	r.Authed.POST("/consents", s.handleCreate)
+	r.Authed.GET("/consents", s.handleList)
+	r.Authed.GET("/consents/:id", s.handleGet)
+	r.Authed.DELETE("/consents/:id", s.handleWithdraw)
 }
 
 func (s *Service) handleCreate(c *gin.Context) {

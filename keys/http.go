@@ -103,13 +103,13 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// Register mounts the key routes on an authenticated group.
-func (s *Service) Register(g *gin.RouterGroup) {
-	g.GET("/keys", s.handleList)
-	g.POST("/keys", s.handleCreate)
-	g.GET("/keys/:id", s.handleGet)
-	g.POST("/keys/:id/rotate", s.handleRotate)
-	g.DELETE("/keys/:id", s.handleRevoke)
+// Routes mounts the key routes.
+func (s *Service) Routes(r httpx.Routes) {
+	r.Authed.GET("/keys", s.handleList)
+	r.Authed.POST("/keys", s.handleCreate)
+	r.Authed.GET("/keys/:id", s.handleGet)
+	r.Authed.POST("/keys/:id/rotate", s.handleRotate)
+	r.Authed.DELETE("/keys/:id", s.handleRevoke)
 }
 
 func (s *Service) handleList(c *gin.Context) {

@@ -15,36 +15,10 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 )
 
-// Register mounts the usage routes on an authenticated group.
-func (m *Meter) Register(g *gin.RouterGroup, now func() time.Time) {
-	h := usageHTTP{m: m, now: now}
-	g.GET("/usage", h.summary)
-	g.GET("/usage/export", h.export)
-}
-
-type usageHTTP struct {
-	m   *Meter
-	now func() time.Time
-}
-
-// DayUsage is one line of the usage summary.
-type DayUsage struct {
-	Date        string `json:"date"`
-	Environment string `json:"environment"`
-	Metric      string `json:"metric"`
-	Quantity    int64  `json:"quantity"`
-	Amount      int64  `json:"amount"`
-}
-
-// Summary is the answer of GET /v1/usage.
-type Summary struct {
-	Object   string     `json:"object"`
-	From     string     `json:"from"`
-	To       string     `json:"to"`
-	Data     []DayUsage `json:"data"`
-	Total    int64      `json:"total"`
-	Amount   int64      `json:"amount"`
-	Currency string     `json:"currency"`
+// Routes mounts the usage routes.
+func (m *Meter) Routes(r httpx.Routes) {
+	r.Authed.GET("/usage", m.handleSummary)
+	r.Authed.GET("/usage/export", m.handleExport)
 }
 
 func parseDay(c *gin.Context, name string, def time.Time) (time.Time, error) {
@@ -62,9 +36,9 @@ func parseDay(c *gin.Context, name string, def time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func (h usageHTTP) summary(c *gin.Context) {
+func (m *Meter) handleSummary(c *gin.Context) {
 	p := keys.PrincipalOf(c)
-	now := h.now().UTC()
+	now := m.clock.Now().UTC()
 	from, err := parseDay(c, "from", time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		httpx.Fail(c, err)
@@ -83,22 +57,10 @@ func (h usageHTTP) summary(c *gin.Context) {
 		httpx.Fail(c, problem.Field("to", "the range is at most 366 days"))
 		return
 	}
-	rows := []DayUsage{}
-	err = h.m.db.WithContext(c.Request.Context()).Raw(`SELECT usage_date AS date, environment, metric,
-			SUM(quantity) AS quantity, SUM(amount) AS amount
-		FROM usage_events
-		WHERE tenant_id = ? AND environment = ? AND usage_date >= ? AND usage_date <= ?
-		GROUP BY usage_date, environment, metric
-		ORDER BY usage_date, environment, metric`,
-		p.TenantID, string(p.Environment), from.Format("2006-01-02"), to.Format("2006-01-02")).Scan(&rows).Error
+	out, err := m.Summarize(c.Request.Context(), p, from, to)
 	if err != nil {
-		httpx.Fail(c, fmt.Errorf("sum usage: %w", err))
+		httpx.Fail(c, err)
 		return
-	}
-	out := Summary{Object: "usage_summary", From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Data: rows, Currency: h.m.price.Currency}
-	for _, r := range rows {
-		out.Total += r.Quantity
-		out.Amount += r.Amount
 	}
 	httpx.JSON(c, http.StatusOK, out)
 }
@@ -109,12 +71,7 @@ var ExportColumns = []string{
 	"request_id", "idempotency_key", "billing_state", "amount", "currency", "stripe_identifier", "reporting_state",
 }
 
-// exportPage is how many usage events the export reads at a time: the
-// month is streamed page by page, holding a database connection only for
-// the length of one page (on SQLite, the only connection).
-const exportPage = 1000
-
-func (h usageHTTP) export(c *gin.Context) {
+func (m *Meter) handleExport(c *gin.Context) {
 	p := keys.PrincipalOf(c)
 	period := c.Query("period")
 	if _, ok := money.ParsePeriod(period); !ok {
@@ -127,20 +84,7 @@ func (h usageHTTP) export(c *gin.Context) {
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(ExportColumns)
 	rec := make([]string, len(ExportColumns))
-	after := ""
-	for {
-		var page []exportRow
-		err := h.m.db.WithContext(c.Request.Context()).Raw(`SELECT u.id, u.created_at, u.environment, u.metric, u.quantity,
-				u.score_id, u.key_id, u.request_id, u.idempotency_key, u.billing_state, u.amount, u.currency,
-				COALESCE(o.reference, '') AS reference, COALESCE(o.state, '') AS reporting_state
-			FROM usage_events u LEFT JOIN outbox o ON o.usage_event_id = u.id
-			WHERE u.tenant_id = ? AND u.environment = ? AND u.period = ? AND u.id > ?
-			ORDER BY u.id LIMIT ?`, p.TenantID, string(p.Environment), period, after, exportPage).Scan(&page).Error
-		if err != nil {
-			// The status is sent: a cut CSV is what the client sees, and the log says why.
-			httpx.Logger(c).Error("export usage", "error", err.Error())
-			break
-		}
+	err := m.Export(c.Request.Context(), p, period, func(page []ExportedEvent) error {
 		for _, r := range page {
 			rec[0], rec[1], rec[2], rec[3], rec[4] = r.ID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Environment, r.Metric, strconv.Itoa(r.Quantity)
 			rec[5], rec[6], rec[7], rec[8], rec[9] = r.ScoreID, r.KeyID, httpx.CSVCell(r.RequestID), httpx.CSVCell(r.IdempotencyKey), r.BillingState
@@ -148,18 +92,10 @@ func (h usageHTTP) export(c *gin.Context) {
 			_ = w.Write(rec)
 		}
 		w.Flush()
-		if len(page) < exportPage {
-			break
-		}
-		after = page[len(page)-1].ID
+		return w.Error()
+	})
+	if err != nil {
+		// The status is sent: a cut CSV is what the client sees, and the log says why.
+		httpx.Logger(c).Error("export usage", "error", err.Error())
 	}
-}
-
-type exportRow struct {
-	ID, Environment, Metric, ScoreID, KeyID, RequestID string
-	IdempotencyKey, BillingState, Currency             string
-	Reference, ReportingState                          string
-	CreatedAt                                          time.Time
-	Quantity                                           int
-	Amount                                             int64
 }

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
@@ -18,12 +19,14 @@ import (
 type Meter struct {
 	db       *gorm.DB
 	price    money.Money
+	clock    clock.Clock
 	accounts *tenants.Store
 }
 
-// NewMeter returns a meter charging price per metered analysis.
-func NewMeter(db *gorm.DB, price money.Money) *Meter {
-	return &Meter{db: db, price: price, accounts: tenants.NewStore(db)}
+// NewMeter returns a meter charging price per metered analysis; clk says what today is for the
+// usage summary's default range.
+func NewMeter(db *gorm.DB, price money.Money, clk clock.Clock) *Meter {
+	return &Meter{db: db, price: price, clock: clk, accounts: tenants.NewStore(db)}
 }
 
 // Price is what one metered analysis costs.

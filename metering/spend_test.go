@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
@@ -51,7 +52,7 @@ func spendAll(t *testing.T, db *gorm.DB, m *metering.Meter, id string, n int, li
 
 func TestCreditsAndCapsAreSpentExactlyUnderConcurrency(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		m := metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"})
+		m := metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clock.System{})
 		tenant(t, db, "ten_trial", "trial", 3, nil)
 		ok, refused := spendAll(t, db, m, "ten_trial", 12, true)
 		if ok != 3 || refused[problem.CreditsExhausted] != 9 {

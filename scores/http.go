@@ -14,18 +14,14 @@ import (
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
-// Register mounts the scoring routes on an authenticated group; companies
-// lists the sandbox catalog.
-func (g *Service) Register(r *gin.RouterGroup, companies func() any) {
-	r.POST("/scores", httpx.BodyLimit(scoring.MaxRequestBytes), g.handleScore)
-	r.GET("/scores", g.handleList)
-	r.GET("/scores/:id", g.handleGet)
-	r.POST("/scores/:id/replay", g.handleReplay)
-	r.GET("/models", g.handleModels)
-	r.GET("/models/:version", g.handleModel)
-	r.GET("/sandbox/companies", func(c *gin.Context) {
-		httpx.JSON(c, http.StatusOK, gin.H{"object": "list", "data": companies(), "has_more": false})
-	})
+// Routes mounts the scoring call, its decision records and the model cards.
+func (g *Service) Routes(r httpx.Routes) {
+	r.Authed.POST("/scores", httpx.BodyLimit(scoring.MaxRequestBytes), g.handleScore)
+	r.Authed.GET("/scores", g.handleList)
+	r.Authed.GET("/scores/:id", g.handleGet)
+	r.Authed.POST("/scores/:id/replay", g.handleReplay)
+	r.Authed.GET("/models", g.handleModels)
+	r.Authed.GET("/models/:version", g.handleModel)
 }
 
 func (g *Service) handleScore(c *gin.Context) {
@@ -56,7 +52,7 @@ func (g *Service) handleScore(c *gin.Context) {
 }
 
 func (g *Service) handleGet(c *gin.Context) {
-	d, err := g.decision(c, keys.PrincipalOf(c), c.Param("id"))
+	d, err := g.decision(c.Request.Context(), keys.PrincipalOf(c), c.Param("id"))
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -76,21 +72,14 @@ func (g *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	q := g.db.WithContext(c.Request.Context()).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
 	company, err := httpx.QueryText(c, "company_id", 64)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	if company != "" {
-		q = q.Where("company_id = ?", company)
-	}
-	if page.StartingAfter != "" {
-		q = q.Where("id < ?", page.StartingAfter)
-	}
-	var list []Decision
-	if err := q.Order("id DESC").Limit(page.Limit + 1).Find(&list).Error; err != nil {
-		httpx.Fail(c, fmt.Errorf("list decisions: %w", err))
+	list, err := g.decisions(c.Request.Context(), p, company, page.StartingAfter, page.Limit+1)
+	if err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	views := make([]DecisionView, 0, len(list))

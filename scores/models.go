@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
-	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -84,7 +82,7 @@ func (g *Service) handleReplay(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	d, err := g.decision(c, p, id)
+	d, err := g.decision(c.Request.Context(), p, id)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -95,23 +93,6 @@ func (g *Service) handleReplay(c *gin.Context) {
 		return
 	}
 	httpx.JSON(c, http.StatusOK, v)
-}
-
-// decision loads a decision record of the principal's tenant and environment; any other is 404.
-func (g *Service) decision(c *gin.Context, p keys.Principal, id string) (Decision, error) {
-	var d Decision
-	if !ids.Valid(ids.Score, id) {
-		return d, problem.New(problem.NotFound, "no score %s", id)
-	}
-	err := g.db.WithContext(c.Request.Context()).
-		Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, string(p.Environment), id).Take(&d).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return d, problem.New(problem.NotFound, "no score %s", id)
-	}
-	if err != nil {
-		return d, fmt.Errorf("get decision %s: %w", id, err)
-	}
-	return d, nil
 }
 
 // reevaluate evaluates a decision's input again. Its language is the recorded one; a record made

@@ -2,11 +2,16 @@ package scores
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 )
 
@@ -45,4 +50,38 @@ func insertRecords(ctx context.Context, tx *gorm.DB, ds []Decision, evs []meteri
 		stmts = append(stmts, database.Statement{SQL: oSQL, Args: oArgs})
 	}
 	return database.ExecAll(ctx, tx, stmts)
+}
+
+// decision loads a decision record of the principal's tenant and environment; any other is 404.
+func (g *Service) decision(ctx context.Context, p keys.Principal, id string) (Decision, error) {
+	var d Decision
+	if !ids.Valid(ids.Score, id) {
+		return d, problem.New(problem.NotFound, "no score %s", id)
+	}
+	err := g.db.WithContext(ctx).
+		Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, string(p.Environment), id).Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return d, problem.New(problem.NotFound, "no score %s", id)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get decision %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// decisions lists the principal's decision records newest first, of one company when companyID
+// is set, older than startingAfter when it is set.
+func (g *Service) decisions(ctx context.Context, p keys.Principal, companyID, startingAfter string, limit int) ([]Decision, error) {
+	q := g.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
+	if companyID != "" {
+		q = q.Where("company_id = ?", companyID)
+	}
+	if startingAfter != "" {
+		q = q.Where("id < ?", startingAfter)
+	}
+	var list []Decision
+	if err := q.Order("id DESC").Limit(limit).Find(&list).Error; err != nil {
+		return nil, fmt.Errorf("list decisions: %w", err)
+	}
+	return list, nil
 }

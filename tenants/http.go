@@ -27,16 +27,19 @@ func NewHTTP(svc *Service, signupsPerHour int, buckets ratelimit.Limiter, curren
 	return &HTTP{svc: svc, limiter: newSignupLimiter(signupsPerHour, svc.clock, buckets), currency: currency}
 }
 
-// RegisterPublic mounts the unauthenticated routes.
-func (h *HTTP) RegisterPublic(g *gin.RouterGroup) {
-	g.POST("/signup", h.handleSignup)
-}
-
-// Register mounts the routes of an authenticated tenant.
-func (h *HTTP) Register(g *gin.RouterGroup) {
-	g.GET("/tenant", h.handleGet)
-	g.PATCH("/tenant", h.handlePatch)
-	g.POST("/email-verification", h.handleResend)
+// Routes mounts the tenant routes: signup, the pages of verification links, the calling tenant,
+// and the operator API when it is on.
+func (h *HTTP) Routes(r httpx.Routes) {
+	r.Public.POST("/signup", h.handleSignup)
+	r.Root.GET(VerifyPath, h.handleVerifyPage)
+	r.Root.POST(VerifyPath, h.handleVerify)
+	r.Authed.GET("/tenant", h.handleGet)
+	r.Authed.PATCH("/tenant", h.handlePatch)
+	r.Authed.POST("/email-verification", h.handleResend)
+	if r.Operator != nil {
+		r.Operator.GET("/tenants/:id", h.handleOperatorGet)
+		r.Operator.PATCH("/tenants/:id", h.handleOperatorPatch)
+	}
 }
 
 func (h *HTTP) handlePatch(c *gin.Context) {
@@ -54,13 +57,6 @@ func (h *HTTP) handlePatch(c *gin.Context) {
 	v := NewView(t)
 	v.Environment = string(p.Environment)
 	httpx.JSON(c, http.StatusOK, v)
-}
-
-// RegisterOperator mounts the operator API, guarded by token.
-func (h *HTTP) RegisterOperator(g *gin.RouterGroup, token string) {
-	g.Use(OperatorAuth(token))
-	g.GET("/tenants/:id", h.handleOperatorGet)
-	g.PATCH("/tenants/:id", h.handleOperatorPatch)
 }
 
 // SignupView is the answer to a signup.

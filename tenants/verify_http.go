@@ -12,13 +12,6 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 )
 
-// RegisterPages mounts the pages a verification link opens: GET shows a button (so that a mail
-// scanner fetching the link verifies nothing), POST spends the link.
-func (h *HTTP) RegisterPages(r gin.IRoutes) {
-	r.GET(VerifyPath, h.handleVerifyPage)
-	r.POST(VerifyPath, h.handleVerify)
-}
-
 // EmailVerificationView answers POST /v1/email-verification.
 type EmailVerificationView struct {
 	Object string `json:"object"`

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stripe/stripe-go/v76/client"
 	"gorm.io/gorm"
@@ -19,6 +18,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 )
 
 // billingParts is billing wired into the program: the service behind the
@@ -60,10 +60,7 @@ func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clo
 
 // register mounts the webhook on the public group and the tenant's
 // billing routes on the authenticated one.
-func (b *billingParts) register(public, authed *gin.RouterGroup) {
-	b.http.RegisterWebhook(public)
-	b.http.Register(authed)
-}
+func (b *billingParts) routes(r httpx.Routes) { b.http.Routes(r) }
 
 // run reports usage to Stripe until ctx ends (nothing while Stripe is
 // off); after, when set, is told each pass's outcome.

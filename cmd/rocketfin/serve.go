@@ -72,7 +72,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	}
 	a.tenants = tenants.NewService(db, a.keys, clk, verification)
 	a.consents = consents.NewService(db, clk)
-	a.meter = metering.NewMeter(db, money.Money{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency})
+	a.meter = metering.NewMeter(db, money.Money{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency}, clk)
 	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
 	var scorer scores.Scorer
 	if cfg.ScoringURL != "" {
@@ -284,22 +284,17 @@ func (a *app) router() (*gin.Engine, error) {
 		r.GET("/metrics", httpx.LoopbackOnly, gin.WrapH(a.metrics()))
 	}
 
-	th := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency)
-	public := r.Group("/v1")
-	th.RegisterPublic(public)
-	th.RegisterPages(r)
-
-	authed := r.Group("/v1", keys.Middleware(a.keys))
-	th.Register(authed)
-	a.keys.Register(authed)
-	a.consents.Register(authed)
-	a.meter.Register(authed, a.clock.Now)
-	a.scores.Register(authed, func() any { return sandbox.Companies() })
-	a.billing.register(public, authed)
-
+	routes := httpx.Routes{Root: r, Public: r.Group("/v1"), Authed: r.Group("/v1", keys.Middleware(a.keys))}
 	if a.cfg.OperatorToken != "" {
-		th.RegisterOperator(r.Group("/admin/v1"), a.cfg.OperatorToken)
+		routes.Operator = r.Group("/admin/v1", tenants.OperatorAuth(a.cfg.OperatorToken))
 	}
+	tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency).Routes(routes)
+	a.keys.Routes(routes)
+	a.consents.Routes(routes)
+	a.meter.Routes(routes)
+	a.scores.Routes(routes)
+	sandbox.Routes(routes)
+	a.billing.routes(routes)
 	return r, nil
 }
 
