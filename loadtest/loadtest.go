@@ -97,11 +97,18 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		live, pg float64
 	}
 	var pairs []pair
+	var script string
+	if o.DatabaseURL != "" {
+		if script, err = LiveCallScript(ctx, o.DatabaseURL, t.ID); err != nil {
+			fmt.Fprintf(out, "pgbench: %v\n", err)
+			o.DatabaseURL = ""
+		}
+	}
 	for _, n := range o.Sweep {
 		r := drive(ctx, client, o.BaseURL, t.Live, live, n, o.Duration, 0, "live max")
 		results = append(results, r)
 		if o.DatabaseURL != "" {
-			pg, err := runPgbench(ctx, o, n, t.ID)
+			pg, err := runPgbench(ctx, o, n, t.ID, script)
 			if err != nil {
 				fmt.Fprintf(out, "pgbench: %v\n", err)
 				o.DatabaseURL = ""

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
@@ -82,14 +83,14 @@ func OutboxFor(ev UsageEvent) (*OutboxRow, error) {
 		Payload: string(payload), State: OutboxPending, AvailableAt: ev.CreatedAt, CreatedAt: ev.CreatedAt}, nil
 }
 
-// OutboxInsert is the INSERT statement of one outbox row, with its arguments.
-func OutboxInsert(o *OutboxRow) (string, []any) {
-	return `INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`, []any{o.ID, o.TenantID, o.Topic, o.UsageEventID, o.Payload, o.State, o.AvailableAt, o.CreatedAt}
+// OutboxInsert is the INSERT statement of one outbox row, to run with the call it reports.
+func OutboxInsert(o *OutboxRow) database.Statement {
+	return database.Statement{SQL: `INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`, Args: []any{o.ID, o.TenantID, o.Topic, o.UsageEventID, o.Payload, o.State, o.AvailableAt, o.CreatedAt}}
 }
 
-// UsageInsert is the INSERT statement of usage events, with its arguments.
-func UsageInsert(evs []UsageEvent) (string, []any) {
+// UsageInsert is the INSERT statement of usage events, to run with the calls they count.
+func UsageInsert(evs []UsageEvent) database.Statement {
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO usage_events (id, tenant_id, environment, metric, quantity, score_id, key_id, request_id,
 		idempotency_key, billing_state, amount, currency, usage_date, period, created_at) VALUES `)
@@ -103,7 +104,7 @@ func UsageInsert(evs []UsageEvent) (string, []any) {
 		args = append(args, e.ID, e.TenantID, e.Environment, e.Metric, e.Quantity, e.ScoreID, e.KeyID, e.RequestID,
 			e.IdempotencyKey, e.BillingState, e.Amount, e.Currency, e.UsageDate, e.Period, e.CreatedAt)
 	}
-	return sb.String(), args
+	return database.Statement{SQL: sb.String(), Args: args}
 }
 
 // IdempotencyConflict is the error of a usage event whose idempotency key

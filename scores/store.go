@@ -18,10 +18,9 @@ import (
 const decisionColumns = `id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m,
 	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language`
 
-// decisionInsert is the INSERT statement of decision records, with its
-// arguments. Plain SQL, as it runs on every call: the ORM's reflection
-// would cost more than the insert.
-func decisionInsert(ds []Decision) (string, []any) {
+// decisionInsert is the INSERT statement of decision records. Plain SQL, as it runs on every
+// call: the ORM's reflection would cost more than the insert.
+func decisionInsert(ds []Decision) database.Statement {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
 	args := make([]any, 0, len(ds)*19)
@@ -34,7 +33,7 @@ func decisionInsert(ds []Decision) (string, []any) {
 		args = append(args, d.ID, d.TenantID, d.Environment, d.KeyID, d.RequestID, d.CompanyID, d.ConsentID, d.ModelVersion,
 			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt, d.Language)
 	}
-	return sb.String(), args
+	return database.Statement{SQL: sb.String(), Args: args}
 }
 
 // insertRecords writes decision records, their usage events and the
@@ -42,12 +41,9 @@ func decisionInsert(ds []Decision) (string, []any) {
 // round trip, all or nothing); on SQLite, one statement each inside the
 // caller's transaction.
 func insertRecords(ctx context.Context, tx *gorm.DB, ds []Decision, evs []metering.UsageEvent, outbox *metering.OutboxRow) error {
-	dSQL, dArgs := decisionInsert(ds)
-	uSQL, uArgs := metering.UsageInsert(evs)
-	stmts := []database.Statement{{SQL: dSQL, Args: dArgs}, {SQL: uSQL, Args: uArgs}}
+	stmts := []database.Statement{decisionInsert(ds), metering.UsageInsert(evs)}
 	if outbox != nil {
-		oSQL, oArgs := metering.OutboxInsert(outbox)
-		stmts = append(stmts, database.Statement{SQL: oSQL, Args: oArgs})
+		stmts = append(stmts, metering.OutboxInsert(outbox))
 	}
 	return database.ExecAll(ctx, tx, stmts)
 }

@@ -154,8 +154,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 1 to 500, got %q", s))
+		// The two sandbox writers each keep a connection of their own; live calls need the rest.
+		if err != nil || n < 4 || n > 500 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 4 to 500 (two connections are the sandbox writers'), got %q", s))
 		}
 		c.DBMaxConns = n
 	}

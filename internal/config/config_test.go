@@ -55,3 +55,12 @@ func TestMaskedHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestAPoolTooSmallForTheSandboxWritersIsRefused(t *testing.T) {
+	if _, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "2"})); err == nil || !strings.Contains(err.Error(), "ROCKETFIN_DB_MAX_CONNS") {
+		t.Fatalf("a pool of 2: %v", err)
+	}
+	if c, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "4"})); err != nil || c.DBMaxConns != 4 {
+		t.Fatalf("a pool of 4: %+v %v", c.DBMaxConns, err)
+	}
+}
