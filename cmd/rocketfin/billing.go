@@ -19,6 +19,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/runner"
 )
 
 // billingParts is billing wired into the program: the service behind the
@@ -83,7 +84,10 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps)
 	}
 	defer database.Close(db)
 	b := wireBilling(cfg, db, log, d.clock, nil)
-	b.run(ctx, d.billingPass)
+	work := runner.New(ctx, log)
+	work.Go("billing worker", func(ctx context.Context) { b.run(ctx, d.billingPass) })
+	<-ctx.Done()
+	work.Stop()
 	log.Info("billing worker stopped")
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,6 +30,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
+	"github.com/rocketfin/rocketfin/internal/runner"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/sandbox"
@@ -170,22 +170,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer ms.Close()
 		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	var work sync.WaitGroup
-	work.Add(2)
-	go func() {
-		defer work.Done()
-		a.keys.RunLastUsedFlusher(workCtx, cfg.LastUsedFlush)
-	}()
-	go func() {
-		defer work.Done()
-		a.purgeIdempotencyKeys(workCtx)
-	}()
-	work.Add(1)
-	go func() {
-		defer work.Done()
-		a.billing.run(workCtx, d.billingPass)
-	}()
+	work := runner.New(ctx, log)
+	work.Go("last-used flusher", func(ctx context.Context) { a.keys.RunLastUsedFlusher(ctx, cfg.LastUsedFlush) })
+	work.Every("idempotency purge", time.Hour, a.purgeIdempotencyKeys)
+	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
 
 	if addr := d.pprofAddr; addr != "" {
 		// Profiling stays off the public listener: its own address, loopback in practice.
@@ -212,8 +200,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	select {
 	case err := <-serveErr:
 		a.scores.Close()
-		stopWork()
-		work.Wait()
+		work.Stop()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -222,8 +209,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
 	a.scores.Close()
-	stopWork()
-	work.Wait()
+	work.Stop()
 	a.tenants.WaitForMail()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
@@ -309,23 +295,13 @@ func (a *app) handleReady(c *gin.Context) {
 	httpx.JSON(c, http.StatusOK, gin.H{"status": "ok", "database": "up"})
 }
 
-// purgeIdempotencyKeys deletes expired idempotent answers every hour.
-func (a *app) purgeIdempotencyKeys(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := a.scores.PurgeIdempotencyKeys(ctx)
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("purge of idempotency keys failed", "error", err)
-			} else if n > 0 {
-				a.log.Info("purged expired idempotency keys", "count", n)
-			}
-		}
+// purgeIdempotencyKeys deletes expired idempotent answers.
+func (a *app) purgeIdempotencyKeys(ctx context.Context) error {
+	n, err := a.scores.PurgeIdempotencyKeys(ctx)
+	if n > 0 {
+		a.log.Info("purged expired idempotency keys", "count", n)
 	}
+	return err
 }
 
 // tuneGC trades memory the service has to spare for CPU: a request makes
