@@ -61,17 +61,12 @@ func (s *Service) handleCreate(c *gin.Context) {
 }
 
 func (s *Service) handleList(c *gin.Context) {
-	page, err := httpx.ParsePage(c, ids.Consent)
+	page, err := httpx.ParseCompanyPage(c, ids.Consent)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	company, err := httpx.QueryText(c, "company_id", 64)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), company, page.StartingAfter, page.Limit+1)
+	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page.CompanyID, page.StartingAfter, page.Limit+1)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -67,17 +67,12 @@ func (g *Service) handleGet(c *gin.Context) {
 
 func (g *Service) handleList(c *gin.Context) {
 	p := keys.PrincipalOf(c)
-	page, err := httpx.ParsePage(c, ids.Score)
+	page, err := httpx.ParseCompanyPage(c, ids.Score)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	company, err := httpx.QueryText(c, "company_id", 64)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	list, err := g.decisions(c.Request.Context(), p, company, page.StartingAfter, page.Limit+1)
+	list, err := g.decisions(c.Request.Context(), p, page.CompanyID, page.StartingAfter, page.Limit+1)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -11,10 +11,12 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
-// Page is a cursor into a list: at most Limit items older than StartingAfter.
+// Page is a cursor into a list: at most Limit items older than StartingAfter, of one company
+// when CompanyID is set (lists of company records).
 type Page struct {
 	Limit         int
 	StartingAfter string
+	CompanyID     string
 }
 
 // List is the envelope of every list answer.
@@ -42,6 +44,16 @@ func ParsePage(c *gin.Context, prefix string) (Page, error) {
 		p.StartingAfter = s
 	}
 	return p, nil
+}
+
+// ParseCompanyPage is ParsePage for lists of company records, with their ?company_id= filter.
+func ParseCompanyPage(c *gin.Context, prefix string) (Page, error) {
+	p, err := ParsePage(c, prefix)
+	if err != nil {
+		return p, err
+	}
+	p.CompanyID, err = QueryText(c, "company_id", 64)
+	return p, err
 }
 
 // NewList trims items fetched with Limit+1 rows into a page.
