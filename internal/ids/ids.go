@@ -21,8 +21,6 @@ const (
 	Member  = "mem_"
 	Key     = "key_"
 	Score   = "sc_"
-	Client  = "cli_"
-	Webhook = "we_"
 	Event   = "evt_"
 	Consent = "con_"
 	Usage   = "use_"
