@@ -286,14 +286,11 @@ func (ev *evaluation) bank() {
 // incorporated: one of the two dates is wrong. The age is still read from the incorporation
 // date, the younger and so riskier reading, which a later date can only make worse.
 func (ev *evaluation) incorporatedAfterStatements(incorporatedOn string) {
-	inc, ok := parseDate(incorporatedOn)
-	if !ok {
-		return
-	}
+	// Validated dates are YYYY-MM-DD: their order is their text's.
 	for i := range ev.req.Financials {
-		if end, ok := parseDate(ev.req.Financials[i].PeriodEnd); ok && end.Before(inc) {
+		if end := ev.req.Financials[i].PeriodEnd; end < incorporatedOn {
 			ev.inconsistent = append(ev.inconsistent, QualityItem{Field: "company.incorporated_on",
-				Message: "after the end of the period of financials[" + itoa(i) + "] (" + ev.req.Financials[i].PeriodEnd + "): one of the dates is wrong; the age is read from the incorporation date, the riskier reading"})
+				Message: "after the end of the period of financials[" + itoa(i) + "] (" + end + "): one of the dates is wrong; the age is read from the incorporation date, the riskier reading"})
 			return
 		}
 	}
