@@ -43,8 +43,13 @@ func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if got := res.Header.Get("X-Request-Id"); got != "crm-trace-42" {
-		t.Fatalf("X-Request-Id %q, want the caller's crm-trace-42", got)
+	// Ours is the id on records and in answers; the caller's is logged beside it.
+	ours := res.Header.Get("X-Request-Id")
+	if ours == "crm-trace-42" || !strings.HasPrefix(ours, "req_") {
+		t.Fatalf("X-Request-Id %q, want one of ours, not the caller's", ours)
+	}
+	if !strings.Contains(s.logs.String(), `"client_request_id":"crm-trace-42"`) || !strings.Contains(s.logs.String(), ours) {
+		t.Fatalf("the log does not keep the caller's id beside ours:\n%s", s.logs.String())
 	}
 	expectProblem(t, s.do("GET", "/v1/nothing-here", "", nil), http.StatusNotFound, "not_found", "")
 	expectProblem(t, s.do("PUT", "/v1/signup", "", nil), http.StatusMethodNotAllowed, "method_not_allowed", "")

@@ -249,6 +249,8 @@ func (a *app) router() (*gin.Engine, error) {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
+	// A path with a trailing slash or another case is unknown (404 problem), not an HTML redirect.
+	r.RedirectTrailingSlash, r.RedirectFixedPath = false, false
 	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
 	}
@@ -270,9 +272,9 @@ func (a *app) router() (*gin.Engine, error) {
 		r.GET("/metrics", httpx.LoopbackOnly, gin.WrapH(a.metrics()))
 	}
 
-	routes := httpx.Routes{Root: r, Public: r.Group("/v1"), Authed: r.Group("/v1", keys.Middleware(a.keys))}
+	routes := httpx.Routes{Root: r, Public: r.Group("/v1", httpx.JSONBodies), Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys))}
 	if a.cfg.OperatorToken != "" {
-		routes.Operator = r.Group("/admin/v1", tenants.OperatorAuth(a.cfg.OperatorToken))
+		routes.Operator = r.Group("/admin/v1", httpx.JSONBodies, tenants.OperatorAuth(a.cfg.OperatorToken))
 	}
 	tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency).Routes(routes)
 	a.keys.Routes(routes)

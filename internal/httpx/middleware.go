@@ -70,20 +70,20 @@ func newRequestID() string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
-// Observe is the outermost middleware: it assigns the request id (keeping a
-// well-formed one sent by the client), puts a request-scoped logger in the
-// context, recovers from panics with a 500 problem and the stack in the log,
+// Observe is the outermost middleware: it assigns the request id (always ours: a client's
+// well-formed X-Request-Id is logged beside it as client_request_id, never taken as ours, so that
+// records and support quote ids we made), puts a request-scoped logger in the context, recovers from panics with a 500 problem and the stack in the log,
 // records Prometheus metrics by route and status, and logs one line per
 // request.
 func Observe(base *slog.Logger, m *Metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
-		id := c.GetHeader(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
+		id := newRequestID()
 		c.Header(RequestIDHeader, id)
 		log := base.With(slog.String("request_id", id))
+		if theirs := c.GetHeader(RequestIDHeader); validRequestID(theirs) {
+			log = log.With(slog.String("client_request_id", theirs))
+		}
 		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, loggerKey, log)
 		c.Request = c.Request.WithContext(ctx)

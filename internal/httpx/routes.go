@@ -1,6 +1,12 @@
 package httpx
 
-import "github.com/gin-gonic/gin"
+import (
+	"mime"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
 
 // Routes are the groups every domain package mounts its routes on, in one Routes(r Routes)
 // method: handlers decode, call the package's service and encode; none runs SQL.
@@ -13,4 +19,26 @@ type Routes struct {
 	Authed *gin.RouterGroup
 	// Operator is /admin/v1 behind the operator token; nil when the operator API is off.
 	Operator *gin.RouterGroup
+}
+
+// JSONBodies refuses, before anything else reads it, a request whose Content-Type says it is not
+// JSON: 415 unsupported_media_type. A body needs `application/json` (a charset parameter is
+// fine); a request without a body may leave the header out.
+func JSONBodies(c *gin.Context) {
+	ct := c.GetHeader("Content-Type")
+	hasBody := c.Request.ContentLength > 0 || len(c.Request.TransferEncoding) > 0
+	if ct == "" && !hasBody {
+		c.Next()
+		return
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		shown := ct
+		if shown == "" {
+			shown = "none"
+		}
+		Fail(c, problem.New(problem.UnsupportedMedia, "send the body as JSON with Content-Type: application/json (got %.60q)", shown))
+		return
+	}
+	c.Next()
 }

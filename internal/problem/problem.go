@@ -28,6 +28,8 @@ const (
 	AccountSuspended    Code = "account_suspended"
 	RateLimited         Code = "rate_limited"
 	ScoringUnavailable  Code = "scoring_unavailable"
+	UnsupportedMedia    Code = "unsupported_media_type"
+	InsufficientData    Code = "insufficient_data"
 	Unavailable         Code = "unavailable"
 	MethodNotAllowed    Code = "method_not_allowed"
 	Internal            Code = "internal_error"
@@ -47,6 +49,8 @@ var statuses = map[Code]int{
 	AccountSuspended:    http.StatusPaymentRequired,
 	RateLimited:         http.StatusTooManyRequests,
 	ScoringUnavailable:  http.StatusServiceUnavailable,
+	UnsupportedMedia:    http.StatusUnsupportedMediaType,
+	InsufficientData:    http.StatusUnprocessableEntity,
 	Unavailable:         http.StatusServiceUnavailable,
 	MethodNotAllowed:    http.StatusMethodNotAllowed,
 	Internal:            http.StatusInternalServerError,
@@ -66,6 +70,8 @@ var titles = map[Code]string{
 	AccountSuspended:    "The account is suspended",
 	RateLimited:         "Too many requests",
 	ScoringUnavailable:  "The scoring engine is unavailable",
+	UnsupportedMedia:    "The body must be JSON",
+	InsufficientData:    "There is nothing to score",
 	Unavailable:         "The service is busy or restarting: retry shortly",
 	MethodNotAllowed:    "Method not allowed",
 	Internal:            "Internal error",
