@@ -129,3 +129,13 @@ func (in *CreateInput) Validate(now time.Time) error {
 	}
 	return nil
 }
+
+// NaturalPerson reports whether a legal form is a sole trader's: its data is a person's, and
+// scoring it needs a consent covering personal_data.
+func NaturalPerson(legalForm string) bool {
+	switch strings.ToLower(strings.TrimSpace(legalForm)) {
+	case "ei", "sole_trader", "eirl", "micro_entrepreneur", "auto_entrepreneur", "eni", "sole_proprietor":
+		return true
+	}
+	return false
+}

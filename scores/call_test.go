@@ -72,6 +72,7 @@ func TestEveryAnswerOfTheScoringCall(t *testing.T) {
 		{name: "402 credits spent", tenant: dbtest.Tenant{Credits: &zero}, body: liveBody(), want: problem.CreditsExhausted},
 		{name: "402 suspended", tenant: dbtest.Tenant{Status: "suspended"}, body: liveBody(), want: problem.AccountSuspended},
 		{name: "402 monthly cap reached", tenant: dbtest.Tenant{Status: "active", MonthlyCap: &hundred}, body: liveBody(), want: problem.CreditsExhausted},
+		{name: "422 nothing to score", body: []byte(`{"company":{"id":"FR-E","legal_form":"SAS"}}`), want: problem.InsufficientData},
 		{name: "403 bank data without consent", body: []byte(`{"company":{"id":"FR-B"},"bank":{"currency":"EUR","months":[{"month":"2026-09","inflows":1000,"outflows":900}]}}`),
 			want: problem.ConsentRequired},
 		{name: "403 email unverified", opts: func(o *scores.Options) { o.RequireVerifiedEmail = true }, body: liveBody(), want: problem.EmailUnverified},

@@ -16,6 +16,10 @@ import (
 // names hold no control or invisible format characters (bidirectional overrides, zero-width
 // spaces). The engine itself does not need them, so that answers of published model versions
 // stay as they were; the scoring call applies them before the engine.
+// maxRequestAmount is the largest credit a request may ask for, in major units: beyond it the
+// figure is a unit mistake (minor units sent as major ones), not a trade credit.
+const maxRequestAmount = 1e10
+
 func checkIdentifiers(r *scoring.Request) error {
 	var errs []problem.FieldError
 	add := func(field, msg string) { errs = append(errs, problem.FieldError{Field: field, Message: msg}) }
@@ -44,6 +48,13 @@ func checkIdentifiers(r *scoring.Request) error {
 	}
 	if r.Request != nil {
 		currency("request.currency", r.Request.Currency)
+		switch a := r.Request.Amount; {
+		case a == nil:
+		case *a <= 0:
+			add("request.amount", "must be above 0 (major units of request.currency); leave it out to get the limit RocketFin proposes")
+		case *a > maxRequestAmount:
+			add("request.amount", fmt.Sprintf("%.0f is not a plausible credit request: at most %.0f major units", *a, maxRequestAmount))
+		}
 	}
 	if len(errs) > 0 {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })

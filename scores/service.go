@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +141,18 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		if err != nil {
 			return ans, err
 		}
-		ev = &evaluated{req: req, scopes: neededScopes(&req)}
+		// Bank data needs a consent when the caller sends it; a sole trader is a natural person
+		// wherever its data comes from, so the sandbox catalog's need one too, as in live.
+		scopes := neededScopes(&req)
+		if p.Environment == keys.Sandbox {
+			if err := g.fillFromCatalog(&req); err != nil {
+				return ans, err
+			}
+			if personalData(&req) && !slices.Contains(scopes, consents.ScopePersonalData) {
+				scopes = append(scopes, consents.ScopePersonalData)
+			}
+		}
+		ev = &evaluated{req: req, scopes: scopes}
 	}
 	var fingerprint string
 	if c.IdempotencyKey != "" {
@@ -152,8 +164,6 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 			return ans, err
 		}
 	}
-	// Consent covers the data the caller sends: the sandbox catalog's own
-	// data is fictitious and needs none, so a first sandbox call just works.
 	consentID, err := g.consents.Require(ctx, p, ev.req.Company.ID, ev.scopes)
 	if err != nil {
 		return g.replayOr(ctx, c, fingerprint, ans, err)
@@ -169,10 +179,9 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		asOf = g.catalog.EvaluationDate()
 	}
 	if !cached {
-		if p.Environment == keys.Sandbox {
-			if err := g.fillFromCatalog(&ev.req); err != nil {
-				return ans, err
-			}
+		if !hasDataToScore(&ev.req) {
+			return g.replayOr(ctx, c, fingerprint, ans, problem.New(problem.InsufficientData,
+				"there is nothing to score for %s: send at least one of financials, bank.months, payments or legal_events; nothing was charged", ev.req.Company.ID))
 		}
 		result, err := g.scorer.Evaluate(ctx, &ev.req, scoring.Options{Language: c.Language, AsOf: asOf})
 		if err != nil {
@@ -328,11 +337,22 @@ func neededScopes(req *scoring.Request) []string {
 	if req.Bank != nil && len(req.Bank.Months) > 0 {
 		scopes = append(scopes, consents.ScopeBankData)
 	}
-	switch strings.ToLower(strings.TrimSpace(req.Company.LegalForm)) {
-	case "ei", "sole_trader", "eirl", "micro_entrepreneur", "auto_entrepreneur", "eni", "sole_proprietor":
+	if personalData(req) {
 		scopes = append(scopes, consents.ScopePersonalData)
 	}
 	return scopes
+}
+
+// personalData reports whether the company is a sole trader: a natural person.
+func personalData(req *scoring.Request) bool { return consents.NaturalPerson(req.Company.LegalForm) }
+
+// hasDataToScore reports whether a request holds anything beyond the company's profile: a
+// statement, bank months, payment behaviour or a legal event. Without any, an answer would
+// say nothing about the firm, so it is refused (422) and nothing is charged.
+func hasDataToScore(req *scoring.Request) bool {
+	p := req.Payments
+	return len(req.Financials) > 0 || (req.Bank != nil && len(req.Bank.Months) > 0) || len(req.LegalEvents) > 0 ||
+		(p != nil && (p.DaysBeyondTermsAvg != nil || p.Incidents12m != nil || p.LateInvoiceRatio != nil))
 }
 
 // fillFromCatalog makes a sandbox request: only catalog companies, whose

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // raw sends body with the given Content-Type ("" for none) and decodes the answer.
@@ -71,4 +72,50 @@ func TestUnknownPathsAreProblemsNotRedirects(t *testing.T) {
 		}
 	}
 	expectProblem(t, s.raw("DELETE", "/v1/tenant", a.Live, "", nil), http.StatusMethodNotAllowed, "method_not_allowed", "")
+}
+
+// consentFor records a consent covering bank and personal data for a company, with key.
+func (s *testServer) consentFor(key, companyID string) {
+	s.t.Helper()
+	expect(s.t, s.do("POST", "/v1/consents", key, map[string]any{"company_id": companyID,
+		"scopes": []string{"bank_data", "personal_data"}, "evidence": "signed form", "expires_at": s.clock.Now().Add(365 * 24 * time.Hour).Format(time.RFC3339)}), http.StatusCreated)
+}
+
+// TestALiveCallWithNothingToScoreIsRefusedFree: only a company profile is 422 insufficient_data,
+// nothing charged; one block of data is enough to be scored.
+func TestALiveCallWithNothingToScoreIsRefusedFree(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("wes@empty.example")
+	empty := map[string]any{"company": map[string]any{"id": "FR-EMPTY", "name": "Empty SAS", "country": "FR", "legal_form": "SAS", "nace": "46.90"}}
+	r := s.post(a.Live, empty, nil)
+	expectProblem(t, r, http.StatusUnprocessableEntity, "insufficient_data", "")
+	if !strings.Contains(r.str("detail"), "financials") {
+		t.Fatalf("the refusal does not say what is needed: %s", r.Raw)
+	}
+	empty["payments"] = map[string]any{} // present but empty is still nothing
+	expectProblem(t, s.post(a.Live, empty, nil), http.StatusUnprocessableEntity, "insufficient_data", "")
+	if c := creditsOf(s, a.Live); c != 5 {
+		t.Fatalf("%v credits after refused calls, want 5", c)
+	}
+	empty["payments"] = map[string]any{"incidents_12m": 0}
+	expect(t, s.post(a.Live, empty, nil), http.StatusOK)
+	if c := creditsOf(s, a.Live); c != 4 {
+		t.Fatalf("%v credits after one scored call, want 4", c)
+	}
+}
+
+// TestRequestAmountsMustBePlausible: a credit request of 0 or of a unit mistake is a 400 that
+// says what the field means.
+func TestRequestAmountsMustBePlausible(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("xia@amount.example")
+	for _, amount := range []float64{0, 5e12} {
+		body := liveBody(1)
+		body["request"] = map[string]any{"amount": amount, "currency": "EUR", "terms_days": 30}
+		r := s.post(a.Live, body, nil)
+		expectProblem(t, r, http.StatusBadRequest, "invalid_request", "request.amount")
+		if !strings.Contains(string(r.Raw), "major units") {
+			t.Fatalf("amount %v: %s", amount, r.Raw)
+		}
+	}
 }

@@ -53,6 +53,7 @@ func TestReplayGivesBackEverySandboxGolden(t *testing.T) {
 	a := s.signup("rui@replay.example")
 	s.unlimit(a.TenantID)
 	for _, c := range sandbox.Companies() {
+		s.consentFor(a.Sandbox, c.ID)
 		r := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": c.ID}}, nil)
 		expect(t, r, http.StatusOK)
 		rep := s.do("POST", "/v1/scores/"+r.str("id")+"/replay", a.Sandbox, nil)

@@ -385,6 +385,11 @@ func TestSandboxScoresOnlyTheCatalogAndMatchesItsExpectations(t *testing.T) {
 	}
 	for _, c := range companies {
 		m := c.(map[string]any)
+		if scopes := m["consent_scopes"].([]any); len(scopes) > 0 {
+			// A sole trader: the sandbox asks for a consent as live does.
+			expectProblem(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": m["id"]}}, nil), http.StatusForbidden, "consent_required", "")
+			s.consentFor(a.Sandbox, m["id"].(string))
+		}
 		r := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": m["id"]}}, nil)
 		expect(t, r, http.StatusOK)
 		if r.str("recommendation") != m["recommendation"] {
