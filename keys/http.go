@@ -106,9 +106,10 @@ func utc(t *time.Time) *time.Time {
 // Routes mounts the key routes.
 func (s *Service) Routes(r httpx.Routes) {
 	r.Authed.GET("/keys", s.handleList)
-	r.Authed.POST("/keys", s.handleCreate)
+	once := httpx.NoIdempotencyKey("to see whether an earlier attempt made a key, list them with GET /v1/keys")
+	r.Authed.POST("/keys", once, s.handleCreate)
 	r.Authed.GET("/keys/:id", s.handleGet)
-	r.Authed.POST("/keys/:id/rotate", s.handleRotate)
+	r.Authed.POST("/keys/:id/rotate", once, s.handleRotate)
 	r.Authed.DELETE("/keys/:id", s.handleRevoke)
 }
 

@@ -86,6 +86,9 @@ func (m *Meter) handleExport(c *gin.Context) {
 	rec := make([]string, len(ExportColumns))
 	err := m.Export(c.Request.Context(), p, period, func(page []ExportedEvent) error {
 		for _, r := range page {
+			if r.IdempotencyKey == r.ScoreID {
+				r.IdempotencyKey = "" // the call came without one: its score id stood in for it
+			}
 			rec[0], rec[1], rec[2], rec[3], rec[4] = r.ID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Environment, r.Metric, strconv.Itoa(r.Quantity)
 			rec[5], rec[6], rec[7], rec[8], rec[9] = r.ScoreID, r.KeyID, httpx.CSVCell(r.RequestID), httpx.CSVCell(r.IdempotencyKey), r.BillingState
 			rec[10], rec[11], rec[12], rec[13] = strconv.FormatInt(r.Amount, 10), r.Currency, httpx.CSVCell(r.Reference), r.ReportingState

@@ -30,7 +30,7 @@ func NewHTTP(svc *Service, signupsPerHour int, buckets ratelimit.Limiter, curren
 // Routes mounts the tenant routes: signup, the pages of verification links, the calling tenant,
 // and the operator API when it is on.
 func (h *HTTP) Routes(r httpx.Routes) {
-	r.Public.POST("/signup", h.handleSignup)
+	r.Public.POST("/signup", httpx.NoIdempotencyKey("a signup that went through answers 409 to a second one with the same email"), h.handleSignup)
 	r.Root.GET(VerifyPath, h.handleVerifyPage)
 	r.Root.POST(VerifyPath, h.handleVerify)
 	r.Authed.GET("/tenant", h.handleGet)

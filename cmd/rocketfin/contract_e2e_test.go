@@ -119,3 +119,50 @@ func TestRequestAmountsMustBePlausible(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesSayWhatIsWrong: a cursor that is not an id of the list, and the usage export of a
+// call sent without an Idempotency-Key, which shows none.
+func TestMessagesSayWhatIsWrong(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("zoe@messages.example")
+	r := s.do("GET", "/v1/scores?starting_after=sc_bogus", a.Live, nil)
+	expectProblem(t, r, http.StatusBadRequest, "invalid_request", "starting_after")
+	if !strings.Contains(r.str("detail"), "26 characters") {
+		t.Fatalf("cursor message: %s", r.Raw)
+	}
+	expect(t, s.post(a.Live, liveBody(1), nil), http.StatusOK)
+	expect(t, s.post(a.Live, liveBody(2), map[string]string{"Idempotency-Key": "mine-2"}), http.StatusOK)
+	csv := string(s.do("GET", "/v1/usage/export?period="+s.clock.Now().Format("2006-01"), a.Live, nil).Raw)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("export:\n%s", csv)
+	}
+	keys := map[string]bool{}
+	for _, l := range lines[1:] {
+		cells := strings.Split(l, ",")
+		keys[cells[8]] = true
+	}
+	if !keys[""] || !keys["mine-2"] || len(keys) != 2 {
+		t.Fatalf("idempotency_key cells %v, want the caller's key and an empty cell:\n%s", keys, csv)
+	}
+}
+
+// TestSecretsAreNotReplayedSoTheirKeysAreRefused: creating a key, rotating one or signing up
+// with an Idempotency-Key is a 400 that says why and what to do, and creates nothing.
+func TestSecretsAreNotReplayedSoTheirKeysAreRefused(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("yan@secret.example")
+	key := map[string]string{"Idempotency-Key": "create-1"}
+	before := len(s.do("GET", "/v1/keys", a.Live, nil).Body["data"].([]any))
+	r := s.doWith("POST", "/v1/keys", a.Live, map[string]string{"name": "ci"}, key)
+	expectProblem(t, r, http.StatusBadRequest, "invalid_request", "Idempotency-Key")
+	if !strings.Contains(r.str("detail"), "GET /v1/keys") {
+		t.Fatalf("the refusal does not say how to check: %s", r.Raw)
+	}
+	expectProblem(t, s.doWith("POST", "/v1/keys/"+s.keyID(a.Live)+"/rotate", a.Live, nil, key), http.StatusBadRequest, "invalid_request", "Idempotency-Key")
+	if n := len(s.do("GET", "/v1/keys", a.Live, nil).Body["data"].([]any)); n != before {
+		t.Fatalf("%d keys after refused calls, want %d", n, before)
+	}
+	expectProblem(t, s.doWith("POST", "/v1/signup", "", map[string]string{"company_name": "Idem", "email": "idem@secret.example", "country": "FR"}, key),
+		http.StatusBadRequest, "invalid_request", "Idempotency-Key")
+}

@@ -411,6 +411,8 @@ func TestStrictBodiesNameTheFieldAndType(t *testing.T) {
 		{"/v1/consents", `[1]`, "body", "JSON object"},
 		{"/v1/consents", `{"company_id":"FR-1","company_id":"FR-2","scopes":["bank_data"],"evidence":"f"}`, "company_id", "twice"},
 		{"/v1/scores", `{"company":{"id":"999000011","ID":"x"}}`, "company.ID", `did you mean`},
+		{"/v1/scores", `{"company":{"id":"FR-9","siret":"1"}}`, "company.siret", `not a known field`},
+		{"/v1/scores", `{"company":{"id":"FR-9"},"financials":[{"revenue":1e400}]}`, "financials[0].revenue", `1e400`},
 		{"/v1/scores", `{"company":{"id":"FR-9"},"financials":{"revenue":1}}`, "financials", "must be an array"},
 		{"/v1/scores", `{"company":{"id":"FR-9"},"financials":[{"revenue":"1e6"}]}`, "financials[0].revenue", "must be a number, not a string"},
 		{"/v1/keys", `{"name":"k","environment":7}`, "environment", "must be a string, not a number"},

@@ -39,7 +39,7 @@ func ParsePage(c *gin.Context, prefix string) (Page, error) {
 	}
 	if s, ok := c.GetQuery("starting_after"); ok {
 		if !ids.Valid(prefix, s) {
-			return p, problem.Field("starting_after", "must be an id starting with %q", prefix)
+			return p, problem.Field("starting_after", "must be the id of an item of this list: %q followed by 26 characters, as the list answers them", prefix)
 		}
 		p.StartingAfter = s
 	}

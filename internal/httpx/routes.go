@@ -42,3 +42,16 @@ func JSONBodies(c *gin.Context) {
 	}
 	c.Next()
 }
+
+// NoIdempotencyKey refuses an Idempotency-Key on a route whose answer holds a secret shown once:
+// RocketFin does not keep secrets to replay them, and ignoring a header the contract promises
+// would mislead a client into retrying blindly. instead says how to check an earlier attempt.
+func NoIdempotencyKey(instead string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.GetHeader("Idempotency-Key") == "" {
+			c.Next()
+			return
+		}
+		Fail(c, problem.Field("Idempotency-Key", "is not accepted here: the answer holds a secret shown once, which RocketFin does not keep to replay; %s", instead))
+	}
+}

@@ -100,3 +100,16 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+func TestOutOfRangeNumbersSayWhatTheyAre(t *testing.T) {
+	var dst strictBody
+	err := DecodeBytes([]byte(`{"lines":[{"cash":1e400}]}`), &dst)
+	pe := problem.As(err)
+	if pe == nil || pe.Fields[0].Field != "lines[0].cash" || strings.Contains(pe.Detail, "not number") || !strings.Contains(pe.Detail, "1e400") {
+		t.Fatalf("1e400: %v", err)
+	}
+	err = DecodeBytes([]byte(`{"note":"x","siret":"1"}`), &dst)
+	if pe := problem.As(err); pe == nil || pe.Fields[0].Field != "siret" {
+		t.Fatalf("unknown field: %v", err)
+	}
+}
