@@ -192,6 +192,7 @@ func send(t testing.TB, client *http.Client, base, method, path, key string, bod
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	checkContract(t, req, res, raw)
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if len(raw) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
