@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Code is a stable, documented error code of the public API.
@@ -75,6 +76,16 @@ var titles = map[Code]string{
 	Unavailable:         "The service is busy or restarting: retry shortly",
 	MethodNotAllowed:    "Method not allowed",
 	Internal:            "Internal error",
+}
+
+// Codes lists every code of the contract, in order.
+func Codes() []Code {
+	out := make([]Code, 0, len(statuses))
+	for c := range statuses {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Status is the HTTP status of a code; unknown codes are 500.

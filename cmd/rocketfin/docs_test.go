@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rocketfin/rocketfin/internal/openapi"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// docsDir is the repository's docs folder, from this package's directory.
+var docsDir = filepath.Join("..", "..", "docs")
+
+var shellBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
+
+// TestDocsExamplesRun runs every sh block of the quickstart, in order and in one shell, against
+// a fresh server: what the docs show works.
+func TestDocsExamplesRun(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the examples need %s: %v", tool, err)
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(docsDir, "quickstart.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := shellBlock.FindAllStringSubmatch(string(doc), -1)
+	if len(blocks) < 5 {
+		t.Fatalf("found %d sh blocks in the quickstart", len(blocks))
+	}
+	s := startServer(t, nil)
+	script := "set -euo pipefail\n"
+	for i, b := range blocks {
+		script += "echo '--- block " + strconv.Itoa(i+1) + "'\n" + b[1] + "\n"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "ROCKETFIN_URL="+s.base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the quickstart's examples failed: %v\n%s\nserver log:\n%.3000s", err, out, s.logs.String())
+	}
+	if !strings.Contains(string(out), `"object":"score"`) || !strings.Contains(string(out), `"credits_remaining":4`) {
+		t.Fatalf("the examples did not score live:\n%s", out)
+	}
+}
+
+var operationRef = regexp.MustCompile("`(GET|HEAD|POST|PUT|PATCH|DELETE) (/[^` ]*)`")
+
+// TestDocsReferenceMatchesTheDocument: the reference lists every operation of the OpenAPI
+// document and no other, and every error code the API answers with its status.
+func TestDocsReferenceMatchesTheDocument(t *testing.T) {
+	ref, err := os.ReadFile(filepath.Join(docsDir, "reference.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openapi.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			if m != "parameters" {
+				want[strings.ToUpper(m)+" "+path] = true
+			}
+		}
+	}
+	listed := map[string]bool{}
+	for _, m := range operationRef.FindAllStringSubmatch(string(ref), -1) {
+		listed[m[1]+" "+m[2]] = true
+	}
+	var missing, unknown []string
+	for op := range want {
+		if !listed[op] {
+			missing = append(missing, op)
+		}
+	}
+	for op := range listed {
+		if !want[op] && !strings.Contains(op, "?") {
+			unknown = append(unknown, op)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(unknown)
+	if len(missing) > 0 || len(unknown) > 0 {
+		t.Errorf("docs/reference.md lacks %v and names operations the document does not have: %v", missing, unknown)
+	}
+	for _, code := range problem.Codes() {
+		row := "| `" + string(code) + "` | " + strconv.Itoa(code.Status()) + " |"
+		if !strings.Contains(string(ref), row) {
+			t.Errorf("docs/reference.md has no row %q", row)
+		}
+	}
+}
