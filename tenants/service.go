@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
@@ -24,6 +25,7 @@ type Service struct {
 	keys   *keys.Service
 	clock  clock.Clock
 	verify *verifier
+	pinned versions
 }
 
 // NewService returns the tenant service; v says how signup emails are verified.
@@ -31,7 +33,8 @@ func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock, v Verification) *
 	if v.Log == nil {
 		v.Log = slog.Default()
 	}
-	return &Service{db: db, store: NewStore(db), keys: k, clock: clk, verify: &verifier{Verification: v}}
+	return &Service{db: db, store: NewStore(db), keys: k, clock: clk, verify: &verifier{Verification: v},
+		pinned: versions{m: map[string]pinnedVersion{}}}
 }
 
 // SignupResult is a new tenant with its two first keys (secrets shown once).
@@ -55,7 +58,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 			ID: ids.New(ids.Tenant), SignupEmailLower: strings.ToLower(in.Email), Status: StatusTrial,
 			TrialEndsAt: now.Add(TrialLength), CreditsRemaining: TrialCredits,
 		},
-		Name: in.CompanyName, Country: in.Country, Plan: "trial", CreatedAt: now, UpdatedAt: now,
+		Name: in.CompanyName, Country: in.Country, Plan: "trial", APIVersion: apiversion.Current(), CreatedAt: now, UpdatedAt: now,
 	}
 	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
 	res := SignupResult{Tenant: t}
@@ -210,6 +213,7 @@ type View struct {
 	RateLimit        *RateLimit   `json:"rate_limit,omitempty"`
 	MonthlyCap       *money.Money `json:"monthly_cap"`
 	EmailVerified    bool         `json:"email_verified"`
+	APIVersion       string       `json:"api_version"`
 }
 
 // NewView shows a tenant.
@@ -217,7 +221,7 @@ func NewView(t Tenant) View {
 	v := View{
 		ID: t.ID, Object: "tenant", Name: t.Name, Country: t.Country, Status: t.Status, Plan: t.Plan,
 		TrialEndsAt: t.TrialEndsAt.UTC(), CreditsRemaining: t.CreditsRemaining, CreatedAt: t.CreatedAt.UTC(),
-		EmailVerified: t.EmailVerifiedAt != nil,
+		EmailVerified: t.EmailVerifiedAt != nil, APIVersion: t.APIVersion,
 	}
 	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil {
 		v.RateLimit = &RateLimit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}

@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
@@ -254,7 +255,7 @@ func (a *app) router() (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.SecurityHeaders(a.cfg.TLSCertFile != ""),
+	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.SecurityHeaders(a.cfg.TLSCertFile != ""), apiversion.Requested,
 		httpx.NewBodies(a.cfg.BodyMemoryMB<<20).Middleware())
 	r.NoRoute(httpx.NotFoundHandler)
 	r.NoMethod(httpx.MethodNotAllowedHandler)
@@ -272,7 +273,8 @@ func (a *app) router() (*gin.Engine, error) {
 		r.GET("/metrics", httpx.LoopbackOnly, gin.WrapH(a.metrics()))
 	}
 
-	routes := httpx.Routes{Root: r, Public: r.Group("/v1", httpx.JSONBodies), Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys))}
+	routes := httpx.Routes{Root: r, Public: r.Group("/v1", httpx.JSONBodies),
+		Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys), apiversion.Pinned(a.tenants.PinnedVersion))}
 	if a.cfg.OperatorToken != "" {
 		routes.Operator = r.Group("/admin/v1", httpx.JSONBodies, tenants.OperatorAuth(a.cfg.OperatorToken))
 	}
