@@ -5,7 +5,6 @@
 package apiversion
 
 import (
-	"context"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -26,20 +25,7 @@ func Current() string { return Versions[len(Versions)-1] }
 // Known reports whether v is a published version.
 func Known(v string) bool { return slices.Contains(Versions, v) }
 
-type ctxKey struct{}
-
-// Of is the version serving the request of ctx.
-func Of(ctx context.Context) string {
-	if v, ok := ctx.Value(ctxKey{}).(string); ok {
-		return v
-	}
-	return Current()
-}
-
-func set(c *gin.Context, v string) {
-	c.Header(Header, v)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxKey{}, v))
-}
+func set(c *gin.Context, v string) { c.Header(Header, v) }
 
 // Requested checks the header of every request: an unknown version is 400 naming it; a known one
 // serves the request, else the current one does until Pinned says otherwise.
