@@ -43,7 +43,7 @@ func (s *Service) ListInvoices(ctx context.Context, p keys.Principal, page httpx
 	if err := liveOnly(p); err != nil {
 		return httpx.List[InvoiceView]{}, err
 	}
-	rows, err := s.store.ListInvoices(ctx, p.TenantID, page.Limit+1, page.StartingAfter)
+	rows, err := s.store.ListInvoices(ctx, p.TenantID, page)
 	if err != nil {
 		return httpx.List[InvoiceView]{}, err
 	}
@@ -57,7 +57,7 @@ func (s *Service) ListInvoices(ctx context.Context, p keys.Principal, page httpx
 			HostedInvoiceURL: r.HostedInvoiceURL, UpdatedAt: r.UpdatedAt.UTC(),
 		}
 	}
-	return httpx.NewList(views, page.Limit), nil
+	return httpx.NewList(views, page), nil
 }
 
 // NotBillable is the reporting state of a live usage event that has no

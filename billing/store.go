@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 )
 
 // Store reads and writes billing accounts, processed Stripe events and
@@ -127,13 +128,10 @@ type InvoiceRow struct {
 
 // ListInvoices returns a tenant's invoices, newest first, each with the
 // quantity of metered live usage events in its period.
-func (s *Store) ListInvoices(ctx context.Context, tenantID string, limit int, startingAfter string) ([]InvoiceRow, error) {
+func (s *Store) ListInvoices(ctx context.Context, tenantID string, page httpx.Page) ([]InvoiceRow, error) {
 	q := s.db.WithContext(ctx).Where("tenant_id = ?", tenantID)
-	if startingAfter != "" {
-		q = q.Where("id < ?", startingAfter)
-	}
 	var invs []Invoice
-	if err := q.Order("id DESC").Limit(limit).Find(&invs).Error; err != nil {
+	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&invs).Error; err != nil {
 		return nil, fmt.Errorf("list invoices of %s: %w", tenantID, err)
 	}
 	out := make([]InvoiceRow, len(invs))

@@ -66,7 +66,7 @@ func (s *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page.CompanyID, page.StartingAfter, page.Limit+1)
+	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -76,7 +76,7 @@ func (s *Service) handleList(c *gin.Context) {
 	for i, con := range list {
 		views[i] = newView(con, now)
 	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
 }
 
 func (s *Service) handleGet(c *gin.Context) {

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
@@ -120,16 +121,13 @@ func (s *Service) Get(ctx context.Context, p keys.Principal, id string) (Consent
 
 // List returns the caller's consents, newest first, for one company when
 // companyID is set.
-func (s *Service) List(ctx context.Context, p keys.Principal, companyID, startingAfter string, limit int) ([]Consent, error) {
+func (s *Service) List(ctx context.Context, p keys.Principal, page httpx.Page) ([]Consent, error) {
 	q := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
-	if companyID != "" {
-		q = q.Where("company_id = ?", companyID)
-	}
-	if startingAfter != "" {
-		q = q.Where("id < ?", startingAfter)
+	if page.CompanyID != "" {
+		q = q.Where("company_id = ?", page.CompanyID)
 	}
 	var out []Consent
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list consents: %w", err)
 	}
 	return out, nil

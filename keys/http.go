@@ -119,7 +119,7 @@ func (s *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := s.List(c.Request.Context(), PrincipalOf(c), page.StartingAfter, page.Limit+1)
+	list, err := s.List(c.Request.Context(), PrincipalOf(c), page)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -129,7 +129,7 @@ func (s *Service) handleList(c *gin.Context) {
 	for i, k := range list {
 		views[i] = NewView(k, now)
 	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
 }
 
 func (s *Service) handleCreate(c *gin.Context) {

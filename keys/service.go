@@ -12,6 +12,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/valid"
@@ -158,8 +159,8 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 const MaxKeysPerEnvironment = 50
 
 // List returns the caller's keys of its own environment, newest first.
-func (s *Service) List(ctx context.Context, p Principal, startingAfter string, limit int) ([]Key, error) {
-	out, err := s.store.List(ctx, p.TenantID, p.Environment, startingAfter, limit)
+func (s *Service) List(ctx context.Context, p Principal, page httpx.Page) ([]Key, error) {
+	out, err := s.store.List(ctx, p.TenantID, p.Environment, page)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -242,7 +243,7 @@ func TestKeysPerEnvironmentAreCapped(t *testing.T) {
 		if _, err := svc.Create(ctx, keys.Principal{TenantID: "ten_cap", Environment: keys.Sandbox}, keys.CreateInput{}); err != nil {
 			t.Fatalf("the sandbox shares the live count: %v", err)
 		}
-		list, err := svc.List(ctx, live, "", 1)
+		list, err := svc.List(ctx, live, httpx.Page{Limit: 0})
 		if err != nil {
 			t.Fatal(err)
 		}

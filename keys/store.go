@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -66,13 +67,10 @@ func (s *Store) Get(ctx context.Context, tx *gorm.DB, tenantID string, env Envir
 
 // List returns up to limit keys of the tenant and environment, newest
 // first, older than startingAfter when it is set.
-func (s *Store) List(ctx context.Context, tenantID string, env Environment, startingAfter string, limit int) ([]Key, error) {
+func (s *Store) List(ctx context.Context, tenantID string, env Environment, page httpx.Page) ([]Key, error) {
 	q := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", tenantID, env)
-	if startingAfter != "" {
-		q = q.Where("id < ?", startingAfter)
-	}
 	var out []Key
-	if err := q.Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	return out, nil

@@ -72,7 +72,7 @@ func (g *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := g.decisions(c.Request.Context(), p, page.CompanyID, page.StartingAfter, page.Limit+1)
+	list, err := g.decisions(c.Request.Context(), p, page)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -86,7 +86,7 @@ func (g *Service) handleList(c *gin.Context) {
 		}
 		views = append(views, v)
 	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page.Limit))
+	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
 }
 
 func decisionView(d Decision) (DecisionView, error) {

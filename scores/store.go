@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
@@ -67,16 +68,13 @@ func (g *Service) decision(ctx context.Context, p keys.Principal, id string) (De
 
 // decisions lists the principal's decision records newest first, of one company when companyID
 // is set, older than startingAfter when it is set.
-func (g *Service) decisions(ctx context.Context, p keys.Principal, companyID, startingAfter string, limit int) ([]Decision, error) {
+func (g *Service) decisions(ctx context.Context, p keys.Principal, page httpx.Page) ([]Decision, error) {
 	q := g.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
-	if companyID != "" {
-		q = q.Where("company_id = ?", companyID)
-	}
-	if startingAfter != "" {
-		q = q.Where("id < ?", startingAfter)
+	if page.CompanyID != "" {
+		q = q.Where("company_id = ?", page.CompanyID)
 	}
 	var list []Decision
-	if err := q.Order("id DESC").Limit(limit).Find(&list).Error; err != nil {
+	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&list).Error; err != nil {
 		return nil, fmt.Errorf("list decisions: %w", err)
 	}
 	return list, nil

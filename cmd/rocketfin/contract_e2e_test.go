@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +167,42 @@ func TestSecretsAreNotReplayedSoTheirKeysAreRefused(t *testing.T) {
 	}
 	expectProblem(t, s.doWith("POST", "/v1/signup", "", map[string]string{"company_name": "Idem", "email": "idem@secret.example", "country": "FR"}, key),
 		http.StatusBadRequest, "invalid_request", "Idempotency-Key")
+}
+
+// TestListsPageBothWays: starting_after pages to older items, ending_before back to newer ones,
+// each newest first; both at once is a 400.
+func TestListsPageBothWays(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("bo@pages.example")
+	var made []string // oldest first
+	for i := 0; i < 5; i++ {
+		r := s.do("POST", "/v1/consents", a.Sandbox, map[string]any{"company_id": "FR-" + strconv.Itoa(i), "scopes": []string{"bank_data"}, "evidence": "form"})
+		expect(t, r, http.StatusCreated)
+		made = append(made, r.str("id"))
+	}
+	ids := func(r response) []string {
+		var out []string
+		for _, it := range r.Body["data"].([]any) {
+			out = append(out, it.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	first := s.do("GET", "/v1/consents?limit=2", a.Sandbox, nil)
+	if got := ids(first); !slices.Equal(got, []string{made[4], made[3]}) || first.Body["has_more"] != true {
+		t.Fatalf("first page %v (has_more %v), want %v", got, first.Body["has_more"], []string{made[4], made[3]})
+	}
+	next := s.do("GET", "/v1/consents?limit=2&starting_after="+made[3], a.Sandbox, nil)
+	if got := ids(next); !slices.Equal(got, []string{made[2], made[1]}) || next.Body["has_more"] != true {
+		t.Fatalf("next page %v", got)
+	}
+	back := s.do("GET", "/v1/consents?limit=2&ending_before="+made[2], a.Sandbox, nil)
+	if got := ids(back); !slices.Equal(got, []string{made[4], made[3]}) || back.Body["has_more"] != false {
+		t.Fatalf("page back %v (has_more %v), want the first page", got, back.Body["has_more"])
+	}
+	back1 := s.do("GET", "/v1/consents?limit=1&ending_before="+made[2], a.Sandbox, nil)
+	if got := ids(back1); !slices.Equal(got, []string{made[3]}) || back1.Body["has_more"] != true {
+		t.Fatalf("one back %v (has_more %v), want %s with more before", got, back1.Body["has_more"], made[3])
+	}
+	expectProblem(t, s.do("GET", "/v1/consents?starting_after="+made[1]+"&ending_before="+made[3], a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "ending_before")
+	expectProblem(t, s.do("GET", "/v1/scores?ending_before=sc_x", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "ending_before")
 }

@@ -106,3 +106,16 @@ func WithAsyncCommit(db *gorm.DB, fn func(conn *gorm.DB) error) error {
 		return fn(conn)
 	})
 }
+
+// Paginate reads one page of a newest-first list (ids grow with time): limit rows older than after,
+// or, with before, the limit rows just newer than it, read oldest first (the caller reverses them;
+// httpx.NewList does).
+func Paginate(q *gorm.DB, after, before string, limit int) *gorm.DB {
+	if before != "" {
+		return q.Where("id > ?", before).Order("id ASC").Limit(limit)
+	}
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	return q.Order("id DESC").Limit(limit)
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -11,11 +12,13 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
-// Page is a cursor into a list: at most Limit items older than StartingAfter, of one company
-// when CompanyID is set (lists of company records).
+// Page is a cursor into a newest-first list: at most Limit items older than StartingAfter, or
+// newer than EndingBefore (the page before), of one company when CompanyID is set (lists of
+// company records).
 type Page struct {
 	Limit         int
 	StartingAfter string
+	EndingBefore  string
 	CompanyID     string
 }
 
@@ -37,11 +40,16 @@ func ParsePage(c *gin.Context, prefix string) (Page, error) {
 		}
 		p.Limit = n
 	}
-	if s, ok := c.GetQuery("starting_after"); ok {
-		if !ids.Valid(prefix, s) {
-			return p, problem.Field("starting_after", "must be the id of an item of this list: %q followed by 26 characters, as the list answers them", prefix)
+	for name, dst := range map[string]*string{"starting_after": &p.StartingAfter, "ending_before": &p.EndingBefore} {
+		if s, ok := c.GetQuery(name); ok {
+			if !ids.Valid(prefix, s) {
+				return p, problem.Field(name, "must be the id of an item of this list: %q followed by 26 characters, as the list answers them", prefix)
+			}
+			*dst = s
 		}
-		p.StartingAfter = s
+	}
+	if p.StartingAfter != "" && p.EndingBefore != "" {
+		return p, problem.Field("ending_before", "goes with no starting_after: page forward with starting_after, back with ending_before")
 	}
 	return p, nil
 }
@@ -56,11 +64,15 @@ func ParseCompanyPage(c *gin.Context, prefix string) (Page, error) {
 	return p, err
 }
 
-// NewList trims items fetched with Limit+1 rows into a page.
-func NewList[T any](items []T, limit int) List[T] {
-	more := len(items) > limit
+// NewList makes a page of items read with Limit+1 rows (database.Paginate): the extra row says
+// there is more; a page read backwards (EndingBefore) is put back newest first.
+func NewList[T any](items []T, page Page) List[T] {
+	more := len(items) > page.Limit
 	if more {
-		items = items[:limit]
+		items = items[:page.Limit]
+	}
+	if page.EndingBefore != "" {
+		slices.Reverse(items)
 	}
 	if items == nil {
 		items = []T{}
