@@ -97,5 +97,6 @@ type DecisionView struct {
 	LatencyMS   float64         `json:"latency_ms"`
 	AsOf        time.Time       `json:"evaluated_as_of"`
 	InputSHA256 string          `json:"input_sha256"`
-	Input       json.RawMessage `json:"input"`
+	// Input is the request as scored: always on GET /v1/scores/{id}, in lists with expand[]=input.
+	Input json.RawMessage `json:"input,omitempty"`
 }

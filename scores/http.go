@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/scoring"
 )
@@ -72,7 +73,12 @@ func (g *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := g.decisions(c.Request.Context(), p, page)
+	f, err := parseDecisionFilter(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := g.decisions(c.Request.Context(), p, page, f)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -84,9 +90,46 @@ func (g *Service) handleList(c *gin.Context) {
 			httpx.Fail(c, err)
 			return
 		}
+		if !f.expandInput {
+			v.Input = nil
+		}
 		views = append(views, v)
 	}
 	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
+}
+
+// decisionFilter narrows GET /v1/scores: by recommendation, by creation time (both ends
+// included), and whether each record carries its input (expand[]=input).
+type decisionFilter struct {
+	recommendation string
+	from, to       *time.Time
+	expandInput    bool
+}
+
+func parseDecisionFilter(c *gin.Context) (decisionFilter, error) {
+	var f decisionFilter
+	if r := c.Query("recommendation"); r != "" {
+		if r != scoring.Accept && r != scoring.RequestGuarantees && r != scoring.Decline {
+			return f, problem.Field("recommendation", "must be accept, request_guarantees or decline")
+		}
+		f.recommendation = r
+	}
+	for name, dst := range map[string]**time.Time{"created[gte]": &f.from, "created[lte]": &f.to} {
+		if s := c.Query(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return f, problem.Field(name, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z")
+			}
+			*dst = &t
+		}
+	}
+	for _, e := range append(c.QueryArray("expand[]"), c.QueryArray("expand")...) {
+		if e != "input" {
+			return f, problem.Field("expand[]", "can only be input")
+		}
+		f.expandInput = true
+	}
+	return f, nil
 }
 
 func decisionView(d Decision) (DecisionView, error) {

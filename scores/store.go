@@ -68,10 +68,19 @@ func (g *Service) decision(ctx context.Context, p keys.Principal, id string) (De
 
 // decisions lists the principal's decision records newest first, of one company when companyID
 // is set, older than startingAfter when it is set.
-func (g *Service) decisions(ctx context.Context, p keys.Principal, page httpx.Page) ([]Decision, error) {
+func (g *Service) decisions(ctx context.Context, p keys.Principal, page httpx.Page, f decisionFilter) ([]Decision, error) {
 	q := g.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
 	if page.CompanyID != "" {
 		q = q.Where("company_id = ?", page.CompanyID)
+	}
+	if f.recommendation != "" {
+		q = q.Where("recommendation = ?", f.recommendation)
+	}
+	if f.from != nil {
+		q = q.Where("created_at >= ?", f.from.UTC())
+	}
+	if f.to != nil {
+		q = q.Where("created_at <= ?", f.to.UTC())
 	}
 	var list []Decision
 	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&list).Error; err != nil {

@@ -206,3 +206,39 @@ func TestListsPageBothWays(t *testing.T) {
 	expectProblem(t, s.do("GET", "/v1/consents?starting_after="+made[1]+"&ending_before="+made[3], a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "ending_before")
 	expectProblem(t, s.do("GET", "/v1/scores?ending_before=sc_x", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "ending_before")
 }
+
+// TestScoreListsFilterAndLeaveInputsOut: lists carry no inputs unless expand[]=input, and filter
+// by recommendation and creation time.
+func TestScoreListsFilterAndLeaveInputsOut(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("cy@filters.example")
+	s.unlimit(a.TenantID)
+	for _, id := range []string{"999000011", "999000169", "999000029"} { // accept, decline, accept
+		expect(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": id}}, nil), http.StatusOK)
+		s.clock.Advance(time.Hour)
+	}
+	all := s.do("GET", "/v1/scores", a.Sandbox, nil)
+	for _, it := range all.Body["data"].([]any) {
+		if _, ok := it.(map[string]any)["input"]; ok {
+			t.Fatalf("a list carries inputs without expand: %s", all.Raw)
+		}
+	}
+	full := s.do("GET", "/v1/scores?expand[]=input", a.Sandbox, nil)
+	for _, it := range full.Body["data"].([]any) {
+		if _, ok := it.(map[string]any)["input"]; !ok {
+			t.Fatalf("expand[]=input left an input out: %s", full.Raw)
+		}
+	}
+	if n := len(s.do("GET", "/v1/scores?recommendation=accept", a.Sandbox, nil).Body["data"].([]any)); n != 2 {
+		t.Fatalf("%d accepted, want 2", n)
+	}
+	since := epoch.Add(30 * time.Minute).Format(time.RFC3339)
+	until := epoch.Add(90 * time.Minute).Format(time.RFC3339)
+	mid := s.do("GET", "/v1/scores?created[gte]="+since+"&created[lte]="+until, a.Sandbox, nil)
+	if d := mid.Body["data"].([]any); len(d) != 1 || d[0].(map[string]any)["company"].(map[string]any)["id"] != "999000169" {
+		t.Fatalf("the middle hour: %s", mid.Raw)
+	}
+	expectProblem(t, s.do("GET", "/v1/scores?recommendation=maybe", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "recommendation")
+	expectProblem(t, s.do("GET", "/v1/scores?created[gte]=yesterday", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "created[gte]")
+	expectProblem(t, s.do("GET", "/v1/scores?expand[]=output", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "expand[]")
+}
