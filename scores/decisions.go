@@ -91,12 +91,12 @@ type DecisionView struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	Company     CompanyRef `json:"company"`
 	scoring.Result
-	KeyID       string          `json:"key_id"`
-	RequestID   string          `json:"request_id"`
-	ConsentID   *string         `json:"consent_id"`
-	LatencyMS   float64         `json:"latency_ms"`
-	AsOf        time.Time       `json:"evaluated_as_of"`
-	InputSHA256 string          `json:"input_sha256"`
+	KeyID       string    `json:"key_id"`
+	RequestID   string    `json:"request_id"`
+	ConsentID   *string   `json:"consent_id"`
+	LatencyMS   float64   `json:"latency_ms"`
+	AsOf        time.Time `json:"evaluated_as_of"`
+	InputSHA256 string    `json:"input_sha256"`
 	// Input is the request as scored: always on GET /v1/scores/{id}, in lists with expand[]=input.
 	Input json.RawMessage `json:"input,omitempty"`
 }
