@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/valid"
 )
@@ -43,6 +44,7 @@ type Consent struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	WithdrawnAt *time.Time
+	Metadata    string // JSON text, see internal/metadata
 }
 
 // ScopeList returns the scopes as a list.
@@ -83,10 +85,11 @@ func (c Consent) Status(now time.Time) string {
 
 // CreateInput is the body of POST /v1/consents.
 type CreateInput struct {
-	CompanyID string     `json:"company_id"`
-	Scopes    []string   `json:"scopes"`
-	Evidence  string     `json:"evidence"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	CompanyID string            `json:"company_id"`
+	Scopes    []string          `json:"scopes"`
+	Evidence  string            `json:"evidence"`
+	ExpiresAt *time.Time        `json:"expires_at"`
+	Metadata  metadata.Metadata `json:"metadata"`
 }
 
 // Validate checks the input at now.
@@ -123,6 +126,9 @@ func (in *CreateInput) Validate(now time.Time) error {
 		fields = append(fields, problem.FieldError{Field: "expires_at", Message: "must be in the future"})
 	case in.ExpiresAt.Sub(now) > MaxDuration:
 		fields = append(fields, problem.FieldError{Field: "expires_at", Message: "must be within 3 years"})
+	}
+	if err := in.Metadata.Validate("metadata"); err != nil {
+		fields = append(fields, problem.As(err).Fields...)
 	}
 	if len(fields) > 0 {
 		return problem.Fields(fields)

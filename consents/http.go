@@ -8,28 +8,31 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/keys"
 )
 
 // View is a consent as the API shows it.
 type View struct {
-	ID          string     `json:"id"`
-	Object      string     `json:"object"`
-	Environment string     `json:"environment"`
-	CompanyID   string     `json:"company_id"`
-	Scopes      []string   `json:"scopes"`
-	Evidence    string     `json:"evidence"`
-	Status      string     `json:"status"`
-	KeyID       string     `json:"key_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	WithdrawnAt *time.Time `json:"withdrawn_at"`
+	ID          string            `json:"id"`
+	Object      string            `json:"object"`
+	Environment string            `json:"environment"`
+	CompanyID   string            `json:"company_id"`
+	Scopes      []string          `json:"scopes"`
+	Evidence    string            `json:"evidence"`
+	Status      string            `json:"status"`
+	KeyID       string            `json:"key_id"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   time.Time         `json:"expires_at"`
+	WithdrawnAt *time.Time        `json:"withdrawn_at"`
+	Metadata    metadata.Metadata `json:"metadata"`
 }
 
 func newView(c Consent, now time.Time) View {
 	v := View{
 		ID: c.ID, Object: "consent", Environment: c.Environment, CompanyID: c.CompanyID, Scopes: c.ScopeList(),
 		Evidence: c.Evidence, Status: c.Status(now), KeyID: c.KeyID, CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
+		Metadata: metadata.Decode(c.Metadata),
 	}
 	if c.WithdrawnAt != nil {
 		w := c.WithdrawnAt.UTC()
@@ -66,7 +69,12 @@ func (s *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page)
+	filter, err := metadata.ParseFilter(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page, filter)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

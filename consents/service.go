@@ -15,6 +15,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
@@ -41,6 +42,7 @@ func (s *Service) insert(ctx context.Context, db *gorm.DB, p keys.Principal, in 
 	c := Consent{
 		ID: ids.New(ids.Consent), TenantID: p.TenantID, Environment: string(p.Environment), CompanyID: in.CompanyID,
 		Scopes: strings.Join(in.Scopes, ","), Evidence: in.Evidence, KeyID: p.KeyID, CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC(),
+		Metadata: in.Metadata.Encode(),
 	}
 	if err := db.WithContext(ctx).Create(&c).Error; err != nil {
 		return Consent{}, fmt.Errorf("record consent: %w", err)
@@ -121,8 +123,8 @@ func (s *Service) Get(ctx context.Context, p keys.Principal, id string) (Consent
 
 // List returns the caller's consents, newest first, for one company when
 // companyID is set.
-func (s *Service) List(ctx context.Context, p keys.Principal, page httpx.Page) ([]Consent, error) {
-	q := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment))
+func (s *Service) List(ctx context.Context, p keys.Principal, page httpx.Page, f metadata.Filter) ([]Consent, error) {
+	q := f.Apply(s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", p.TenantID, string(p.Environment)), "metadata")
 	if page.CompanyID != "" {
 		q = q.Where("company_id = ?", page.CompanyID)
 	}

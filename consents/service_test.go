@@ -101,7 +101,7 @@ func TestCreateOnceReplaysTheSavedAnswer(t *testing.T) {
 		if _, _, err := svc.CreateOnce(ctx, p, in("FR-1"), "bad key"); problem.CodeOf(err) != problem.Invalid {
 			t.Fatalf("bad key: %v", err)
 		}
-		list, err := svc.List(ctx, p, httpx.Page{Limit: 10})
+		list, err := svc.List(ctx, p, httpx.Page{Limit: 10}, nil)
 		if err != nil || len(list) != 1 {
 			t.Fatalf("%d consents (%v), want 1", len(list), err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -63,19 +64,20 @@ func PrincipalOf(c *gin.Context) Principal {
 
 // View is a key as the API shows it: never the secret after creation.
 type View struct {
-	ID          string      `json:"id"`
-	Object      string      `json:"object"`
-	Name        string      `json:"name"`
-	Environment Environment `json:"environment"`
-	Prefix      string      `json:"prefix"`
-	Last4       string      `json:"last4"`
-	Status      string      `json:"status"`
-	CreatedAt   time.Time   `json:"created_at"`
-	LastUsedAt  *time.Time  `json:"last_used_at"`
-	ExpiresAt   *time.Time  `json:"expires_at"`
-	RevokedAt   *time.Time  `json:"revoked_at,omitempty"`
-	RotatedFrom *string     `json:"rotated_from,omitempty"`
-	Secret      string      `json:"secret,omitempty"`
+	ID          string            `json:"id"`
+	Object      string            `json:"object"`
+	Name        string            `json:"name"`
+	Environment Environment       `json:"environment"`
+	Prefix      string            `json:"prefix"`
+	Last4       string            `json:"last4"`
+	Status      string            `json:"status"`
+	CreatedAt   time.Time         `json:"created_at"`
+	LastUsedAt  *time.Time        `json:"last_used_at"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+	RevokedAt   *time.Time        `json:"revoked_at,omitempty"`
+	RotatedFrom *string           `json:"rotated_from,omitempty"`
+	Metadata    metadata.Metadata `json:"metadata"`
+	Secret      string            `json:"secret,omitempty"`
 }
 
 // NewView shows k as of now.
@@ -84,7 +86,7 @@ func NewView(k Key, now time.Time) View {
 		ID: k.ID, Object: "api_key", Name: k.Name, Environment: k.Environment,
 		Prefix: k.Prefix, Last4: k.Last4, Status: k.Status(now),
 		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utc(k.LastUsedAt), ExpiresAt: utc(k.ExpiresAt),
-		RevokedAt: utc(k.RevokedAt), RotatedFrom: k.RotatedFrom,
+		RevokedAt: utc(k.RevokedAt), RotatedFrom: k.RotatedFrom, Metadata: metadata.Decode(k.Metadata),
 	}
 }
 

@@ -61,6 +61,7 @@ type Key struct {
 	ExpiresAt   *time.Time
 	RevokedAt   *time.Time
 	RotatedFrom *string
+	Metadata    string // JSON text, see internal/metadata
 }
 
 // TableName is the table of keys.

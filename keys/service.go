@@ -14,6 +14,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/valid"
 )
@@ -68,7 +69,15 @@ type Issued struct {
 }
 
 // IssueTx creates a key inside tx (as signup does, with the tenant).
-func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env Environment, name string, rotatedFrom *string) (Issued, error) {
+// Spec is what a new key carries besides its secret.
+type Spec struct {
+	Name string
+	// RotatedFrom is the key it replaces, when it is a rotation.
+	RotatedFrom *string
+	Metadata    metadata.Metadata
+}
+
+func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env Environment, spec Spec) (Issued, error) {
 	secret, err := NewSecret(env)
 	if err != nil {
 		return Issued{}, fmt.Errorf("draw secret: %w", err)
@@ -77,12 +86,13 @@ func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env
 		ID:          ids.New(ids.Key),
 		TenantID:    tenantID,
 		Environment: env,
-		Name:        name,
+		Name:        spec.Name,
 		Prefix:      displayPrefix(secret),
 		Last4:       last4(secret),
 		SecretHash:  HashSecret(secret),
 		CreatedAt:   s.clock.Now(),
-		RotatedFrom: rotatedFrom,
+		RotatedFrom: spec.RotatedFrom,
+		Metadata:    spec.Metadata.Encode(),
 	}
 	if err := s.store.Insert(ctx, tx, &k); err != nil {
 		return Issued{}, err
@@ -92,8 +102,9 @@ func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env
 
 // CreateInput is the body of POST /v1/keys.
 type CreateInput struct {
-	Name        string      `json:"name"`
-	Environment Environment `json:"environment"`
+	Name        string            `json:"name"`
+	Environment Environment       `json:"environment"`
+	Metadata    metadata.Metadata `json:"metadata"`
 }
 
 // Validate checks the input against the caller, filling defaults.
@@ -109,6 +120,9 @@ func (in *CreateInput) Validate(p Principal) error {
 		return problem.New(problem.Forbidden, "a %s key manages only %s keys", p.Environment, p.Environment)
 	}
 	if err := validName("name", in.Name); err != nil {
+		return err
+	}
+	if err := in.Metadata.Validate("metadata"); err != nil {
 		return err
 	}
 	if in.Name == "" {
@@ -148,7 +162,7 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 			return problem.New(problem.Conflict, "this tenant already has %d usable %s keys, the most it may hold; revoke one first", MaxKeysPerEnvironment, in.Environment)
 		}
 		var err error
-		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, in.Name, nil)
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, Spec{Name: in.Name, Metadata: in.Metadata})
 		return err
 	})
 	return issued, err
@@ -213,7 +227,7 @@ func (s *Service) Rotate(ctx context.Context, p Principal, id string, grace time
 		if err := s.store.SetExpiry(ctx, tx, p.TenantID, id, end); err != nil {
 			return err
 		}
-		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, old.Name, &old.ID)
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, Spec{Name: old.Name, RotatedFrom: &old.ID, Metadata: metadata.Decode(old.Metadata)})
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
@@ -15,9 +16,9 @@ func TestSplicedAnswerIsTheEncodedScoreView(t *testing.T) {
 		Reasons:      []scoring.Reason{{Code: "LEVERAGE", Impact: -12, Text: "Debt <high> & rising"}},
 		ModelVersion: "m", Justification: "ok",
 	}
-	view := ScoreView{ID: "sc_1", Object: "score", Environment: "live", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
-		Company: CompanyRef{ID: "FR-1", Name: "Ça & Co"}, Result: result}
-	head, _ := json.Marshal(scoreHead{ID: view.ID, Object: view.Object, Environment: view.Environment, CreatedAt: view.CreatedAt, Company: view.Company})
+	view := ScoreView{scoreHead: scoreHead{ID: "sc_1", Object: "score", Environment: "live", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Company: CompanyRef{ID: "FR-1", Name: "Ça & Co"}, Metadata: metadata.Metadata{"crm": "<1>"}}, Result: result}
+	head, _ := json.Marshal(view.scoreHead)
 	output, _ := json.Marshal(result)
 	for _, credits := range []*int64{nil, ptr(int64(3))} {
 		view.CreditsRemaining = credits

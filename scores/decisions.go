@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
@@ -63,6 +64,8 @@ type Decision struct {
 	// Language is the language of the texts (en, pt or fr); empty on records made before it was
 	// kept.
 	Language string
+	// Metadata are the client's pairs, JSON text (internal/metadata).
+	Metadata string
 }
 
 // CompanyRef names the company scored.
@@ -72,24 +75,26 @@ type CompanyRef struct {
 	Name   string `json:"name,omitempty"`
 }
 
+// scoreHead is what a score shows before its scoring result, in the answer and in the record.
+type scoreHead struct {
+	ID          string            `json:"id"`
+	Object      string            `json:"object"`
+	Environment string            `json:"environment"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Company     CompanyRef        `json:"company"`
+	Metadata    metadata.Metadata `json:"metadata"`
+}
+
 // ScoreView is the answer of POST /v1/scores.
 type ScoreView struct {
-	ID          string     `json:"id"`
-	Object      string     `json:"object"`
-	Environment string     `json:"environment"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Company     CompanyRef `json:"company"`
+	scoreHead
 	scoring.Result
 	CreditsRemaining *int64 `json:"credits_remaining"`
 }
 
 // DecisionView is a decision record as GET /v1/scores/{id} shows it.
 type DecisionView struct {
-	ID          string     `json:"id"`
-	Object      string     `json:"object"`
-	Environment string     `json:"environment"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Company     CompanyRef `json:"company"`
+	scoreHead
 	scoring.Result
 	KeyID       string    `json:"key_id"`
 	RequestID   string    `json:"request_id"`

@@ -12,7 +12,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		b.Skip(err)
 	}
 	for i := 0; i < b.N; i++ {
-		if _, err := decodeRequest(body); err != nil {
+		if _, _, err := decodeRequest(body); err != nil {
 			b.Fatal(err)
 		}
 	}

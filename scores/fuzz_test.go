@@ -36,7 +36,7 @@ func FuzzRequestPath(f *testing.F) {
 	}
 	g := &Service{scorer: Local{Engine: engine}, catalog: catalog{}}
 	f.Fuzz(func(t *testing.T, body string) {
-		req, err := decodeRequest([]byte(body))
+		req, _, err := decodeRequest([]byte(body))
 		if err != nil {
 			if problem.CodeOf(err) != problem.Invalid {
 				t.Fatalf("body %q: %v, want invalid_request", body, err)

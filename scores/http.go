@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -104,6 +105,7 @@ type decisionFilter struct {
 	recommendation string
 	from, to       *time.Time
 	expandInput    bool
+	metadata       metadata.Filter
 }
 
 func parseDecisionFilter(c *gin.Context) (decisionFilter, error) {
@@ -123,6 +125,10 @@ func parseDecisionFilter(c *gin.Context) (decisionFilter, error) {
 			*dst = &t
 		}
 	}
+	var err error
+	if f.metadata, err = metadata.ParseFilter(c); err != nil {
+		return f, err
+	}
 	for _, e := range append(c.QueryArray("expand[]"), c.QueryArray("expand")...) {
 		if e != "input" {
 			return f, problem.Field("expand[]", "can only be input")
@@ -138,9 +144,10 @@ func decisionView(d Decision) (DecisionView, error) {
 		return DecisionView{}, fmt.Errorf("decode input of %s: %w", d.ID, err)
 	}
 	v := DecisionView{
-		ID: d.ID, Object: "score", Environment: d.Environment, CreatedAt: d.CreatedAt.UTC(),
-		Company: CompanyRef{ID: in.Company.ID, IDType: in.Company.IDType, Name: in.Company.Name},
-		KeyID:   d.KeyID, RequestID: d.RequestID, ConsentID: d.ConsentID,
+		scoreHead: scoreHead{ID: d.ID, Object: "score", Environment: d.Environment, CreatedAt: d.CreatedAt.UTC(),
+			Company:  CompanyRef{ID: in.Company.ID, IDType: in.Company.IDType, Name: in.Company.Name},
+			Metadata: metadata.Decode(d.Metadata)},
+		KeyID: d.KeyID, RequestID: d.RequestID, ConsentID: d.ConsentID,
 		LatencyMS: float64(d.LatencyUS) / 1000, AsOf: d.AsOf.UTC(), InputSHA256: d.InputSHA256, Input: json.RawMessage(d.Input),
 	}
 	if err := json.Unmarshal([]byte(d.Output), &v.Result); err != nil {

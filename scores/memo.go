@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
 // evaluated is a request with its engine result, encoded for the record.
 type evaluated struct {
 	req      scoring.Request
+	meta     metadata.Metadata
 	scopes   []string // consents the caller's own data needs
 	result   scoring.Result
 	input    string // the request as scored, JSON

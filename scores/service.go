@@ -21,6 +21,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/keys"
@@ -137,7 +138,7 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 	ev, cached := g.memo.get(memoKey)
 	if !cached {
-		req, err := decodeRequest(c.Body)
+		req, meta, err := decodeRequest(c.Body)
 		if err != nil {
 			return ans, err
 		}
@@ -152,11 +153,11 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 				scopes = append(scopes, consents.ScopePersonalData)
 			}
 		}
-		ev = &evaluated{req: req, scopes: scopes}
+		ev = &evaluated{req: req, meta: meta, scopes: scopes}
 	}
 	var fingerprint string
 	if c.IdempotencyKey != "" {
-		if fingerprint, err = idempotency.Fingerprint(ev.req); err != nil {
+		if fingerprint, err = idempotency.Fingerprint(scoreBody{ev.req, ev.meta}); err != nil {
 			return ans, err
 		}
 		if stored, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
@@ -247,14 +248,14 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
 		Grade: result.Grade, Recommendation: result.Recommendation, Input: ev.input,
 		InputSHA256: ev.inputSHA, Output: string(output), AsOf: asOf, CreatedAt: now,
-		Language: scoring.Language(c.Language),
+		Language: scoring.Language(c.Language), Metadata: ev.meta.Encode(),
 	}
 	if consentID != "" {
 		d.ConsentID = &consentID
 	}
 	head, err := json.Marshal(scoreHead{
 		ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
-		Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name},
+		Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name}, Metadata: nonNil(ev.meta),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode answer: %w", err)
@@ -316,18 +317,27 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	return body, nil
 }
 
-func decodeRequest(body []byte) (scoring.Request, error) {
-	var req scoring.Request
-	if err := httpx.DecodeBytes(body, &req); err != nil {
-		return req, err
+// scoreBody is the body of POST /v1/scores: what the engine scores, and the client's metadata.
+type scoreBody struct {
+	scoring.Request
+	Metadata metadata.Metadata `json:"metadata"`
+}
+
+func decodeRequest(body []byte) (scoring.Request, metadata.Metadata, error) {
+	var b scoreBody
+	if err := httpx.DecodeBytes(body, &b); err != nil {
+		return b.Request, nil, err
 	}
-	if err := req.Validate(); err != nil {
-		return req, err
+	if err := b.Request.Validate(); err != nil {
+		return b.Request, nil, err
 	}
-	if err := checkIdentifiers(&req); err != nil {
-		return req, err
+	if err := checkIdentifiers(&b.Request); err != nil {
+		return b.Request, nil, err
 	}
-	return req, nil
+	if err := b.Metadata.Validate("metadata"); err != nil {
+		return b.Request, nil, err
+	}
+	return b.Request, b.Metadata, nil
 }
 
 // neededScopes are the consents a request needs: bank data, and a natural
@@ -449,13 +459,12 @@ func RateLimitHeaders(buckets []Bucket) (policy, state string) {
 	return strings.Join(ps, ", "), strings.Join(ss, ", ")
 }
 
-// scoreHead is the part of ScoreView before the scoring result.
-type scoreHead struct {
-	ID          string     `json:"id"`
-	Object      string     `json:"object"`
-	Environment string     `json:"environment"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Company     CompanyRef `json:"company"`
+// nonNil shows absent metadata as {}.
+func nonNil(m metadata.Metadata) metadata.Metadata {
+	if m == nil {
+		return metadata.Metadata{}
+	}
+	return m
 }
 
 // spliceAnswer builds the JSON of a ScoreView from its head and the

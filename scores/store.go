@@ -17,22 +17,23 @@ import (
 )
 
 const decisionColumns = `id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m,
-	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language`
+	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language, metadata`
 
 // decisionInsert is the INSERT statement of decision records. Plain SQL, as it runs on every
 // call: the ORM's reflection would cost more than the insert.
 func decisionInsert(ds []Decision) database.Statement {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
-	args := make([]any, 0, len(ds)*19)
+	args := make([]any, 0, len(ds)*20)
 	for i := range ds {
 		d := &ds[i]
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, d.ID, d.TenantID, d.Environment, d.KeyID, d.RequestID, d.CompanyID, d.ConsentID, d.ModelVersion,
-			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt, d.Language)
+			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt, d.Language,
+			d.Metadata)
 	}
 	return database.Statement{SQL: sb.String(), Args: args}
 }
@@ -73,6 +74,7 @@ func (g *Service) decisions(ctx context.Context, p keys.Principal, page httpx.Pa
 	if page.CompanyID != "" {
 		q = q.Where("company_id = ?", page.CompanyID)
 	}
+	q = f.metadata.Apply(q, "metadata")
 	if f.recommendation != "" {
 		q = q.Where("recommendation = ?", f.recommendation)
 	}

@@ -80,10 +80,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 			}
 			res.Verification = &sent
 		}
-		if res.Sandbox, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Sandbox, "Default sandbox key", nil); err != nil {
+		if res.Sandbox, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Sandbox, keys.Spec{Name: "Default sandbox key"}); err != nil {
 			return err
 		}
-		res.Live, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Live, "Default live key", nil)
+		res.Live, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Live, keys.Spec{Name: "Default live key"})
 		return err
 	})
 	if err != nil {

@@ -242,3 +242,50 @@ func TestScoreListsFilterAndLeaveInputsOut(t *testing.T) {
 	expectProblem(t, s.do("GET", "/v1/scores?created[gte]=yesterday", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "created[gte]")
 	expectProblem(t, s.do("GET", "/v1/scores?expand[]=output", a.Sandbox, nil), http.StatusBadRequest, "invalid_request", "expand[]")
 }
+
+// TestMetadataIsKeptReturnedAndFilterable: string pairs on scores, consents and keys come back as
+// sent (and through rotation), filter lists, and are bounded.
+func TestMetadataIsKeptReturnedAndFilterable(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("di@metadata.example")
+	meta := map[string]string{"crm_id": "OPP-4711", "owner": "ana"}
+	body := map[string]any{"company": map[string]any{"id": "999000011"}, "metadata": meta}
+	sc := s.post(a.Sandbox, body, nil)
+	expect(t, sc, http.StatusOK)
+	if m := sc.Body["metadata"].(map[string]any); m["crm_id"] != "OPP-4711" || m["owner"] != "ana" {
+		t.Fatalf("score metadata: %s", sc.Raw)
+	}
+	expect(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": "999000029"}}, nil), http.StatusOK)
+	got := s.do("GET", "/v1/scores/"+sc.str("id"), a.Sandbox, nil)
+	if got.Body["metadata"].(map[string]any)["crm_id"] != "OPP-4711" {
+		t.Fatalf("stored metadata: %s", got.Raw)
+	}
+	list := s.do("GET", "/v1/scores?metadata[crm_id]=OPP-4711", a.Sandbox, nil)
+	if d := list.Body["data"].([]any); len(d) != 1 || d[0].(map[string]any)["id"] != sc.str("id") {
+		t.Fatalf("filtered list: %s", list.Raw)
+	}
+	if d := s.do("GET", "/v1/scores?metadata[crm_id]=OPP-0000", a.Sandbox, nil).Body["data"].([]any); len(d) != 0 {
+		t.Fatalf("a filter matching nothing listed %d", len(d))
+	}
+
+	con := s.do("POST", "/v1/consents", a.Sandbox, map[string]any{"company_id": "FR-M", "scopes": []string{"bank_data"}, "evidence": "form", "metadata": meta})
+	expect(t, con, http.StatusCreated)
+	if d := s.do("GET", "/v1/consents?metadata[owner]=ana", a.Sandbox, nil).Body["data"].([]any); len(d) != 1 {
+		t.Fatalf("consents by metadata: %d", len(d))
+	}
+	key := s.do("POST", "/v1/keys", a.Sandbox, map[string]any{"name": "ci", "metadata": map[string]string{"team": "risk"}})
+	expect(t, key, http.StatusCreated)
+	rot := s.do("POST", "/v1/keys/"+key.str("id")+"/rotate", a.Sandbox, nil)
+	expect(t, rot, http.StatusCreated)
+	if rot.Body["metadata"].(map[string]any)["team"] != "risk" {
+		t.Fatalf("rotation lost the metadata: %s", rot.Raw)
+	}
+
+	big := map[string]string{}
+	for i := 0; i < 51; i++ {
+		big["k"+strconv.Itoa(i)] = "v"
+	}
+	expectProblem(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": "999000011"}, "metadata": big}, nil), http.StatusBadRequest, "invalid_request", "metadata")
+	expectProblem(t, s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": "999000011"}, "metadata": map[string]any{"n": 1}}, nil), http.StatusBadRequest, "invalid_request", "metadata.n")
+	expectProblem(t, s.do("POST", "/v1/keys", a.Sandbox, map[string]any{"name": "x", "metadata": map[string]string{strings.Repeat("k", 41): "v"}}), http.StatusBadRequest, "invalid_request", "metadata")
+}

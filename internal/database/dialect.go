@@ -119,3 +119,12 @@ func Paginate(q *gorm.DB, after, before string, limit int) *gorm.DB {
 	}
 	return q.Order("id DESC").Limit(limit)
 }
+
+// JSONText is the SQL expression of the text value at a key (the first argument bound after it)
+// of a JSON object stored as text in column.
+func JSONText(db *gorm.DB, column string) string {
+	if IsPostgres(db) {
+		return "(" + column + "::jsonb ->> ?)"
+	}
+	return "json_extract(" + column + ", '$.\"' || ? || '\"')"
+}
