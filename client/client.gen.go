@@ -1939,7 +1939,7 @@ type ClientInterface interface {
 
 	// CreateScoreWithBody Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1948,7 +1948,7 @@ type ClientInterface interface {
 
 	// CreateScore Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2526,7 +2526,7 @@ func (c *Client) ListScores(ctx context.Context, params *ListScoresParams, reqEd
 
 // CreateScoreWithBody Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2545,7 +2545,7 @@ func (c *Client) CreateScoreWithBody(ctx context.Context, params *CreateScorePar
 
 // CreateScore Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5264,7 +5264,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScoreWithBodyWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5273,7 +5273,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScoreWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10429,7 +10429,7 @@ func (c *ClientWithResponses) ListScoresWithResponse(ctx context.Context, params
 
 // CreateScoreWithBodyWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10444,7 +10444,7 @@ func (c *ClientWithResponses) CreateScoreWithBodyWithResponse(ctx context.Contex
 
 // CreateScoreWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC.
+// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
