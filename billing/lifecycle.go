@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
@@ -123,7 +124,12 @@ func setTenantStatus(ctx context.Context, tx *gorm.DB, tenantID string, status t
 	if status == tenants.StatusActive {
 		plan = PlanMetered
 	}
-	return tenants.NewStore(tx).SetStatus(ctx, tx, tenantID, "", status, plan, now)
+	moved, err := tenants.NewStore(tx).SetStatus(ctx, tx, tenantID, "", status, plan, now)
+	if err != nil || !moved {
+		return moved, err
+	}
+	return true, audit.Record(ctx, tx, audit.Change{TenantID: tenantID, ActorType: audit.ActorStripe, ActorID: "webhook",
+		Action: "tenant.status_changed", TargetType: "tenant", TargetID: tenantID, After: map[string]any{"status": status}}, now)
 }
 
 // Sweep suspends the past_due tenants whose grace has run out, and
@@ -148,12 +154,17 @@ func SuspendOverdue(ctx context.Context, db *gorm.DB, now time.Time, grace time.
 		if a.TenantStatus(now, grace) != tenants.StatusSuspended {
 			continue
 		}
-		moved, err := store.SetStatus(ctx, db, a.TenantID, tenants.StatusPastDue, tenants.StatusSuspended, "", now)
+		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			moved, err := store.SetStatus(ctx, tx, a.TenantID, tenants.StatusPastDue, tenants.StatusSuspended, "", now)
+			if err != nil || !moved {
+				return err
+			}
+			n++
+			return audit.Record(ctx, tx, audit.Change{TenantID: a.TenantID, ActorType: audit.ActorSystem, ActorID: "past_due_grace",
+				Action: "tenant.status_changed", TargetType: "tenant", TargetID: a.TenantID, After: map[string]any{"status": tenants.StatusSuspended}}, now)
+		})
 		if err != nil {
 			return n, err
-		}
-		if moved {
-			n++
 		}
 	}
 	return n, nil

@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -35,7 +36,13 @@ func (s *Service) Create(ctx context.Context, p keys.Principal, in CreateInput) 
 	if err := in.Validate(now); err != nil {
 		return Consent{}, err
 	}
-	return s.insert(ctx, s.db, p, in, now)
+	var c Consent
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		c, err = s.insert(ctx, tx, p, in, now)
+		return err
+	})
+	return c, err
 }
 
 func (s *Service) insert(ctx context.Context, db *gorm.DB, p keys.Principal, in CreateInput, now time.Time) (Consent, error) {
@@ -47,7 +54,10 @@ func (s *Service) insert(ctx context.Context, db *gorm.DB, p keys.Principal, in 
 	if err := db.WithContext(ctx).Create(&c).Error; err != nil {
 		return Consent{}, fmt.Errorf("record consent: %w", err)
 	}
-	return c, nil
+	err := audit.Record(ctx, db, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey, ActorID: p.KeyID,
+		Action: "consent.created", TargetType: "consent", TargetID: c.ID,
+		After: map[string]any{"company_id": c.CompanyID, "scopes": c.ScopeList(), "expires_at": c.ExpiresAt}}, now)
+	return c, err
 }
 
 // CreateOnce records a consent as Create does and answers its API view,
@@ -140,9 +150,17 @@ func (s *Service) Withdraw(ctx context.Context, p keys.Principal, id string) (Co
 	if _, err := s.Get(ctx, p, id); err != nil {
 		return Consent{}, err
 	}
-	err := s.db.WithContext(ctx).Model(&Consent{}).
-		Where("tenant_id = ? AND environment = ? AND id = ? AND withdrawn_at IS NULL", p.TenantID, string(p.Environment), id).
-		Update("withdrawn_at", s.clock.Now()).Error
+	now := s.clock.Now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Consent{}).
+			Where("tenant_id = ? AND environment = ? AND id = ? AND withdrawn_at IS NULL", p.TenantID, string(p.Environment), id).
+			Update("withdrawn_at", now)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return audit.Record(ctx, tx, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey,
+			ActorID: p.KeyID, Action: "consent.withdrawn", TargetType: "consent", TargetID: id}, now)
+	})
 	if err != nil {
 		return Consent{}, fmt.Errorf("withdraw consent %s: %w", id, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -101,6 +102,12 @@ type Principal struct {
 	TenantID    string
 	Environment Environment
 	KeyID       string
+}
+
+// change is the audit record of a mutation this principal made on one of its keys.
+func (p Principal) change(action, keyID string, before, after any) audit.Change {
+	return audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey, ActorID: p.KeyID,
+		Action: action, TargetType: "api_key", TargetID: keyID, Before: before, After: after}
 }
 
 // NewSecret draws a fresh secret for an environment.

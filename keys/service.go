@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -163,7 +164,10 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 		}
 		var err error
 		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, Spec{Name: in.Name, Metadata: in.Metadata})
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p.change("key.created", issued.Key.ID, nil, map[string]any{"name": in.Name, "environment": in.Environment}), now)
 	})
 	return issued, err
 }
@@ -228,7 +232,10 @@ func (s *Service) Rotate(ctx context.Context, p Principal, id string, grace time
 			return err
 		}
 		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, Spec{Name: old.Name, RotatedFrom: &old.ID, Metadata: metadata.Decode(old.Metadata)})
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, p.change("key.rotated", id, nil, map[string]any{"new_key": issued.Key.ID, "old_key_expires_at": end}), now)
 	})
 	if err != nil {
 		return Issued{}, fmt.Errorf("rotate key %s: %w", id, err)
@@ -257,7 +264,14 @@ func (s *Service) Revoke(ctx context.Context, p Principal, id string, force bool
 			return Key{}, problem.New(problem.Conflict, "this is the tenant's last usable live key, and only a live key can create another: create a new live key first (POST /v1/keys with this key), then revoke this one; or send DELETE /v1/keys/%s?force=true to revoke it anyway", id)
 		}
 	}
-	if _, err := s.store.Revoke(ctx, p.TenantID, p.Environment, id, now); err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		changed, err := s.store.Revoke(ctx, tx, p.TenantID, p.Environment, id, now)
+		if err != nil || !changed {
+			return err
+		}
+		return audit.Record(ctx, tx, p.change("key.revoked", id, nil, map[string]bool{"force": force}), now)
+	})
+	if err != nil {
 		return Key{}, err
 	}
 	s.cache.forget(id)

@@ -97,8 +97,8 @@ func (s *Store) SetExpiry(ctx context.Context, tx *gorm.DB, tenantID, id string,
 }
 
 // Revoke marks a key revoked at now, once; it reports whether it changed.
-func (s *Store) Revoke(ctx context.Context, tenantID string, env Environment, id string, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&Key{}).
+func (s *Store) Revoke(ctx context.Context, tx *gorm.DB, tenantID string, env Environment, id string, now time.Time) (bool, error) {
+	res := tx.WithContext(ctx).Model(&Key{}).
 		Where("tenant_id = ? AND environment = ? AND id = ? AND revoked_at IS NULL", tenantID, env, id).
 		Update("revoked_at", now)
 	if res.Error != nil {

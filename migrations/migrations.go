@@ -11,6 +11,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,9 +110,21 @@ func Apply(ctx context.Context, db *gorm.DB) ([]string, error) {
 	return applied, err
 }
 
-// dialect adapts portable SQL to the database at hand.
+// onlyBlock is a part of a migration for one database: lines between "-- postgres only" (or
+// "-- sqlite only") and "-- end".
+var onlyBlock = regexp.MustCompile(`(?ms)^-- (postgres|sqlite) only\n(.*?)^-- end\n`)
+
+// dialect adapts portable SQL to the database at hand, keeping the blocks meant for it.
 func dialect(db *gorm.DB, sql string) string {
-	if db.Dialector.Name() == "sqlite" {
+	name := db.Dialector.Name()
+	sql = onlyBlock.ReplaceAllStringFunc(sql, func(block string) string {
+		m := onlyBlock.FindStringSubmatch(block)
+		if m[1] == name {
+			return m[2]
+		}
+		return ""
+	})
+	if name == "sqlite" {
 		return strings.ReplaceAll(sql, "TIMESTAMPTZ", "TIMESTAMP")
 	}
 	return sql

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -131,10 +132,7 @@ func (s *Service) Patch(ctx context.Context, id string, in PatchInput) (Tenant, 
 		cols["rate_limit_per_second"] = in.RateLimit.PerSecond
 		cols["rate_limit_burst"] = in.RateLimit.Burst
 	}
-	if err := s.store.Update(ctx, id, cols); err != nil {
-		return Tenant{}, err
-	}
-	return s.store.Get(ctx, id)
+	return s.updateAudited(ctx, id, cols, audit.Change{ActorType: audit.ActorOperator, ActorID: "operator", Action: "tenant.updated_by_operator"})
 }
 
 // SetMonthlyCap sets (or, with nil, removes) the tenant's monthly spend
@@ -175,10 +173,29 @@ func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in Settin
 		}
 		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = *want.Amount, want.Currency
 	}
-	if err := s.store.Update(ctx, p.TenantID, cols); err != nil {
-		return Tenant{}, err
-	}
-	return s.store.Get(ctx, p.TenantID)
+	return s.updateAudited(ctx, p.TenantID, cols, audit.Change{ActorType: audit.ActorKey, ActorID: p.KeyID, Action: "tenant.monthly_cap_set"})
+}
+
+// updateAudited writes the columns of a tenant and the audit event of the change (the tenant as
+// it was and as it is), in one transaction, and returns the tenant as it is.
+func (s *Service) updateAudited(ctx context.Context, id string, cols map[string]any, change audit.Change) (Tenant, error) {
+	var after Tenant
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		before, err := NewStore(tx).Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := NewStore(tx).Update(ctx, id, cols); err != nil {
+			return err
+		}
+		if after, err = NewStore(tx).Get(ctx, id); err != nil {
+			return err
+		}
+		change.TenantID, change.TargetType, change.TargetID = id, "tenant", id
+		change.Before, change.After = NewView(before), NewView(after)
+		return audit.Record(ctx, tx, change, s.clock.Now())
+	})
+	return after, err
 }
 
 // prefixFields puts the path of a nested object before field names.

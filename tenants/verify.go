@@ -16,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/mail"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
@@ -169,7 +170,8 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (Tenant, error)
 		if err := tx.Model(&Tenant{}).Where("id = ?", t.ID).Updates(map[string]any{"email_verified_at": now, "updated_at": now}).Error; err != nil {
 			return fmt.Errorf("mark email verified: %w", err)
 		}
-		return nil
+		return audit.Record(ctx, tx, audit.Change{TenantID: t.ID, ActorType: audit.ActorEmailLink, ActorID: t.SignupEmailLower,
+			Action: "tenant.email_verified", TargetType: "tenant", TargetID: t.ID}, now)
 	})
 	if err != nil {
 		return Tenant{}, err

@@ -33,10 +33,12 @@ func contractValidator() (validator.Validator, error) {
 			contractErr = err
 			return
 		}
-		// Metadata are the client's own pairs: a free-form map, as the document says, whose keys
-		// strict mode would otherwise take for undeclared properties.
+		// Metadata are the client's own pairs, and an audit event's before and after are snapshots
+		// of other objects: free-form maps, as the document says, whose keys strict mode would
+		// otherwise take for undeclared properties.
 		v, errs := validator.NewValidator(doc, config.WithStrictMode(),
-			config.WithStrictIgnorePaths("$.body.metadata.*", "$.body.data[*].metadata.*"))
+			config.WithStrictIgnorePaths("$.body.metadata.*", "$.body.data[*].metadata.*",
+				"$.body.data[*].before.*", "$.body.data[*].after.*"))
 		if len(errs) > 0 {
 			contractErr = errs[0]
 			return

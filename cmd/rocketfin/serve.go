@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/netutil"
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -284,6 +285,10 @@ func (a *app) router() (*gin.Engine, error) {
 	a.meter.Routes(routes)
 	a.scores.Routes(routes)
 	sandbox.Routes(routes)
+	audit.Routes(routes, a.db, func(c *gin.Context) (string, string) {
+		p := keys.PrincipalOf(c)
+		return p.TenantID, string(p.Environment)
+	})
 	a.billing.routes(routes)
 	return r, nil
 }

@@ -24,6 +24,7 @@ type ctxKey int
 const (
 	loggerKey ctxKey = iota
 	requestIDKey
+	clientIPKey
 )
 
 // RequestID returns the id of the request being served.
@@ -32,6 +33,12 @@ func RequestID(c *gin.Context) string {
 		return id
 	}
 	return ""
+}
+
+// ClientIPFrom returns the client address of the request ctx serves, if any.
+func ClientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey).(string)
+	return ip
 }
 
 // RequestIDFrom returns the request id carried by ctx, if any.
@@ -85,6 +92,7 @@ func Observe(base *slog.Logger, m *Metrics) gin.HandlerFunc {
 			log = log.With(slog.String("client_request_id", theirs))
 		}
 		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, clientIPKey, c.ClientIP())
 		ctx = context.WithValue(ctx, loggerKey, log)
 		c.Request = c.Request.WithContext(ctx)
 

@@ -24,6 +24,7 @@ const (
 	Event   = "evt_"
 	Consent = "con_"
 	Usage   = "use_"
+	Audit   = "aud_"
 )
 
 var (

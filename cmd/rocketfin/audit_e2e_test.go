@@ -1,0 +1,58 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestMutationsLandInTheAuditTrail: key, consent, settings and operator changes each append an
+// event with actor, target, request id and client address; the trail is the caller's tenant's
+// and environment's (plus tenant-wide events), and filterable.
+func TestMutationsLandInTheAuditTrail(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("eva@audit.example")
+	b := s.signup("fox@audit.example")
+	key := s.do("POST", "/v1/keys", a.Live, map[string]string{"name": "crm"})
+	expect(t, key, http.StatusCreated)
+	expect(t, s.do("POST", "/v1/keys/"+key.str("id")+"/rotate", a.Live, nil), http.StatusCreated)
+	expect(t, s.do("DELETE", "/v1/keys/"+key.str("id"), a.Live, nil), http.StatusOK)
+	con := s.do("POST", "/v1/consents", a.Live, map[string]any{"company_id": "FR-A", "scopes": []string{"bank_data"}, "evidence": "form"})
+	expect(t, con, http.StatusCreated)
+	expect(t, s.do("DELETE", "/v1/consents/"+con.str("id"), a.Live, nil), http.StatusOK)
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"credits_remaining": 50}), http.StatusOK)
+	expect(t, s.do("POST", "/v1/keys", a.Sandbox, map[string]string{"name": "sandbox ci"}), http.StatusCreated)
+
+	r := s.do("GET", "/v1/audit-events?limit=100", a.Live, nil)
+	expect(t, r, http.StatusOK)
+	actions := map[string]map[string]any{}
+	for _, it := range r.Body["data"].([]any) {
+		e := it.(map[string]any)
+		actions[e["action"].(string)] = e
+		if e["request_id"] == "" || e["client_ip"] == "" {
+			t.Fatalf("event without request id or address: %v", e)
+		}
+	}
+	for _, want := range []string{"key.created", "key.rotated", "key.revoked", "consent.created", "consent.withdrawn", "tenant.updated_by_operator"} {
+		if actions[want] == nil {
+			t.Errorf("no %s event in %s", want, r.Raw)
+		}
+	}
+	if e := actions["tenant.updated_by_operator"]; e != nil {
+		before, after := e["before"].(map[string]any), e["after"].(map[string]any)
+		if before["credits_remaining"] != float64(5) || after["credits_remaining"] != float64(50) || e["environment"] != nil {
+			t.Fatalf("operator event: %v", e)
+		}
+	}
+	if e := actions["key.created"]; e != nil && (e["actor"].(map[string]any)["id"] != s.keyID(a.Live) || e["target"].(map[string]any)["id"] != key.str("id")) {
+		t.Fatalf("key event: %v", e)
+	}
+	if n := len(r.Body["data"].([]any)); n != 6 {
+		t.Errorf("%d live and tenant-wide events, want 6 (the sandbox key's creation is the sandbox's)", n)
+	}
+	if d := s.do("GET", "/v1/audit-events?action=key.revoked", a.Live, nil).Body["data"].([]any); len(d) != 1 {
+		t.Errorf("filter by action: %d", len(d))
+	}
+	if d := s.do("GET", "/v1/audit-events", b.Live, nil).Body["data"].([]any); len(d) != 0 {
+		t.Errorf("tenant B sees %d of A's events", len(d))
+	}
+}
