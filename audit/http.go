@@ -61,7 +61,13 @@ func Routes(r httpx.Routes, db *gorm.DB, caller func(*gin.Context) (tenantID, en
 			httpx.Fail(c, err)
 			return
 		}
-		f := Filter{ActorID: c.Query("actor_id"), Action: c.Query("action"), TargetID: c.Query("target_id")}
+		var f Filter
+		for name, dst := range map[string]*string{"actor_id": &f.ActorID, "action": &f.Action, "target_id": &f.TargetID} {
+			if *dst, err = httpx.QueryText(c, name, 200); err != nil {
+				httpx.Fail(c, err)
+				return
+			}
+		}
 		for name, dst := range map[string]**time.Time{"created[gte]": &f.From, "created[lte]": &f.To} {
 			if s := c.Query(name); s != "" {
 				t, err := time.Parse(time.RFC3339, s)

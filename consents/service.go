@@ -70,6 +70,9 @@ func (s *Service) CreateOnce(ctx context.Context, p keys.Principal, in CreateInp
 	if err := idempotency.ValidKey(key); err != nil {
 		return ans, false, err
 	}
+	if key != "" {
+		key = "consents/" + key // a key of the scoring call's does not meet one of consents'
+	}
 	now := s.clock.Now()
 	scope := idempotency.Scope{TenantID: p.TenantID, Environment: string(p.Environment)}
 	var fingerprint string

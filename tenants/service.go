@@ -84,8 +84,21 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		if res.Sandbox, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Sandbox, keys.Spec{Name: "Default sandbox key"}); err != nil {
 			return err
 		}
-		res.Live, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Live, keys.Spec{Name: "Default live key"})
-		return err
+		if res.Live, err = s.keys.IssueTx(ctx, tx, t.ID, keys.Live, keys.Spec{Name: "Default live key"}); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Change{TenantID: t.ID, ActorType: audit.ActorSystem, ActorID: "signup",
+			Action: "tenant.created", TargetType: "tenant", TargetID: t.ID, After: NewView(t)}, now); err != nil {
+			return err
+		}
+		for _, k := range []keys.Issued{res.Sandbox, res.Live} {
+			err := audit.Record(ctx, tx, audit.Change{TenantID: t.ID, Environment: string(k.Key.Environment), ActorType: audit.ActorSystem,
+				ActorID: "signup", Action: "key.created", TargetType: "api_key", TargetID: k.Key.ID, After: map[string]any{"name": k.Key.Name}}, now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return SignupResult{}, fmt.Errorf("sign up %s: %w", in.CompanyName, err)

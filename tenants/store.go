@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
@@ -38,11 +39,23 @@ func (s *Store) InsertTenant(ctx context.Context, tx *gorm.DB, t *Tenant, owner 
 // sign up: a squatter holds an address for a day at most. The old account keeps its keys and sandbox data;
 // its signup email becomes <tenant id>@released.invalid.
 func (s *Store) ReleaseUnverifiedEmail(ctx context.Context, tx *gorm.DB, emailLower string, now time.Time) error {
-	err := tx.WithContext(ctx).Exec(`UPDATE tenants SET signup_email_lower = id || ?, updated_at = ?
-		WHERE signup_email_lower = ? AND email_verified_at IS NULL AND created_at <= ?`,
-		releasedDomain, now, emailLower, now.Add(-VerificationLinkTTL)).Error
+	// An account that asked for a link still usable keeps its address until the link expires.
+	var released []string
+	err := tx.WithContext(ctx).Raw(`UPDATE tenants SET signup_email_lower = id || ?, updated_at = ?
+		WHERE signup_email_lower = ? AND email_verified_at IS NULL AND created_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM email_verifications v WHERE v.tenant_id = tenants.id AND v.used_at IS NULL AND v.expires_at > ?)
+		RETURNING id`,
+		releasedDomain, now, emailLower, now.Add(-VerificationLinkTTL), now).Scan(&released).Error
 	if err != nil {
 		return fmt.Errorf("release unverified email: %w", err)
+	}
+	for _, id := range released {
+		err := audit.Record(ctx, tx, audit.Change{TenantID: id, ActorType: audit.ActorSystem, ActorID: "signup",
+			Action: "tenant.email_released", TargetType: "tenant", TargetID: id,
+			After: map[string]string{"reason": "the address stayed unverified a day after signup and another signup claimed it"}}, now)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/audit"
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/mail"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
@@ -186,6 +187,10 @@ func (s *Service) ResendVerification(ctx context.Context, tenantID string) (Veri
 	var sent VerificationSent
 	var t Tenant
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Concurrent requests take turns, so that each counts the links of the others.
+		if err := database.LockName(ctx, tx, "verify:"+tenantID); err != nil {
+			return err
+		}
 		if err := tx.Where("id = ?", tenantID).Take(&t).Error; err != nil {
 			return fmt.Errorf("read tenant %s: %w", tenantID, err)
 		}

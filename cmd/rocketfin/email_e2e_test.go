@@ -225,6 +225,12 @@ func TestASquattedEmailIsReleasedAfterADay(t *testing.T) {
 	expectProblem(t, s.do("POST", "/v1/signup", "", body), http.StatusConflict, "conflict", "")
 
 	s.clock.Advance(24*time.Hour + time.Minute)
+	// The owner of an account who asked for a fresh link keeps the address while it works.
+	s.clock.Advance(time.Minute)
+	expect(t, s.do("POST", "/v1/email-verification", squatter.Sandbox, nil), http.StatusAccepted)
+	nextLink(t, smtp, "victim@squat.example")
+	expectProblem(t, s.do("POST", "/v1/signup", "", body), http.StatusConflict, "conflict", "")
+	s.clock.Advance(24*time.Hour + time.Minute)
 	r := s.do("POST", "/v1/signup", "", body)
 	expect(t, r, http.StatusCreated)
 	ownerLink := nextLink(t, smtp, "victim@squat.example")

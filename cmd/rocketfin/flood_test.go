@@ -330,7 +330,7 @@ func TestAnAbandonedIdempotencyClaimIsTakenOverAfterItsLease(t *testing.T) {
 	defer database.Close(db)
 	now := s.clock.Now()
 	if err := db.Exec(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at)
-		VALUES (?, 'live', 'consent-crash', 'whatever', 0, '', '', ?, ?)`, a.TenantID, now, now.Add(24*time.Hour)).Error; err != nil {
+		VALUES (?, 'live', 'consents/consent-crash', 'whatever', 0, '', '', ?, ?)`, a.TenantID, now, now.Add(24*time.Hour)).Error; err != nil {
 		t.Fatal(err)
 	}
 	body := map[string]any{"company_id": "FR-LEASE", "scopes": []string{"bank_data"}, "evidence": "form 9"}

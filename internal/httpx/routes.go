@@ -26,7 +26,8 @@ type Routes struct {
 // fine); a request without a body may leave the header out.
 func JSONBodies(c *gin.Context) {
 	ct := c.GetHeader("Content-Type")
-	hasBody := c.Request.ContentLength > 0 || len(c.Request.TransferEncoding) > 0
+	// A length of -1 is a body of unknown length (chunked, or HTTP/2 without Content-Length).
+	hasBody := c.Request.ContentLength != 0 || len(c.Request.TransferEncoding) > 0
 	if ct == "" && !hasBody {
 		c.Next()
 		return

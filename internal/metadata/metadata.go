@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -82,6 +83,9 @@ func ParseFilter(c *gin.Context) (Filter, error) {
 		k, ok = strings.CutSuffix(k, "]")
 		if !ok || k == "" || len(k) > MaxKeyLength || len(values) != 1 {
 			return nil, problem.Field(name, "write the filter as metadata[key]=value, a key once")
+		}
+		if !utf8.ValidString(k+values[0]) || strings.ContainsRune(k+values[0], 0) || len(values[0]) > MaxValueLength {
+			return nil, problem.Field(name, "must be UTF-8 text without NUL, at most %d characters", MaxValueLength)
 		}
 		f[k] = values[0]
 	}
