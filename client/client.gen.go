@@ -1586,6 +1586,9 @@ type ListKeysParams struct {
 	// EndingBefore the id of the first item of the page after the one wanted: answers the items just newer than it, newest first (paging back); not with starting_after
 	EndingBefore *EndingBefore `form:"ending_before,omitempty" json:"ending_before,omitempty"`
 
+	// Metadata only items whose metadata hold every pair: ?metadata[crm_id]=OPP-4711
+	Metadata *MetadataFilter `json:"metadata,omitempty"`
+
 	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
 	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
 }
@@ -4050,6 +4053,18 @@ func NewListKeysRequest(server string, params *ListKeysParams) (*http.Request, e
 		if params.EndingBefore != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ending_before", *params.EndingBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Metadata != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("deepObject", true, "metadata", *params.Metadata, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "object", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -121,7 +121,12 @@ func (s *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := s.List(c.Request.Context(), PrincipalOf(c), page)
+	filter, err := metadata.ParseFilter(c)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	list, err := s.List(c.Request.Context(), PrincipalOf(c), page, filter)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -177,8 +177,8 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 const MaxKeysPerEnvironment = 50
 
 // List returns the caller's keys of its own environment, newest first.
-func (s *Service) List(ctx context.Context, p Principal, page httpx.Page) ([]Key, error) {
-	out, err := s.store.List(ctx, p.TenantID, p.Environment, page)
+func (s *Service) List(ctx context.Context, p Principal, page httpx.Page, f metadata.Filter) ([]Key, error) {
+	out, err := s.store.List(ctx, p.TenantID, p.Environment, page, f)
 	if err != nil {
 		return nil, err
 	}

@@ -243,7 +243,7 @@ func TestKeysPerEnvironmentAreCapped(t *testing.T) {
 		if _, err := svc.Create(ctx, keys.Principal{TenantID: "ten_cap", Environment: keys.Sandbox}, keys.CreateInput{}); err != nil {
 			t.Fatalf("the sandbox shares the live count: %v", err)
 		}
-		list, err := svc.List(ctx, live, httpx.Page{Limit: 0})
+		list, err := svc.List(ctx, live, httpx.Page{Limit: 0}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -67,8 +68,8 @@ func (s *Store) Get(ctx context.Context, tx *gorm.DB, tenantID string, env Envir
 
 // List returns up to limit keys of the tenant and environment, newest
 // first, older than startingAfter when it is set.
-func (s *Store) List(ctx context.Context, tenantID string, env Environment, page httpx.Page) ([]Key, error) {
-	q := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", tenantID, env)
+func (s *Store) List(ctx context.Context, tenantID string, env Environment, page httpx.Page, f metadata.Filter) ([]Key, error) {
+	q := f.Apply(s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ?", tenantID, env), "metadata")
 	var out []Key
 	if err := database.Paginate(q, page.StartingAfter, page.EndingBefore, page.Limit+1).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)

@@ -280,6 +280,9 @@ func TestMetadataIsKeptReturnedAndFilterable(t *testing.T) {
 	if rot.Body["metadata"].(map[string]any)["team"] != "risk" {
 		t.Fatalf("rotation lost the metadata: %s", rot.Raw)
 	}
+	if d := s.do("GET", "/v1/keys?metadata[team]=risk", a.Sandbox, nil).Body["data"].([]any); len(d) != 2 {
+		t.Fatalf("keys by metadata: %d, want the rotated key and its successor", len(d))
+	}
 
 	big := map[string]string{}
 	for i := 0; i < 51; i++ {
