@@ -1954,6 +1954,8 @@ type ClientInterface interface {
 
 	// CreateConsentWithBody Record a consent
 	//
+	// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -1961,12 +1963,16 @@ type ClientInterface interface {
 
 	// CreateConsent Record a consent
 	//
+	// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/consents (the `CreateConsent` operationId).
 	CreateConsent(ctx context.Context, params *CreateConsentParams, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// WithdrawConsent Withdraw a consent: calls relying on it are refused from now on
+	//
+	// Withdraws a consent at once: calls relying on it are refused from now on; decisions already made keep the consent they relied on.
 	//
 	// Corresponds with DELETE /v1/consents/{id} (the `WithdrawConsent` operationId).
 	WithdrawConsent(ctx context.Context, id string, params *WithdrawConsentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1990,12 +1996,14 @@ type ClientInterface interface {
 
 	// ListKeys Keys of the caller's environment, newest first
 	//
+	// The keys of the caller's environment, newest first, without secrets: prefix and last four characters identify each; status, last use (written in batches, so up to a few seconds late) and expiry. Filters by metadata.
+	//
 	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
 	ListKeys(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateKeyWithBody Create a key in the caller's environment; its secret is shown once
 	//
-	// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2004,7 +2012,7 @@ type ClientInterface interface {
 
 	// CreateKey Create a key in the caller's environment; its secret is shown once
 	//
-	// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2012,6 +2020,8 @@ type ClientInterface interface {
 	CreateKey(ctx context.Context, params *CreateKeyParams, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeKey Revoke a key: it fails with 401 at once (within one second on other replicas)
+	//
+	// Revokes a key: it fails with 401 at once (within one second on every replica). Revoking the tenant's last usable live key is 409 unless ?force=true: only a live key can create another.
 	//
 	// Corresponds with DELETE /v1/keys/{id} (the `RevokeKey` operationId).
 	RevokeKey(ctx context.Context, id KeyID, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2023,12 +2033,16 @@ type ClientInterface interface {
 
 	// RotateKeyWithBody Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
 	//
+	// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/keys/{id}/rotate (the `RotateKey` operationId).
 	RotateKeyWithBody(ctx context.Context, id KeyID, params *RotateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RotateKey Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
+	//
+	// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2052,12 +2066,14 @@ type ClientInterface interface {
 
 	// ListScores Decision records of the caller's tenant and environment, newest first
 	//
+	// Decision records, newest first: each score with its model version, key, request id, consent and latency. Inputs are left out unless expand[]=input. Filters: company_id, recommendation, created[gte], created[lte], metadata.
+	//
 	// Corresponds with GET /v1/scores (the `ListScores` operationId).
 	ListScores(ctx context.Context, params *ListScoresParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateScoreWithBody Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+	// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2066,7 +2082,7 @@ type ClientInterface interface {
 
 	// CreateScore Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+	// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2075,17 +2091,21 @@ type ClientInterface interface {
 
 	// GetScore One decision record: inputs, outputs, model version, key, request id, consent
 	//
+	// One decision record with everything needed to audit it: the inputs as scored, the outputs, the model version, the key and request id, the consent relied on, and the evaluation date.
+	//
 	// Corresponds with GET /v1/scores/{id} (the `GetScore` operationId).
 	GetScore(ctx context.Context, id string, params *GetScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReplayScore Re-evaluate a decision's stored input with its recorded model version, evaluation date and language (nothing charged or recorded)
+	//
+	// Re-evaluates a decision's stored input with its recorded model version and language, and says whether the answer is identical to the recorded one. Nothing is charged.
 	//
 	// Corresponds with POST /v1/scores/{id}/replay (the `ReplayScore` operationId).
 	ReplayScore(ctx context.Context, id string, params *ReplayScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignUpWithBody Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 	//
-	// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+	// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2094,7 +2114,7 @@ type ClientInterface interface {
 
 	// SignUp Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 	//
-	// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+	// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2117,10 +2137,14 @@ type ClientInterface interface {
 
 	// GetTenant The calling tenant, with the environment of the credential
 	//
+	// The calling tenant: its status (trial, active, past_due, suspended, canceled), trial end and credits, rate limit, monthly cap, whether its email is verified, the API version it is pinned to, and the environment of the calling key.
+	//
 	// Corresponds with GET /v1/tenant (the `GetTenant` operationId).
 	GetTenant(ctx context.Context, params *GetTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateTenantWithBody Set or remove the monthly spend cap (live key only)
+	//
+	// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2129,6 +2153,8 @@ type ClientInterface interface {
 
 	// UpdateTenant Set or remove the monthly spend cap (live key only)
 	//
+	// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/tenant (the `UpdateTenant` operationId).
@@ -2136,10 +2162,14 @@ type ClientInterface interface {
 
 	// GetUsage Usage per day, environment and metric (the caller's environment)
 	//
+	// Usage of the caller's environment per day and metric, with amounts in minor units of the billing currency; from and to default to the current month.
+	//
 	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
 	GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExportUsage CSV, one line per usage event of the month, streamed
+	//
+	// Every usage event of a month as CSV, streamed: one line per call with its score, key, request id, Idempotency-Key (empty when none was sent), billing state and where its report to Stripe stands. Cells a spreadsheet would run as formulas are quoted.
 	//
 	// Corresponds with GET /v1/usage/export (the `ExportUsage` operationId).
 	ExportUsage(ctx context.Context, params *ExportUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2388,6 +2418,8 @@ func (c *Client) ListConsents(ctx context.Context, params *ListConsentsParams, r
 
 // CreateConsentWithBody Record a consent
 //
+// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -2405,6 +2437,8 @@ func (c *Client) CreateConsentWithBody(ctx context.Context, params *CreateConsen
 
 // CreateConsent Record a consent
 //
+// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -2421,6 +2455,8 @@ func (c *Client) CreateConsent(ctx context.Context, params *CreateConsentParams,
 }
 
 // WithdrawConsent Withdraw a consent: calls relying on it are refused from now on
+//
+// Withdraws a consent at once: calls relying on it are refused from now on; decisions already made keep the consent they relied on.
 //
 // Corresponds with DELETE /v1/consents/{id} (the `WithdrawConsent` operationId).
 func (c *Client) WithdrawConsent(ctx context.Context, id string, params *WithdrawConsentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2484,6 +2520,8 @@ func (c *Client) ListInvoices(ctx context.Context, params *ListInvoicesParams, r
 
 // ListKeys Keys of the caller's environment, newest first
 //
+// The keys of the caller's environment, newest first, without secrets: prefix and last four characters identify each; status, last use (written in batches, so up to a few seconds late) and expiry. Filters by metadata.
+//
 // Corresponds with GET /v1/keys (the `ListKeys` operationId).
 func (c *Client) ListKeys(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListKeysRequest(c.Server, params)
@@ -2499,7 +2537,7 @@ func (c *Client) ListKeys(ctx context.Context, params *ListKeysParams, reqEditor
 
 // CreateKeyWithBody Create a key in the caller's environment; its secret is shown once
 //
-// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2518,7 +2556,7 @@ func (c *Client) CreateKeyWithBody(ctx context.Context, params *CreateKeyParams,
 
 // CreateKey Create a key in the caller's environment; its secret is shown once
 //
-// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2536,6 +2574,8 @@ func (c *Client) CreateKey(ctx context.Context, params *CreateKeyParams, body Cr
 }
 
 // RevokeKey Revoke a key: it fails with 401 at once (within one second on other replicas)
+//
+// Revokes a key: it fails with 401 at once (within one second on every replica). Revoking the tenant's last usable live key is 409 unless ?force=true: only a live key can create another.
 //
 // Corresponds with DELETE /v1/keys/{id} (the `RevokeKey` operationId).
 func (c *Client) RevokeKey(ctx context.Context, id KeyID, params *RevokeKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2567,6 +2607,8 @@ func (c *Client) GetKey(ctx context.Context, id KeyID, params *GetKeyParams, req
 
 // RotateKeyWithBody Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
 //
+// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/keys/{id}/rotate (the `RotateKey` operationId).
@@ -2583,6 +2625,8 @@ func (c *Client) RotateKeyWithBody(ctx context.Context, id KeyID, params *Rotate
 }
 
 // RotateKey Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
+//
+// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2646,6 +2690,8 @@ func (c *Client) ListSandboxCompanies(ctx context.Context, params *ListSandboxCo
 
 // ListScores Decision records of the caller's tenant and environment, newest first
 //
+// Decision records, newest first: each score with its model version, key, request id, consent and latency. Inputs are left out unless expand[]=input. Filters: company_id, recommendation, created[gte], created[lte], metadata.
+//
 // Corresponds with GET /v1/scores (the `ListScores` operationId).
 func (c *Client) ListScores(ctx context.Context, params *ListScoresParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListScoresRequest(c.Server, params)
@@ -2661,7 +2707,7 @@ func (c *Client) ListScores(ctx context.Context, params *ListScoresParams, reqEd
 
 // CreateScoreWithBody Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2680,7 +2726,7 @@ func (c *Client) CreateScoreWithBody(ctx context.Context, params *CreateScorePar
 
 // CreateScore Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2699,6 +2745,8 @@ func (c *Client) CreateScore(ctx context.Context, params *CreateScoreParams, bod
 
 // GetScore One decision record: inputs, outputs, model version, key, request id, consent
 //
+// One decision record with everything needed to audit it: the inputs as scored, the outputs, the model version, the key and request id, the consent relied on, and the evaluation date.
+//
 // Corresponds with GET /v1/scores/{id} (the `GetScore` operationId).
 func (c *Client) GetScore(ctx context.Context, id string, params *GetScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetScoreRequest(c.Server, id, params)
@@ -2713,6 +2761,8 @@ func (c *Client) GetScore(ctx context.Context, id string, params *GetScoreParams
 }
 
 // ReplayScore Re-evaluate a decision's stored input with its recorded model version, evaluation date and language (nothing charged or recorded)
+//
+// Re-evaluates a decision's stored input with its recorded model version and language, and says whether the answer is identical to the recorded one. Nothing is charged.
 //
 // Corresponds with POST /v1/scores/{id}/replay (the `ReplayScore` operationId).
 func (c *Client) ReplayScore(ctx context.Context, id string, params *ReplayScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2729,7 +2779,7 @@ func (c *Client) ReplayScore(ctx context.Context, id string, params *ReplayScore
 
 // SignUpWithBody Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 //
-// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2748,7 +2798,7 @@ func (c *Client) SignUpWithBody(ctx context.Context, params *SignUpParams, conte
 
 // SignUp Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 //
-// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2801,6 +2851,8 @@ func (c *Client) ReceiveStripeWebhook(ctx context.Context, params *ReceiveStripe
 
 // GetTenant The calling tenant, with the environment of the credential
 //
+// The calling tenant: its status (trial, active, past_due, suspended, canceled), trial end and credits, rate limit, monthly cap, whether its email is verified, the API version it is pinned to, and the environment of the calling key.
+//
 // Corresponds with GET /v1/tenant (the `GetTenant` operationId).
 func (c *Client) GetTenant(ctx context.Context, params *GetTenantParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTenantRequest(c.Server, params)
@@ -2815,6 +2867,8 @@ func (c *Client) GetTenant(ctx context.Context, params *GetTenantParams, reqEdit
 }
 
 // UpdateTenantWithBody Set or remove the monthly spend cap (live key only)
+//
+// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2833,6 +2887,8 @@ func (c *Client) UpdateTenantWithBody(ctx context.Context, params *UpdateTenantP
 
 // UpdateTenant Set or remove the monthly spend cap (live key only)
 //
+// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/tenant (the `UpdateTenant` operationId).
@@ -2850,6 +2906,8 @@ func (c *Client) UpdateTenant(ctx context.Context, params *UpdateTenantParams, b
 
 // GetUsage Usage per day, environment and metric (the caller's environment)
 //
+// Usage of the caller's environment per day and metric, with amounts in minor units of the billing currency; from and to default to the current month.
+//
 // Corresponds with GET /v1/usage (the `GetUsage` operationId).
 func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUsageRequest(c.Server, params)
@@ -2864,6 +2922,8 @@ func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditor
 }
 
 // ExportUsage CSV, one line per usage event of the month, streamed
+//
+// Every usage event of a month as CSV, streamed: one line per call with its score, key, request id, Idempotency-Key (empty when none was sent), billing state and where its report to Stripe stands. Cells a spreadsheet would run as formulas are quoted.
 //
 // Corresponds with GET /v1/usage/export (the `ExportUsage` operationId).
 func (c *Client) ExportUsage(ctx context.Context, params *ExportUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5448,6 +5508,8 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConsentWithBodyWithResponse Record a consent
 	//
+	// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -5455,12 +5517,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateConsentWithResponse Record a consent
 	//
+	// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/consents (the `CreateConsent` operationId).
 	CreateConsentWithResponse(ctx context.Context, params *CreateConsentParams, body CreateConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConsentResponse, error)
 
 	// WithdrawConsentWithResponse Withdraw a consent: calls relying on it are refused from now on
+	//
+	// Withdraws a consent at once: calls relying on it are refused from now on; decisions already made keep the consent they relied on.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5492,6 +5558,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListKeysWithResponse Keys of the caller's environment, newest first
 	//
+	// The keys of the caller's environment, newest first, without secrets: prefix and last four characters identify each; status, last use (written in batches, so up to a few seconds late) and expiry. Filters by metadata.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/keys (the `ListKeys` operationId).
@@ -5499,7 +5567,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateKeyWithBodyWithResponse Create a key in the caller's environment; its secret is shown once
 	//
-	// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5508,7 +5576,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateKeyWithResponse Create a key in the caller's environment; its secret is shown once
 	//
-	// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5516,6 +5584,8 @@ type ClientWithResponsesInterface interface {
 	CreateKeyWithResponse(ctx context.Context, params *CreateKeyParams, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
 
 	// RevokeKeyWithResponse Revoke a key: it fails with 401 at once (within one second on other replicas)
+	//
+	// Revokes a key: it fails with 401 at once (within one second on every replica). Revoking the tenant's last usable live key is 409 unless ?force=true: only a live key can create another.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5531,12 +5601,16 @@ type ClientWithResponsesInterface interface {
 
 	// RotateKeyWithBodyWithResponse Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
 	//
+	// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/keys/{id}/rotate (the `RotateKey` operationId).
 	RotateKeyWithBodyWithResponse(ctx context.Context, id KeyID, params *RotateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateKeyResponse, error)
 
 	// RotateKeyWithResponse Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
+	//
+	// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5566,6 +5640,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListScoresWithResponse Decision records of the caller's tenant and environment, newest first
 	//
+	// Decision records, newest first: each score with its model version, key, request id, consent and latency. Inputs are left out unless expand[]=input. Filters: company_id, recommendation, created[gte], created[lte], metadata.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/scores (the `ListScores` operationId).
@@ -5573,7 +5649,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScoreWithBodyWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+	// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5582,7 +5658,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateScoreWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 	//
-	// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+	// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5591,12 +5667,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetScoreWithResponse One decision record: inputs, outputs, model version, key, request id, consent
 	//
+	// One decision record with everything needed to audit it: the inputs as scored, the outputs, the model version, the key and request id, the consent relied on, and the evaluation date.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/scores/{id} (the `GetScore` operationId).
 	GetScoreWithResponse(ctx context.Context, id string, params *GetScoreParams, reqEditors ...RequestEditorFn) (*GetScoreResponse, error)
 
 	// ReplayScoreWithResponse Re-evaluate a decision's stored input with its recorded model version, evaluation date and language (nothing charged or recorded)
+	//
+	// Re-evaluates a decision's stored input with its recorded model version and language, and says whether the answer is identical to the recorded one. Nothing is charged.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5605,7 +5685,7 @@ type ClientWithResponsesInterface interface {
 
 	// SignUpWithBodyWithResponse Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 	//
-	// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+	// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5614,7 +5694,7 @@ type ClientWithResponsesInterface interface {
 
 	// SignUpWithResponse Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 	//
-	// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+	// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5637,12 +5717,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTenantWithResponse The calling tenant, with the environment of the credential
 	//
+	// The calling tenant: its status (trial, active, past_due, suspended, canceled), trial end and credits, rate limit, monthly cap, whether its email is verified, the API version it is pinned to, and the environment of the calling key.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/tenant (the `GetTenant` operationId).
 	GetTenantWithResponse(ctx context.Context, params *GetTenantParams, reqEditors ...RequestEditorFn) (*GetTenantResponse, error)
 
 	// UpdateTenantWithBodyWithResponse Set or remove the monthly spend cap (live key only)
+	//
+	// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5651,6 +5735,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTenantWithResponse Set or remove the monthly spend cap (live key only)
 	//
+	// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/tenant (the `UpdateTenant` operationId).
@@ -5658,12 +5744,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetUsageWithResponse Usage per day, environment and metric (the caller's environment)
 	//
+	// Usage of the caller's environment per day and metric, with amounts in minor units of the billing currency; from and to default to the current month.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
 	GetUsageWithResponse(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*GetUsageResponse, error)
 
 	// ExportUsageWithResponse CSV, one line per usage event of the month, streamed
+	//
+	// Every usage event of a month as CSV, streamed: one line per call with its score, key, request id, Idempotency-Key (empty when none was sent), billing state and where its report to Stripe stands. Cells a spreadsheet would run as formulas are quoted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10650,6 +10740,8 @@ func (c *ClientWithResponses) ListConsentsWithResponse(ctx context.Context, para
 
 // CreateConsentWithBodyWithResponse Record a consent
 //
+// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -10663,6 +10755,8 @@ func (c *ClientWithResponses) CreateConsentWithBodyWithResponse(ctx context.Cont
 
 // CreateConsentWithResponse Record a consent
 //
+// Records a data subject's consent for a company: bank_data (bank months a call sends) and personal_data (a sole trader, a natural person). Scoring with such data without an active consent covering it is 403 consent_required. Honours Idempotency-Key (claim, consent and answer in one transaction).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/consents (the `CreateConsent` operationId).
@@ -10675,6 +10769,8 @@ func (c *ClientWithResponses) CreateConsentWithResponse(ctx context.Context, par
 }
 
 // WithdrawConsentWithResponse Withdraw a consent: calls relying on it are refused from now on
+//
+// Withdraws a consent at once: calls relying on it are refused from now on; decisions already made keep the consent they relied on.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10730,6 +10826,8 @@ func (c *ClientWithResponses) ListInvoicesWithResponse(ctx context.Context, para
 
 // ListKeysWithResponse Keys of the caller's environment, newest first
 //
+// The keys of the caller's environment, newest first, without secrets: prefix and last four characters identify each; status, last use (written in batches, so up to a few seconds late) and expiry. Filters by metadata.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/keys (the `ListKeys` operationId).
@@ -10743,7 +10841,7 @@ func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, params *
 
 // CreateKeyWithBodyWithResponse Create a key in the caller's environment; its secret is shown once
 //
-// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10758,7 +10856,7 @@ func (c *ClientWithResponses) CreateKeyWithBodyWithResponse(ctx context.Context,
 
 // CreateKeyWithResponse Create a key in the caller's environment; its secret is shown once
 //
-// A tenant holds at most 50 usable keys per environment; one more is 409 conflict (revoke one first).
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10772,6 +10870,8 @@ func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, params 
 }
 
 // RevokeKeyWithResponse Revoke a key: it fails with 401 at once (within one second on other replicas)
+//
+// Revokes a key: it fails with 401 at once (within one second on every replica). Revoking the tenant's last usable live key is 409 unless ?force=true: only a live key can create another.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10799,6 +10899,8 @@ func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, id KeyID, 
 
 // RotateKeyWithBodyWithResponse Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
 //
+// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/keys/{id}/rotate (the `RotateKey` operationId).
@@ -10811,6 +10913,8 @@ func (c *ClientWithResponses) RotateKeyWithBodyWithResponse(ctx context.Context,
 }
 
 // RotateKeyWithResponse Rotate a key: a new key now, the old one valid until the grace period ends (never past its own expiry)
+//
+// Issues a successor with a new secret (shown once) and the same name and metadata; the old key keeps working for the grace period (default 86400 seconds, at most 604800), then fails with 401. A key is rotated once; rotate its successor next.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10864,6 +10968,8 @@ func (c *ClientWithResponses) ListSandboxCompaniesWithResponse(ctx context.Conte
 
 // ListScoresWithResponse Decision records of the caller's tenant and environment, newest first
 //
+// Decision records, newest first: each score with its model version, key, request id, consent and latency. Inputs are left out unless expand[]=input. Filters: company_id, recommendation, created[gte], created[lte], metadata.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/scores (the `ListScores` operationId).
@@ -10877,7 +10983,7 @@ func (c *ClientWithResponses) ListScoresWithResponse(ctx context.Context, params
 
 // CreateScoreWithBodyWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10892,7 +10998,7 @@ func (c *ClientWithResponses) CreateScoreWithBodyWithResponse(ctx context.Contex
 
 // CreateScoreWithResponse Score a company: score, PD, grade, recommendation, credit limit, reasons
 //
-// Authenticated, rate-limited per credential, consent- and quota-checked. A live call spends one trial credit or is metered; only a 200 is charged. Sandbox keys score the catalog of GET /v1/sandbox/companies for free: posting just company.id fills in its data. Rate limited per credential and per tenant (twice a credential's limit), both reported in RateLimit-Policy and RateLimit; sandbox calls are also bounded per tenant and UTC day (10,000 by default), beyond which they are 429 until midnight UTC. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
+// Scores a company: a 0–1000 score (higher is safer), a 12-month probability of default, a grade (R1 best … R7, D for default), a recommendation (accept, request_guarantees, decline), a credit limit (minor units), the reasons and strengths behind them, a justification in the language of Accept-Language, data_quality, and for answers other than accept the smallest change that would reach accept. Statement and request figures are in major units. Live calls spend one trial credit, or are metered for subscribed tenants; every refusal charges nothing. An Idempotency-Key makes retries safe: the same key and body answer the first answer and never charge again. Sandbox keys score the catalog companies of GET /v1/sandbox/companies only: what the body leaves out is filled from the catalog, what it sends (custom figures) is scored as sent; a catalog sole trader needs a personal_data consent as in live.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10907,6 +11013,8 @@ func (c *ClientWithResponses) CreateScoreWithResponse(ctx context.Context, param
 
 // GetScoreWithResponse One decision record: inputs, outputs, model version, key, request id, consent
 //
+// One decision record with everything needed to audit it: the inputs as scored, the outputs, the model version, the key and request id, the consent relied on, and the evaluation date.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/scores/{id} (the `GetScore` operationId).
@@ -10919,6 +11027,8 @@ func (c *ClientWithResponses) GetScoreWithResponse(ctx context.Context, id strin
 }
 
 // ReplayScoreWithResponse Re-evaluate a decision's stored input with its recorded model version, evaluation date and language (nothing charged or recorded)
+//
+// Re-evaluates a decision's stored input with its recorded model version and language, and says whether the answer is identical to the recorded one. Nothing is charged.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10933,7 +11043,7 @@ func (c *ClientWithResponses) ReplayScoreWithResponse(ctx context.Context, id st
 
 // SignUpWithBodyWithResponse Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 //
-// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10948,7 +11058,7 @@ func (c *ClientWithResponses) SignUpWithBodyWithResponse(ctx context.Context, pa
 
 // SignUpWithResponse Sign up: a tenant in a 14-day trial with 5 live credits, and one sandbox and one live key
 //
-// Rate-limited per client address (ROCKETFIN_SIGNUP_PER_HOUR, default 20). The secrets are shown once.
+// Creates, in one transaction, a tenant in a 14-day trial with 5 live analysis credits, its owner and two API keys (one sandbox, one live) whose secrets are shown in this answer only. A second signup with the same email (any case) is 409. Live calls wait until the signup email is verified: a link is mailed to it (email_verification says where and until when). Rate-limited per client address (an IPv6 client by its /64). Refuses an Idempotency-Key: the answer holds secrets that are never kept to replay.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10989,6 +11099,8 @@ func (c *ClientWithResponses) ReceiveStripeWebhookWithResponse(ctx context.Conte
 
 // GetTenantWithResponse The calling tenant, with the environment of the credential
 //
+// The calling tenant: its status (trial, active, past_due, suspended, canceled), trial end and credits, rate limit, monthly cap, whether its email is verified, the API version it is pinned to, and the environment of the calling key.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/tenant (the `GetTenant` operationId).
@@ -11001,6 +11113,8 @@ func (c *ClientWithResponses) GetTenantWithResponse(ctx context.Context, params 
 }
 
 // UpdateTenantWithBodyWithResponse Set or remove the monthly spend cap (live key only)
+//
+// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11015,6 +11129,8 @@ func (c *ClientWithResponses) UpdateTenantWithBodyWithResponse(ctx context.Conte
 
 // UpdateTenantWithResponse Set or remove the monthly spend cap (live key only)
 //
+// Sets the monthly spend cap of a subscribed (metered) tenant, in the billing currency, or removes it with null. Live keys only. Metered live calls beyond the cap answer 402 credits_exhausted and are not charged.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/tenant (the `UpdateTenant` operationId).
@@ -11028,6 +11144,8 @@ func (c *ClientWithResponses) UpdateTenantWithResponse(ctx context.Context, para
 
 // GetUsageWithResponse Usage per day, environment and metric (the caller's environment)
 //
+// Usage of the caller's environment per day and metric, with amounts in minor units of the billing currency; from and to default to the current month.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/usage (the `GetUsage` operationId).
@@ -11040,6 +11158,8 @@ func (c *ClientWithResponses) GetUsageWithResponse(ctx context.Context, params *
 }
 
 // ExportUsageWithResponse CSV, one line per usage event of the month, streamed
+//
+// Every usage event of a month as CSV, streamed: one line per call with its score, key, request id, Idempotency-Key (empty when none was sent), billing state and where its report to Stripe stands. Cells a spreadsheet would run as formulas are quoted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
