@@ -10,7 +10,6 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
-	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
 // Party is an actor or a target.
@@ -68,15 +67,9 @@ func Routes(r httpx.Routes, db *gorm.DB, caller func(*gin.Context) (tenantID, en
 				return
 			}
 		}
-		for name, dst := range map[string]**time.Time{"created[gte]": &f.From, "created[lte]": &f.To} {
-			if s := c.Query(name); s != "" {
-				t, err := time.Parse(time.RFC3339, s)
-				if err != nil {
-					httpx.Fail(c, problem.Field(name, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z"))
-					return
-				}
-				*dst = &t
-			}
+		if f.From, f.To, err = httpx.ParseCreatedRange(c); err != nil {
+			httpx.Fail(c, err)
+			return
 		}
 		tenantID, env := caller(c)
 		list, err := List(c.Request.Context(), db, tenantID, env, f, page)

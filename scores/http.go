@@ -116,16 +116,10 @@ func parseDecisionFilter(c *gin.Context) (decisionFilter, error) {
 		}
 		f.recommendation = r
 	}
-	for name, dst := range map[string]**time.Time{"created[gte]": &f.from, "created[lte]": &f.to} {
-		if s := c.Query(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return f, problem.Field(name, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z")
-			}
-			*dst = &t
-		}
-	}
 	var err error
+	if f.from, f.to, err = httpx.ParseCreatedRange(c); err != nil {
+		return f, err
+	}
 	if f.metadata, err = metadata.ParseFilter(c); err != nil {
 		return f, err
 	}

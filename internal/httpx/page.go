@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -91,4 +92,19 @@ func QueryText(c *gin.Context, name string, maxLen int) (string, error) {
 		return "", problem.Field(name, "must be UTF-8 text without NUL characters")
 	}
 	return v, nil
+}
+
+// ParseCreatedRange reads the created[gte] and created[lte] filters of a list (RFC 3339 times,
+// both ends included); an absent one is nil.
+func ParseCreatedRange(c *gin.Context) (from, to *time.Time, err error) {
+	for name, dst := range map[string]**time.Time{"created[gte]": &from, "created[lte]": &to} {
+		if s := c.Query(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return nil, nil, problem.Field(name, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z")
+			}
+			*dst = &t
+		}
+	}
+	return from, to, nil
 }
