@@ -5,7 +5,6 @@
 package consents
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -99,8 +98,8 @@ func (in *CreateInput) Validate(now time.Time) error {
 	in.Evidence = strings.TrimSpace(in.Evidence)
 	if in.CompanyID == "" || len(in.CompanyID) > 64 {
 		fields = append(fields, problem.FieldError{Field: "company_id", Message: "is required, at most 64 characters"})
-	} else if ch, bad := valid.FormatChar(in.CompanyID); bad {
-		fields = append(fields, problem.FieldError{Field: "company_id", Message: fmt.Sprintf("must not hold control or invisible format characters (U+%04X)", ch)})
+	} else if msg := valid.TextProblem(in.CompanyID); msg != "" {
+		fields = append(fields, problem.FieldError{Field: "company_id", Message: msg})
 	}
 	if len(in.Scopes) == 0 {
 		fields = append(fields, problem.FieldError{Field: "scopes", Message: "name at least one of bank_data, personal_data"})

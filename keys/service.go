@@ -136,8 +136,8 @@ func validName(field, name string) error {
 	if len(name) > 100 {
 		return problem.Field(field, "must be at most 100 characters")
 	}
-	if ch, bad := valid.FormatChar(name); bad {
-		return problem.Field(field, "must not hold control or invisible format characters (U+%04X)", ch)
+	if msg := valid.TextProblem(name); msg != "" {
+		return problem.Field(field, "%s", msg)
 	}
 	return nil
 }

@@ -31,8 +31,8 @@ func checkIdentifiers(r *scoring.Request) error {
 		add("company.country", "must be an ISO 3166-1 alpha-2 code such as FR")
 	}
 	for _, f := range [...]struct{ field, text string }{{"company.id", c.ID}, {"company.name", c.Name}, {"company.legal_form", c.LegalForm}} {
-		if ch, bad := valid.FormatChar(f.text); bad {
-			add(f.field, fmt.Sprintf("must not hold control or invisible format characters (U+%04X)", ch))
+		if msg := valid.TextProblem(f.text); msg != "" {
+			add(f.field, msg)
 		}
 	}
 	currency := func(field, code string) {

@@ -194,14 +194,15 @@ func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in Settin
 func (s *Service) updateAudited(ctx context.Context, id string, cols map[string]any, change audit.Change) (Tenant, error) {
 	var after Tenant
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		before, err := NewStore(tx).Get(ctx, id)
+		st := NewStore(tx)
+		before, err := st.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := NewStore(tx).Update(ctx, id, cols); err != nil {
+		if err := st.Update(ctx, id, cols); err != nil {
 			return err
 		}
-		if after, err = NewStore(tx).Get(ctx, id); err != nil {
+		if after, err = st.Get(ctx, id); err != nil {
 			return err
 		}
 		change.TenantID, change.TargetType, change.TargetID = id, "tenant", id

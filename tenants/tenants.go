@@ -7,7 +7,6 @@ package tenants
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -64,8 +63,8 @@ func (in *SignupInput) Validate() error {
 	case len(in.CompanyName) > 200:
 		fields = append(fields, problem.FieldError{Field: "company_name", Message: "must be at most 200 characters"})
 	default:
-		if ch, bad := valid.FormatChar(in.CompanyName); bad {
-			fields = append(fields, problem.FieldError{Field: "company_name", Message: fmt.Sprintf("must not hold control or invisible format characters (U+%04X)", ch)})
+		if msg := valid.TextProblem(in.CompanyName); msg != "" {
+			fields = append(fields, problem.FieldError{Field: "company_name", Message: msg})
 		}
 	}
 	if in.Email == "" {

@@ -41,12 +41,15 @@ func ParsePage(c *gin.Context, prefix string) (Page, error) {
 		}
 		p.Limit = n
 	}
-	for name, dst := range map[string]*string{"starting_after": &p.StartingAfter, "ending_before": &p.EndingBefore} {
-		if s, ok := c.GetQuery(name); ok {
+	for _, cursor := range []struct {
+		name string
+		dst  *string
+	}{{"starting_after", &p.StartingAfter}, {"ending_before", &p.EndingBefore}} {
+		if s, ok := c.GetQuery(cursor.name); ok {
 			if !ids.Valid(prefix, s) {
-				return p, problem.Field(name, "must be the id of an item of this list: %q followed by 26 characters, as the list answers them", prefix)
+				return p, problem.Field(cursor.name, "must be the id of an item of this list: %q followed by 26 characters, as the list answers them", prefix)
 			}
-			*dst = s
+			*cursor.dst = s
 		}
 	}
 	if p.StartingAfter != "" && p.EndingBefore != "" {

@@ -46,8 +46,8 @@ func (m Metadata) Validate(field string) error {
 		case len(v) > MaxValueLength:
 			return problem.Field(field+"."+k, "must be at most %d characters", MaxValueLength)
 		}
-		if ch, bad := valid.FormatChar(k + v); bad {
-			return problem.Field(field+"."+k, "must not hold control or invisible format characters (U+%04X)", ch)
+		if msg := valid.TextProblem(k + v); msg != "" {
+			return problem.Field(field+"."+k, "%s", msg)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@
 package valid
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 )
@@ -68,6 +69,15 @@ func SIREN(digits string) bool {
 		sum += d
 	}
 	return sum%10 == 0
+}
+
+// TextProblem is what is wrong with a name or identifier that holds a character FormatChar
+// refuses, or "" when nothing is.
+func TextProblem(s string) string {
+	if ch, bad := FormatChar(s); bad {
+		return fmt.Sprintf("must not hold control or invisible format characters (U+%04X)", ch)
+	}
+	return ""
 }
 
 // FormatChar returns the first character of s that a name must not hold: a control character, or
