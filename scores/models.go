@@ -66,7 +66,7 @@ func (g *Service) handleReplay(c *gin.Context) {
 	ctx := c.Request.Context()
 	p := keys.PrincipalOf(c)
 	now := g.clock.Now()
-	tenant, err := g.tenants.get(ctx, p.TenantID, now)
+	tenant, err := g.tenants.Account(ctx, p.TenantID, now)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

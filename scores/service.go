@@ -39,7 +39,7 @@ type Service struct {
 	meter     *metering.Meter
 	consents  *consents.Service
 	catalog   Catalog
-	tenants   *tenantCache
+	tenants   *tenants.Cache
 	sandbox   *batchWriter
 	memo      *sandboxMemo
 	allowance *sandboxAllowance
@@ -65,7 +65,9 @@ type Options struct {
 	// RequireVerifiedEmail refuses live calls (403 email_unverified) until the tenant's signup
 	// email is verified.
 	RequireVerifiedEmail bool
-	Logger               *slog.Logger
+	// Accounts caches tenants' accounts (shared with the tenant service); nil makes one.
+	Accounts *tenants.Cache
+	Logger   *slog.Logger
 }
 
 // New returns the scoring call service.
@@ -76,9 +78,12 @@ func New(o Options) *Service {
 	if o.Models == nil {
 		o.Models = &scoring.Library{}
 	}
+	if o.Accounts == nil {
+		o.Accounts = tenants.NewCache(o.DB, tenants.AccountTTL)
+	}
 	return &Service{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
-		consents: o.Consents, catalog: o.Catalog, tenants: newTenantCache(o.DB, time.Second),
+		consents: o.Consents, catalog: o.Catalog, tenants: o.Accounts,
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
 		allowance: newSandboxAllowance(o.SandboxDailyCalls), requireEmail: o.RequireVerifiedEmail,
 	}
@@ -112,7 +117,7 @@ type Answer struct {
 func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	now := g.clock.Now()
 	p := c.Principal
-	tenant, err := g.tenants.get(ctx, p.TenantID, now)
+	tenant, err := g.tenants.Account(ctx, p.TenantID, now)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -312,7 +317,7 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		return nil, err
 	}
 	if charged.CreditsRemaining != nil {
-		g.tenants.setCredits(p.TenantID, *charged.CreditsRemaining)
+		g.tenants.SetCredits(p.TenantID, *charged.CreditsRemaining)
 	}
 	return body, nil
 }
@@ -415,6 +420,14 @@ type Bucket struct {
 	Verdict ratelimit.Verdict
 }
 
+// limitOf is a credential's limit: its tenant's own, else DefaultLimit.
+func limitOf(t tenants.Account) ratelimit.Limit {
+	if t.RateLimitPerSecond != nil && t.RateLimitBurst != nil && *t.RateLimitPerSecond > 0 && *t.RateLimitBurst > 0 {
+		return ratelimit.Limit{PerSecond: *t.RateLimitPerSecond, Burst: *t.RateLimitBurst}
+	}
+	return DefaultLimit
+}
+
 // DefaultLimit applies to every credential unless its tenant has its own.
 var DefaultLimit = ratelimit.Limit{PerSecond: 20, Burst: 40}
 
@@ -424,8 +437,8 @@ const TenantFactor = 2
 
 // takeTokens takes one token from the credential's bucket and one from its tenant's, and refuses
 // with 429 and Retry-After when either is empty.
-func (g *Service) takeTokens(ctx context.Context, p keys.Principal, tenant tenantInfo, now time.Time) ([]Bucket, error) {
-	l := tenant.limit()
+func (g *Service) takeTokens(ctx context.Context, p keys.Principal, tenant tenants.Account, now time.Time) ([]Bucket, error) {
+	l := limitOf(tenant)
 	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: ratelimit.Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
 	for i, key := range []string{"key:" + p.KeyID, "tenant:" + p.TenantID} {
 		b := &buckets[i]

@@ -49,6 +49,8 @@ type Account struct {
 	MonthlyCapCurrency *string
 	EmailVerifiedAt    *time.Time
 	SignupEmailLower   string
+	// APIVersion is the RocketFin-Version the tenant's calls are served in by default.
+	APIVersion string
 }
 
 // LiveRefusal is why the account may not make a live call at now, or nil: 403 email_unverified
@@ -96,9 +98,9 @@ func (s *Store) Account(ctx context.Context, db *gorm.DB, id string) (Account, e
 	a := Account{ID: id}
 	// Row().Scan: this read is on every live call, and plain scanning skips the ORM's reflection.
 	err := db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst,
-		monthly_cap_amount, monthly_cap_currency, email_verified_at, signup_email_lower FROM tenants WHERE id = ?`, id).Row().
+		monthly_cap_amount, monthly_cap_currency, email_verified_at, signup_email_lower, api_version FROM tenants WHERE id = ?`, id).Row().
 		Scan(&a.Status, &a.TrialEndsAt, &a.CreditsRemaining, &a.RateLimitPerSecond, &a.RateLimitBurst,
-			&a.MonthlyCapAmount, &a.MonthlyCapCurrency, &a.EmailVerifiedAt, &a.SignupEmailLower)
+			&a.MonthlyCapAmount, &a.MonthlyCapCurrency, &a.EmailVerifiedAt, &a.SignupEmailLower, &a.APIVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, problem.New(problem.NotFound, "no tenant %s", id)
 	}

@@ -26,8 +26,13 @@ type Service struct {
 	keys   *keys.Service
 	clock  clock.Clock
 	verify *verifier
-	pinned versions
+	// accounts caches the live-call part of each tenant for a second (AccountTTL).
+	accounts *Cache
 }
+
+// AccountTTL is how long a cached account is trusted: a revocation of live access, a spent
+// trial or a new API version reaches every replica within it.
+const AccountTTL = time.Second
 
 // NewService returns the tenant service; v says how signup emails are verified.
 func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock, v Verification) *Service {
@@ -35,8 +40,11 @@ func NewService(db *gorm.DB, k *keys.Service, clk clock.Clock, v Verification) *
 		v.Log = slog.Default()
 	}
 	return &Service{db: db, store: NewStore(db), keys: k, clock: clk, verify: &verifier{Verification: v},
-		pinned: versions{m: map[string]pinnedVersion{}}}
+		accounts: NewCache(db, AccountTTL)}
 }
+
+// Accounts is the cache of accounts the scoring call's checks read.
+func (s *Service) Accounts() *Cache { return s.accounts }
 
 // SignupResult is a new tenant with its two first keys (secrets shown once).
 type SignupResult struct {
@@ -57,9 +65,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 	t := Tenant{
 		Account: Account{
 			ID: ids.New(ids.Tenant), SignupEmailLower: strings.ToLower(in.Email), Status: StatusTrial,
-			TrialEndsAt: now.Add(TrialLength), CreditsRemaining: TrialCredits,
+			TrialEndsAt: now.Add(TrialLength), CreditsRemaining: TrialCredits, APIVersion: apiversion.Current(),
 		},
-		Name: in.CompanyName, Country: in.Country, Plan: "trial", APIVersion: apiversion.Current(), CreatedAt: now, UpdatedAt: now,
+		Name: in.CompanyName, Country: in.Country, Plan: "trial", CreatedAt: now, UpdatedAt: now,
 	}
 	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
 	res := SignupResult{Tenant: t}

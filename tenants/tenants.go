@@ -25,13 +25,11 @@ const (
 // Account.
 type Tenant struct {
 	Account
-	Name    string
-	Country string
-	Plan    string
-	// APIVersion is the RocketFin-Version the tenant's calls are served in by default.
-	APIVersion string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	Name      string
+	Country   string
+	Plan      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Member is a person of a tenant with a role.

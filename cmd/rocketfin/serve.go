@@ -93,7 +93,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	a.scores = scores.New(scores.Options{
 		DB: db, Clock: clk, Scorer: scorer, Limiter: a.buckets, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
-		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required,
+		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required, Accounts: a.tenants.Accounts(),
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg)
 	return a, nil
