@@ -21,6 +21,7 @@ import (
 // Kinds of actors.
 const (
 	ActorKey      = "api_key"
+	ActorClient   = "oauth_client"
 	ActorOperator = "operator"
 	ActorStripe   = "stripe"
 	ActorSystem   = "system"

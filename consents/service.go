@@ -48,13 +48,13 @@ func (s *Service) Create(ctx context.Context, p keys.Principal, in CreateInput) 
 func (s *Service) insert(ctx context.Context, db *gorm.DB, p keys.Principal, in CreateInput, now time.Time) (Consent, error) {
 	c := Consent{
 		ID: ids.New(ids.Consent), TenantID: p.TenantID, Environment: string(p.Environment), CompanyID: in.CompanyID,
-		Scopes: strings.Join(in.Scopes, ","), Evidence: in.Evidence, KeyID: p.KeyID, CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC(),
+		Scopes: strings.Join(in.Scopes, ","), Evidence: in.Evidence, KeyID: p.CredentialID, CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC(),
 		Metadata: in.Metadata.Encode(),
 	}
 	if err := db.WithContext(ctx).Create(&c).Error; err != nil {
 		return Consent{}, fmt.Errorf("record consent: %w", err)
 	}
-	err := audit.Record(ctx, db, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey, ActorID: p.KeyID,
+	err := audit.Record(ctx, db, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: p.ActorType(), ActorID: p.CredentialID,
 		Action: "consent.created", TargetType: "consent", TargetID: c.ID,
 		After: map[string]any{"company_id": c.CompanyID, "scopes": c.ScopeList(), "expires_at": c.ExpiresAt}}, now)
 	return c, err
@@ -161,8 +161,8 @@ func (s *Service) Withdraw(ctx context.Context, p keys.Principal, id string) (Co
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		return audit.Record(ctx, tx, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey,
-			ActorID: p.KeyID, Action: "consent.withdrawn", TargetType: "consent", TargetID: id}, now)
+		return audit.Record(ctx, tx, audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: p.ActorType(),
+			ActorID: p.CredentialID, Action: "consent.withdrawn", TargetType: "consent", TargetID: id}, now)
 	})
 	if err != nil {
 		return Consent{}, fmt.Errorf("withdraw consent %s: %w", id, err)

@@ -23,8 +23,8 @@ func TestRequireFindsAnActiveConsentCoveringEveryScope(t *testing.T) {
 		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_c"})
 		clk := clock.NewFake(epoch)
 		svc := consents.NewService(db, clk)
-		live := keys.Principal{TenantID: "ten_c", Environment: keys.Live, KeyID: "key_1"}
-		sandbox := keys.Principal{TenantID: "ten_c", Environment: keys.Sandbox, KeyID: "key_2"}
+		live := keys.Principal{TenantID: "ten_c", Environment: keys.Live, CredentialID: "key_1"}
+		sandbox := keys.Principal{TenantID: "ten_c", Environment: keys.Sandbox, CredentialID: "key_2"}
 		in := func(scopes ...string) consents.CreateInput {
 			until := epoch.Add(30 * 24 * time.Hour)
 			return consents.CreateInput{CompanyID: "FR-1", Scopes: scopes, Evidence: "signed form", ExpiresAt: &until}
@@ -77,7 +77,7 @@ func TestCreateOnceReplaysTheSavedAnswer(t *testing.T) {
 		ctx := context.Background()
 		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_c"})
 		svc := consents.NewService(db, clock.NewFake(epoch))
-		p := keys.Principal{TenantID: "ten_c", Environment: keys.Live, KeyID: "key_1"}
+		p := keys.Principal{TenantID: "ten_c", Environment: keys.Live, CredentialID: "key_1"}
 		until := epoch.Add(30 * 24 * time.Hour)
 		in := func(company string) consents.CreateInput {
 			return consents.CreateInput{CompanyID: company, Scopes: []string{consents.ScopeBankData}, Evidence: "form", ExpiresAt: &until}

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -15,9 +16,21 @@ import (
 
 const principalKey = "rocketfin.principal"
 
-// Middleware authenticates `Authorization: Bearer <secret>` and stores the
-// principal for later handlers; any failure is a 401 problem.
-func Middleware(s *Service) gin.HandlerFunc {
+// TokenVerifier resolves OAuth2 access tokens (package oauth) to principals, with the reason of
+// a failure (malformed, unknown, expired, revoked) for the guard.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (Principal, string, error)
+}
+
+// LooksLikeToken tells an OAuth2 access token (a JWS in compact form) from an API key.
+func LooksLikeToken(credential string) bool {
+	return strings.HasPrefix(credential, "eyJ") && strings.Count(credential, ".") == 2
+}
+
+// Middleware authenticates `Authorization: Bearer <API key or access token>` and stores the
+// principal for later handlers; any failure is a 401 problem. Access tokens go to tokens; nil
+// accepts API keys only.
+func Middleware(s *Service, tokens TokenVerifier) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		addr, now := c.ClientIP(), s.clock.Now()
 		fail := func(reason string, err error) {
@@ -38,10 +51,18 @@ func Middleware(s *Service) gin.HandlerFunc {
 		}
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			fail("malformed", problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key>`"))
+			fail("malformed", problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key or access token>`"))
 			return
 		}
-		p, reason, err := s.authenticate(c.Request.Context(), strings.TrimSpace(secret))
+		secret = strings.TrimSpace(secret)
+		var p Principal
+		var reason string
+		var err error
+		if tokens != nil && LooksLikeToken(secret) {
+			p, reason, err = tokens.Verify(c.Request.Context(), secret)
+		} else {
+			p, reason, err = s.authenticate(c.Request.Context(), secret)
+		}
 		if err != nil {
 			if reason != "" {
 				fail(reason, err)
@@ -162,32 +183,39 @@ func (s *Service) handleGet(c *gin.Context) {
 	httpx.JSON(c, http.StatusOK, NewView(k, s.clock.Now()))
 }
 
-// RotateInput is the body of POST /v1/keys/{id}/rotate (the body is optional).
+// ParseGrace reads the optional body of a rotation, {"grace_period_seconds": N}: how long the old
+// secret keeps working (DefaultGrace when left out, at most MaxGrace).
+func ParseGrace(c *gin.Context) (time.Duration, error) {
+	var in RotateInput
+	body, err := httpx.ReadBody(c)
+	if err != nil {
+		return 0, err
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := httpx.DecodeBytes(body, &in); err != nil {
+			return 0, err
+		}
+	}
+	if in.GracePeriodSeconds == nil {
+		return DefaultGrace, nil
+	}
+	g := *in.GracePeriodSeconds
+	if g < 0 || g > int64(MaxGrace/time.Second) {
+		return 0, problem.Field("grace_period_seconds", "must be from 0 to %d", int64(MaxGrace/time.Second))
+	}
+	return time.Duration(g) * time.Second, nil
+}
+
+// RotateInput is the body of a rotation (the body is optional).
 type RotateInput struct {
 	GracePeriodSeconds *int64 `json:"grace_period_seconds"`
 }
 
 func (s *Service) handleRotate(c *gin.Context) {
-	var in RotateInput
-	body, err := httpx.ReadBody(c)
+	grace, err := ParseGrace(c)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
-	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := httpx.DecodeBytes(body, &in); err != nil {
-			httpx.Fail(c, err)
-			return
-		}
-	}
-	grace := DefaultGrace
-	if in.GracePeriodSeconds != nil {
-		g := *in.GracePeriodSeconds
-		if g < 0 || g > int64(MaxGrace/time.Second) {
-			httpx.Fail(c, problem.Field("grace_period_seconds", "must be from 0 to %d", int64(MaxGrace/time.Second)))
-			return
-		}
-		grace = time.Duration(g) * time.Second
 	}
 	issued, err := s.Rotate(c.Request.Context(), PrincipalOf(c), c.Param("id"), grace)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rocketfin/rocketfin/audit"
+	"github.com/rocketfin/rocketfin/internal/access"
+	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -101,13 +103,32 @@ func (k Key) Usable(now time.Time) bool {
 type Principal struct {
 	TenantID    string
 	Environment Environment
-	KeyID       string
+	// CredentialID is the API key (key_…) or OAuth2 client (cli_…) that made the call.
+	CredentialID string
+	// Scopes are what the credential may do (access.Every for an API key).
+	Scopes access.Set
+}
+
+// ActorType is how the audit trail names the kind of credential that made the call.
+func (p Principal) ActorType() string {
+	if strings.HasPrefix(p.CredentialID, ids.Client) {
+		return audit.ActorClient
+	}
+	return audit.ActorKey
+}
+
+// Change is the audit record of a mutation this principal made in its tenant and environment;
+// the caller fills the action, the target, and before and after where meaningful.
+func (p Principal) Change(action, targetType, targetID string) audit.Change {
+	return audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: p.ActorType(), ActorID: p.CredentialID,
+		Action: action, TargetType: targetType, TargetID: targetID}
 }
 
 // change is the audit record of a mutation this principal made on one of its keys.
 func (p Principal) change(action, keyID string, before, after any) audit.Change {
-	return audit.Change{TenantID: p.TenantID, Environment: string(p.Environment), ActorType: audit.ActorKey, ActorID: p.KeyID,
-		Action: action, TargetType: "api_key", TargetID: keyID, Before: before, After: after}
+	c := p.Change(action, "api_key", keyID)
+	c.Before, c.After = before, after
+	return c
 }
 
 // NewSecret draws a fresh secret for an environment.

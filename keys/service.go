@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/audit"
+	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -62,6 +63,9 @@ func NewService(db *gorm.DB, clk clock.Clock, opt Options) *Service {
 	return &Service{db: db, store: NewStore(db), clock: clk, cache: newCache(opt.CacheTTL, opt.NegativeEntries),
 		usage: newUsageTracker(), guard: opt.Guard, log: opt.Logger}
 }
+
+// Guard is the throttle of failed authentications, shared with the OAuth2 token endpoint.
+func (s *Service) Guard() *Guard { return s.guard }
 
 // Issued is a new key with its secret, which is shown once and never again.
 type Issued struct {
@@ -308,7 +312,7 @@ func (s *Service) authenticate(ctx context.Context, secret string) (Principal, s
 		return Principal{}, "expired", problem.New(problem.Unauthenticated, "the API key has expired")
 	}
 	s.usage.touch(k.ID, now)
-	return Principal{TenantID: k.TenantID, Environment: k.Environment, KeyID: k.ID}, "", nil
+	return Principal{TenantID: k.TenantID, Environment: k.Environment, CredentialID: k.ID, Scopes: access.Every()}, "", nil
 }
 
 func (s *Service) load(ctx context.Context, hash string) (Key, bool, error) {

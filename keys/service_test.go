@@ -50,7 +50,7 @@ func TestKeyLifecycleInTheStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := svc.Authenticate(ctx, issued.Secret)
-		if err != nil || p.TenantID != "ten_a" || p.Environment != keys.Live || p.KeyID != issued.Key.ID {
+		if err != nil || p.TenantID != "ten_a" || p.Environment != keys.Live || p.CredentialID != issued.Key.ID {
 			t.Fatalf("Authenticate = %+v, %v", p, err)
 		}
 		if _, err := svc.Get(ctx, b, issued.Key.ID); problem.CodeOf(err) != problem.NotFound {

@@ -47,7 +47,7 @@ func LiveCallScript(ctx context.Context, databaseURL, tenantID string) (string, 
 		Consents: consents.NewService(db, clk),
 	})
 	defer svc.Close()
-	call := scores.Call{Principal: keys.Principal{TenantID: tenantID, Environment: keys.Live, KeyID: "key_pgbench"},
+	call := scores.Call{Principal: keys.Principal{TenantID: tenantID, Environment: keys.Live, CredentialID: "key_pgbench"},
 		Body: liveBody(), RequestID: "req_pgbench", Started: time.Now()}
 	if _, err := svc.Score(ctx, call); err != nil {
 		return "", fmt.Errorf("record a live call: %w", err)

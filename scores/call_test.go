@@ -124,7 +124,7 @@ func runCallCase(t *testing.T, db *gorm.DB, i int, c callCase) {
 	if env == "" {
 		env = keys.Live
 	}
-	call := scores.Call{Principal: keys.Principal{TenantID: id, Environment: env, KeyID: "key_" + id}, IdempotencyKey: c.key, Started: time.Now()}
+	call := scores.Call{Principal: keys.Principal{TenantID: id, Environment: env, CredentialID: "key_" + id}, IdempotencyKey: c.key, Started: time.Now()}
 	credits := func() int64 {
 		var n int64
 		db.Raw("SELECT COALESCE(SUM(credits_remaining), 0) FROM tenants WHERE id = ?", id).Scan(&n)

@@ -245,11 +245,11 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		idemKey = scoreID
 	}
 	call := metering.Analysis{
-		TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.KeyID,
+		TenantID: p.TenantID, Environment: string(p.Environment), ScoreID: scoreID, KeyID: p.CredentialID,
 		RequestID: c.RequestID, IdempotencyKey: idemKey, At: now,
 	}
 	d := Decision{
-		ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.KeyID, RequestID: c.RequestID,
+		ID: scoreID, TenantID: p.TenantID, Environment: string(p.Environment), KeyID: p.CredentialID, RequestID: c.RequestID,
 		CompanyID: req.Company.ID, ModelVersion: result.ModelVersion, Score: result.Score, PD12m: result.PD12m,
 		Grade: result.Grade, Recommendation: result.Recommendation, Input: ev.input,
 		InputSHA256: ev.inputSHA, Output: string(output), AsOf: asOf, CreatedAt: now,
@@ -440,7 +440,7 @@ const TenantFactor = 2
 func (g *Service) takeTokens(ctx context.Context, p keys.Principal, tenant tenants.Account, now time.Time) ([]Bucket, error) {
 	l := limitOf(tenant)
 	buckets := []Bucket{{Name: "credential", Limit: l}, {Name: "tenant", Limit: ratelimit.Limit{PerSecond: TenantFactor * l.PerSecond, Burst: TenantFactor * l.Burst}}}
-	for i, key := range []string{"key:" + p.KeyID, "tenant:" + p.TenantID} {
+	for i, key := range []string{"key:" + p.CredentialID, "tenant:" + p.TenantID} {
 		b := &buckets[i]
 		v, err := g.limiter.Take(ctx, key, b.Limit, now)
 		if err != nil {

@@ -194,7 +194,7 @@ func (s *Service) SetMonthlyCap(ctx context.Context, p keys.Principal, in Settin
 		}
 		cols["monthly_cap_amount"], cols["monthly_cap_currency"] = *want.Amount, want.Currency
 	}
-	return s.updateAudited(ctx, p.TenantID, cols, audit.Change{ActorType: audit.ActorKey, ActorID: p.KeyID, Action: "tenant.monthly_cap_set"})
+	return s.updateAudited(ctx, p.TenantID, cols, audit.Change{ActorType: p.ActorType(), ActorID: p.CredentialID, Action: "tenant.monthly_cap_set"})
 }
 
 // updateAudited writes the columns of a tenant and the audit event of the change (the tenant as

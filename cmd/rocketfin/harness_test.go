@@ -60,6 +60,9 @@ func startServer(t testing.TB, env map[string]string, opts ...option) *testServe
 	if _, ok := env["DATABASE_URL"]; !ok {
 		env["DATABASE_URL"] = dbtest.PostgresURL(t)
 	}
+	if _, ok := env["ROCKETFIN_DATA_DIR"]; !ok {
+		env["ROCKETFIN_DATA_DIR"] = t.TempDir() // the generated secret key lives there
+	}
 	if _, ok := env["ROCKETFIN_ADDR"]; !ok {
 		env["ROCKETFIN_ADDR"] = "127.0.0.1:0"
 	}

@@ -359,6 +359,7 @@ func TestReadinessFailsWhileTheDatabaseIsDown(t *testing.T) {
 // wiredRouter assembles the service's router on db without serving it.
 func wiredRouter(t *testing.T, cfg config.Config, db *gorm.DB) *gin.Engine {
 	t.Helper()
+	cfg.DataDir = t.TempDir()
 	a, err := wire(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{}, "http://127.0.0.1")
 	if err != nil {
 		t.Fatal(err)

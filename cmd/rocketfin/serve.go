@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
@@ -33,8 +35,10 @@ import (
 	"github.com/rocketfin/rocketfin/internal/openapi"
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/internal/runner"
+	"github.com/rocketfin/rocketfin/internal/secretbox"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/sandbox"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -55,6 +59,7 @@ type app struct {
 	clock    clock.Clock
 	reg      *prometheus.Registry
 	billing  *billingParts
+	oauth    *oauth.Server
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
@@ -96,7 +101,34 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required, Accounts: a.tenants.Accounts(),
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg)
+	box, err := secretBox(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.oauth = oauth.NewServer(oauth.ServerOptions{DB: db, Clock: clk, Clients: oauth.NewClients(db, clk),
+		Keyring: oauth.NewKeyring(db, box, clk, log, cfg.SigningKeyRotation, cfg.OAuthTokenTTL),
+		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
 	return a, nil
+}
+
+// secretBox is the key that seals secrets at rest: ROCKETFIN_SECRET_KEY, or one generated into
+// the data folder on first run.
+func secretBox(cfg config.Config, log *slog.Logger) (*secretbox.Box, error) {
+	if cfg.SecretKey != "" {
+		return secretbox.Parse(cfg.SecretKey)
+	}
+	box, created, err := secretbox.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("ROCKETFIN_SECRET_KEY is not set and the data folder's key cannot be used: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, secretbox.KeyFile)
+	if created {
+		log.Info("generated the secret key that seals OAuth2 signing keys; keep it with the database", "file", path)
+	}
+	if cfg.DatabaseURL != "" {
+		log.Warn("ROCKETFIN_SECRET_KEY is not set: using the data folder's key; every replica needs the same key, so set ROCKETFIN_SECRET_KEY in production", "file", path)
+	}
+	return box, nil
 }
 
 // sandboxCatalog adapts the sandbox package to the scores.
@@ -275,7 +307,8 @@ func (a *app) router() (*gin.Engine, error) {
 	}
 
 	routes := httpx.Routes{Root: r, Public: r.Group("/v1", httpx.JSONBodies),
-		Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys), apiversion.Pinned(a.tenants.PinnedVersion))}
+		Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys, a.oauth),
+			access.Require(func(c *gin.Context) access.Set { return keys.PrincipalOf(c).Scopes }), apiversion.Pinned(a.tenants.PinnedVersion))}
 	if a.cfg.OperatorToken != "" {
 		routes.Operator = r.Group("/admin/v1", httpx.JSONBodies, tenants.OperatorAuth(a.cfg.OperatorToken))
 	}
@@ -290,6 +323,7 @@ func (a *app) router() (*gin.Engine, error) {
 		return p.TenantID, string(p.Environment)
 	})
 	a.billing.routes(routes)
+	a.oauth.Routes(routes)
 	return r, nil
 }
 

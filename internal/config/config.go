@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rocketfin/rocketfin/internal/secretbox"
 	"github.com/rocketfin/rocketfin/internal/valid"
 )
 
@@ -69,6 +71,13 @@ type Config struct {
 	// MetricsAddr serves /metrics on its own listener; empty serves it on the API listener to
 	// loopback clients only.
 	MetricsAddr string
+	// SecretKey seals what is kept secret at rest (OAuth2 signing keys): 32 bytes in base64. Empty
+	// keeps a generated one in DataDir.
+	SecretKey string
+	// OAuthTokenTTL is how long an OAuth2 access token lives.
+	OAuthTokenTTL time.Duration
+	// SigningKeyRotation is how long one key signs access tokens before the next takes over.
+	SigningKeyRotation time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -100,6 +109,9 @@ func Load(getenv func(string) string) (Config, error) {
 		SMTPURL:               getenv("ROCKETFIN_SMTP_URL"),
 		MetricsAddr:           getenv("ROCKETFIN_METRICS_ADDR"),
 		MailFrom:              or(getenv("ROCKETFIN_MAIL_FROM"), "RocketFin <no-reply@localhost>"),
+		SecretKey:             getenv("ROCKETFIN_SECRET_KEY"),
+		OAuthTokenTTL:         15 * time.Minute,
+		SigningKeyRotation:    30 * 24 * time.Hour,
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
@@ -171,6 +183,8 @@ func Load(getenv func(string) string) (Config, error) {
 		{"ROCKETFIN_SCORING_TIMEOUT", &c.ScoringTimeout, time.Minute},
 		{"ROCKETFIN_PAST_DUE_GRACE", &c.PastDueGrace, 90 * 24 * time.Hour},
 		{"ROCKETFIN_BILLING_INTERVAL", &c.BillingInterval, time.Hour},
+		{"ROCKETFIN_OAUTH_TOKEN_TTL", &c.OAuthTokenTTL, 24 * time.Hour},
+		{"ROCKETFIN_SIGNING_KEY_ROTATION", &c.SigningKeyRotation, 365 * 24 * time.Hour},
 	}
 	for _, d := range durations {
 		s := getenv(d.name)
@@ -196,6 +210,17 @@ func Load(getenv func(string) string) (Config, error) {
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
 		}
+	}
+	if c.SecretKey != "" {
+		if _, err := secretbox.Parse(c.SecretKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.OAuthTokenTTL < time.Minute {
+		errs = append(errs, errors.New("ROCKETFIN_OAUTH_TOKEN_TTL: want at least 1m"))
+	}
+	if c.SigningKeyRotation < time.Hour {
+		errs = append(errs, errors.New("ROCKETFIN_SIGNING_KEY_ROTATION: want at least 1h"))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
@@ -295,6 +320,9 @@ func (c Config) Masked() map[string]string {
 		"smtp":                     or(maskURL(c.SMTPURL), "none (verification links go to the log)"),
 		"mail_from":                c.MailFrom,
 		"metrics":                  or(c.MetricsAddr, "/metrics on the API listener, loopback clients only"),
+		"secret_key":               secretKeySource(c),
+		"oauth_token_ttl":          c.OAuthTokenTTL.String(),
+		"signing_key_rotation":     c.SigningKeyRotation.String(),
 	}
 }
 
@@ -326,4 +354,11 @@ func maskURL(raw string) string {
 		return "(unparseable)"
 	}
 	return u.Redacted()
+}
+
+func secretKeySource(c Config) string {
+	if c.SecretKey != "" {
+		return "set (ROCKETFIN_SECRET_KEY)"
+	}
+	return "generated file " + filepath.Join(c.DataDir, secretbox.KeyFile)
 }

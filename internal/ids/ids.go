@@ -25,6 +25,11 @@ const (
 	Consent = "con_"
 	Usage   = "use_"
 	Audit   = "aud_"
+	Client  = "cli_"
+	// SigningKey names the keys that sign OAuth2 access tokens (their JWK "kid").
+	SigningKey = "sig_"
+	// AccessToken names OAuth2 access tokens (their "jti").
+	AccessToken = "at_"
 )
 
 var (

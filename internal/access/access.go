@@ -1,0 +1,128 @@
+// Package access is RocketFin's one permission table: which scope each route of the API needs,
+// and which scopes each credential holds. Machines hold scopes directly (an OAuth2 client's are
+// chosen when it is made; an API key holds every scope of its environment); people hold the scopes
+// of their role. The Require middleware refuses with 403 forbidden a call whose principal lacks the
+// route's scope, and refuses a route missing from the table (fail closed).
+package access
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Scope is one permission, as OAuth2 clients request it.
+type Scope string
+
+// The scopes, each a family of routes.
+const (
+	ScoresWrite   Scope = "scores:write"   // score companies (live scores spend credits)
+	ScoresRead    Scope = "scores:read"    // decisions, replays, models, the sandbox catalog
+	ConsentsWrite Scope = "consents:write" // record and withdraw consents
+	ConsentsRead  Scope = "consents:read"  // list and read consents
+	KeysWrite     Scope = "keys:write"     // create, rotate and revoke API keys and OAuth2 clients
+	KeysRead      Scope = "keys:read"      // list API keys and OAuth2 clients
+	UsageRead     Scope = "usage:read"     // usage summary and export
+	BillingRead   Scope = "billing:read"   // invoices and reconciliation
+	BillingWrite  Scope = "billing:write"  // subscribe
+	TenantRead    Scope = "tenant:read"    // the tenant's account
+	TenantWrite   Scope = "tenant:write"   // settings (monthly cap, API version), email verification
+	AuditRead     Scope = "audit:read"     // the audit trail
+)
+
+// All is every scope, in the order the documentation lists them.
+var All = []Scope{ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead,
+	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead}
+
+// Known reports whether s is a scope.
+func Known(s Scope) bool { return slices.Contains(All, s) }
+
+// Set is the scopes a credential holds; the zero value holds none.
+type Set struct {
+	all    bool
+	scopes map[Scope]bool
+}
+
+// Every holds every scope: an API key's.
+func Every() Set { return Set{all: true} }
+
+// Of holds the scopes given.
+func Of(scopes ...Scope) Set {
+	s := Set{scopes: make(map[Scope]bool, len(scopes))}
+	for _, sc := range scopes {
+		s.scopes[sc] = true
+	}
+	return s
+}
+
+// Has reports whether the set holds sc.
+func (s Set) Has(sc Scope) bool { return s.all || s.scopes[sc] }
+
+// Contains reports whether the set holds every scope of o.
+func (s Set) Contains(o Set) bool {
+	if s.all {
+		return true
+	}
+	if o.all {
+		return false
+	}
+	for sc := range o.scopes {
+		if !s.scopes[sc] {
+			return false
+		}
+	}
+	return true
+}
+
+// Intersect is what both sets hold.
+func (s Set) Intersect(o Set) Set {
+	switch {
+	case s.all:
+		return o
+	case o.all:
+		return s
+	}
+	out := Of()
+	for sc := range s.scopes {
+		if o.scopes[sc] {
+			out.scopes[sc] = true
+		}
+	}
+	return out
+}
+
+// List is the scopes held, sorted.
+func (s Set) List() []Scope {
+	if s.all {
+		return slices.Clone(All)
+	}
+	out := make([]Scope, 0, len(s.scopes))
+	for sc := range s.scopes {
+		out = append(out, sc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// String is the scopes held, space-separated as OAuth2 writes them.
+func (s Set) String() string {
+	l := s.List()
+	parts := make([]string, len(l))
+	for i, sc := range l {
+		parts[i] = string(sc)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Parse reads space-separated scopes (OAuth2's scope parameter), refusing unknown ones.
+func Parse(text string) (Set, error) {
+	out := Of()
+	for _, f := range strings.Fields(text) {
+		if !Known(Scope(f)) {
+			return Set{}, fmt.Errorf("unknown scope %q", f)
+		}
+		out.scopes[Scope(f)] = true
+	}
+	return out, nil
+}

@@ -1,0 +1,67 @@
+package access
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/problem"
+)
+
+// Routes is the permission table of the authenticated API: "METHOD /v1/path", as the router
+// spells the route, to the scope it needs. A route missing here is refused to everyone.
+var Routes = map[string]Scope{
+	"POST /v1/scores":                          ScoresWrite,
+	"GET /v1/scores":                           ScoresRead,
+	"GET /v1/scores/:id":                       ScoresRead,
+	"POST /v1/scores/:id/replay":               ScoresRead,
+	"GET /v1/models":                           ScoresRead,
+	"GET /v1/models/:version":                  ScoresRead,
+	"GET /v1/sandbox/companies":                ScoresRead,
+	"POST /v1/consents":                        ConsentsWrite,
+	"DELETE /v1/consents/:id":                  ConsentsWrite,
+	"GET /v1/consents":                         ConsentsRead,
+	"GET /v1/consents/:id":                     ConsentsRead,
+	"POST /v1/keys":                            KeysWrite,
+	"POST /v1/keys/:id/rotate":                 KeysWrite,
+	"DELETE /v1/keys/:id":                      KeysWrite,
+	"GET /v1/keys":                             KeysRead,
+	"GET /v1/keys/:id":                         KeysRead,
+	"POST /v1/oauth-clients":                   KeysWrite,
+	"POST /v1/oauth-clients/:id/rotate-secret": KeysWrite,
+	"DELETE /v1/oauth-clients/:id":             KeysWrite,
+	"GET /v1/oauth-clients":                    KeysRead,
+	"GET /v1/oauth-clients/:id":                KeysRead,
+	"GET /v1/usage":                            UsageRead,
+	"GET /v1/usage/export":                     UsageRead,
+	"GET /v1/invoices":                         BillingRead,
+	"GET /v1/billing/reconciliation":           BillingRead,
+	"POST /v1/billing/subscription":            BillingWrite,
+	"GET /v1/tenant":                           TenantRead,
+	"PATCH /v1/tenant":                         TenantWrite,
+	"POST /v1/email-verification":              TenantWrite,
+	"GET /v1/audit-events":                     AuditRead,
+}
+
+// RouteScope is the scope the route of c needs, if the table has it.
+func RouteScope(c *gin.Context) (Scope, bool) {
+	sc, ok := Routes[c.Request.Method+" "+c.FullPath()]
+	return sc, ok
+}
+
+// Require refuses with 403 forbidden a call whose credential, as held reports it, lacks the scope
+// of its route.
+func Require(held func(*gin.Context) Set) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		sc, ok := RouteScope(c)
+		if !ok {
+			httpx.Logger(c).Error("route missing from the permission table", "route", c.Request.Method+" "+c.FullPath())
+			httpx.Fail(c, problem.New(problem.Forbidden, "this route is not open to any credential"))
+			return
+		}
+		if !held(c).Has(sc) {
+			httpx.Fail(c, problem.New(problem.Forbidden, "this credential lacks the scope %s that this route needs", sc))
+			return
+		}
+		c.Next()
+	}
+}
