@@ -22,6 +22,7 @@ import (
 const (
 	ActorKey      = "api_key"
 	ActorClient   = "oauth_client"
+	ActorMember   = "member"
 	ActorOperator = "operator"
 	ActorStripe   = "stripe"
 	ActorSystem   = "system"

@@ -75,16 +75,8 @@ func (s *Service) handleList(c *gin.Context) {
 		return
 	}
 	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page, filter)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
 	now := s.clock.Now()
-	views := make([]View, len(list))
-	for i, con := range list {
-		views[i] = newView(con, now)
-	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
+	httpx.RespondList(c, list, err, page, func(con Consent) View { return newView(con, now) })
 }
 
 func (s *Service) handleGet(c *gin.Context) {

@@ -17,7 +17,9 @@ import (
 const principalKey = "rocketfin.principal"
 
 // TokenVerifier resolves OAuth2 access tokens (package oauth) to principals, with the reason of
-// a failure (malformed, unknown, expired, revoked) for the guard.
+// a failure (malformed, unknown, expired, revoked) for the guard. A failure of a credential that
+// names a tenant (an expired token, a deleted client's) returns the principal it names, which
+// the audit trail records.
 type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (Principal, string, error)
 }
@@ -27,53 +29,74 @@ func LooksLikeToken(credential string) bool {
 	return strings.HasPrefix(credential, "eyJ") && strings.Count(credential, ".") == 2
 }
 
-// Middleware authenticates `Authorization: Bearer <API key or access token>` and stores the
-// principal for later handlers; any failure is a 401 problem. Access tokens go to tokens; nil
-// accepts API keys only.
-func Middleware(s *Service, tokens TokenVerifier) gin.HandlerFunc {
+// SessionAuthenticator resolves console sessions (package signin) from their cookie: ok is false
+// when the request carries none; reason names a failure for the guard.
+type SessionAuthenticator interface {
+	Session(c *gin.Context) (p Principal, ok bool, reason string, err error)
+}
+
+// Others are the credentials the middleware accepts besides API keys; nil fields accept none.
+type Others struct {
+	Tokens   TokenVerifier
+	Sessions SessionAuthenticator
+}
+
+// Middleware authenticates `Authorization: Bearer <API key or access token>`, or else a console
+// session cookie, and stores the principal for later handlers; any failure is a 401 problem.
+func Middleware(s *Service, others Others) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		addr, now := c.ClientIP(), s.clock.Now()
-		fail := func(reason string, err error) {
-			s.guard.Failed(addr, reason, now)
-			httpx.Fail(c, err)
-		}
 		h := c.GetHeader("Authorization")
-		if h == "" {
-			fail("missing", problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>`"))
+		_, cookieErr := c.Request.Cookie(SessionCookieName)
+		withSession := h == "" && others.Sessions != nil && cookieErr == nil
+		if h == "" && !withSession {
+			s.guard.Failed(addr, "missing", now)
+			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>` (or sign in to the console)"))
 			return
 		}
 		if blocked, wait := s.guard.Blocked(addr, now); blocked {
 			// Before any hashing, cache or database work.
 			e := problem.New(problem.RateLimited, "too many failed authentications from this address; retry later")
 			e.RetryAfter = max(1, int(wait.Seconds()+0.999))
-			fail("throttled", e)
+			s.guard.Failed(addr, "throttled", now)
+			httpx.Fail(c, e)
 			return
 		}
-		scheme, secret, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-			fail("malformed", problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key or access token>`"))
-			return
-		}
-		secret = strings.TrimSpace(secret)
-		var p Principal
-		var reason string
-		var err error
-		if tokens != nil && LooksLikeToken(secret) {
-			p, reason, err = tokens.Verify(c.Request.Context(), secret)
-		} else {
-			p, reason, err = s.authenticate(c.Request.Context(), secret)
-		}
+		p, reason, err := s.resolve(c, h, withSession, others)
 		if err != nil {
 			if reason != "" {
-				fail(reason, err)
-			} else {
-				httpx.Fail(c, err)
+				s.guard.Failed(addr, reason, now)
 			}
+			if p.TenantID != "" && p.CredentialID != "" {
+				s.failures.add(p, reason, addr, now)
+			}
+			httpx.Fail(c, err)
 			return
 		}
 		c.Set(principalKey, p)
 		c.Next()
 	}
+}
+
+// SessionCookieName is the cookie of a console session (package signin sets it).
+const SessionCookieName = "rf_session"
+
+// resolve finds the principal of a request's credential, with the reason of a failure (malformed,
+// unknown, revoked, expired; "" for a failure that is not the credential's).
+func (s *Service) resolve(c *gin.Context, h string, withSession bool, others Others) (Principal, string, error) {
+	if withSession {
+		p, _, reason, err := others.Sessions.Session(c)
+		return p, reason, err
+	}
+	scheme, secret, ok := strings.Cut(h, " ")
+	secret = strings.TrimSpace(secret)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return Principal{}, "malformed", problem.New(problem.Unauthenticated, "the Authorization header must be `Bearer <API key or access token>`")
+	}
+	if others.Tokens != nil && LooksLikeToken(secret) {
+		return others.Tokens.Verify(c.Request.Context(), secret)
+	}
+	return s.authenticate(c.Request.Context(), secret)
 }
 
 // PrincipalOf returns the caller resolved by Middleware.
@@ -148,16 +171,8 @@ func (s *Service) handleList(c *gin.Context) {
 		return
 	}
 	list, err := s.List(c.Request.Context(), PrincipalOf(c), page, filter)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
 	now := s.clock.Now()
-	views := make([]View, len(list))
-	for i, k := range list {
-		views[i] = NewView(k, now)
-	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
+	httpx.RespondList(c, list, err, page, func(k Key) View { return NewView(k, now) })
 }
 
 func (s *Service) handleCreate(c *gin.Context) {

@@ -29,7 +29,7 @@ func BenchmarkMiddlewareWarm(b *testing.B) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.GET("/v1/tenant", keys.Middleware(svc, nil), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	r.GET("/v1/tenant", keys.Middleware(svc, keys.Others{}), func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	req := httptest.NewRequest("GET", "/v1/tenant", nil)
 	req.Header.Set("Authorization", "Bearer "+issued.Secret)
 	w := httptest.NewRecorder()

@@ -103,16 +103,22 @@ func (k Key) Usable(now time.Time) bool {
 type Principal struct {
 	TenantID    string
 	Environment Environment
-	// CredentialID is the API key (key_…) or OAuth2 client (cli_…) that made the call.
+	// CredentialID is the API key (key_…), OAuth2 client (cli_…) or member signed in to the
+	// console (mem_…) that made the call.
 	CredentialID string
 	// Scopes are what the credential may do (access.Every for an API key).
 	Scopes access.Set
+	// Role is a person's role when a console session made the call ("" for machines).
+	Role access.Role
 }
 
 // ActorType is how the audit trail names the kind of credential that made the call.
 func (p Principal) ActorType() string {
 	if strings.HasPrefix(p.CredentialID, ids.Client) {
 		return audit.ActorClient
+	}
+	if strings.HasPrefix(p.CredentialID, ids.Member) {
+		return audit.ActorMember
 	}
 	return audit.ActorKey
 }

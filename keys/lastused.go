@@ -58,23 +58,32 @@ func (s *Service) FlushLastUsed(ctx context.Context) error {
 	return nil
 }
 
-// RunLastUsedFlusher writes pending last uses every interval until ctx
-// ends, then once more.
-func (s *Service) RunLastUsedFlusher(ctx context.Context, interval time.Duration) {
+// flush writes what authentication kept in memory: last uses and failed authentications.
+func (s *Service) flush(ctx context.Context) error {
+	err := s.FlushLastUsed(ctx)
+	if ferr := s.flushFailures(ctx); ferr != nil && err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// RunFlusher writes pending last uses of keys and aggregated failed authentications every
+// interval until ctx ends, then once more.
+func (s *Service) RunFlusher(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := s.FlushLastUsed(final); err != nil {
-				s.log.Warn("final flush of key last use failed", "error", err)
+			if err := s.flush(final); err != nil {
+				s.log.Warn("final flush of key use and failed authentications failed", "error", err)
 			}
 			cancel()
 			return
 		case <-t.C:
-			if err := s.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("flush of key last use failed", "error", err)
+			if err := s.flush(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("flush of key use and failed authentications failed", "error", err)
 			}
 		}
 	}

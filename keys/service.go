@@ -34,8 +34,10 @@ type Service struct {
 	clock clock.Clock
 	cache *cache
 	usage *usageTracker
-	guard *Guard
-	log   *slog.Logger
+	// failures aggregates failed authentications for the audit trail.
+	failures *failureLog
+	guard    *Guard
+	log      *slog.Logger
 }
 
 // Options tune the service.
@@ -61,7 +63,7 @@ func NewService(db *gorm.DB, clk clock.Clock, opt Options) *Service {
 		opt.Guard = NewGuard(GuardOptions{})
 	}
 	return &Service{db: db, store: NewStore(db), clock: clk, cache: newCache(opt.CacheTTL, opt.NegativeEntries),
-		usage: newUsageTracker(), guard: opt.Guard, log: opt.Logger}
+		usage: newUsageTracker(), failures: newFailureLog(), guard: opt.Guard, log: opt.Logger}
 }
 
 // Guard is the throttle of failed authentications, shared with the OAuth2 token endpoint.
@@ -305,11 +307,13 @@ func (s *Service) authenticate(ctx context.Context, secret string) (Principal, s
 	if !found || subtle.ConstantTimeCompare([]byte(k.SecretHash), []byte(hash)) != 1 || k.Environment != env {
 		return Principal{}, "unknown", problem.New(problem.Unauthenticated, "the API key is not known")
 	}
+	// A failure of a key that exists names it, for the audit trail.
+	named := Principal{TenantID: k.TenantID, Environment: k.Environment, CredentialID: k.ID}
 	switch k.Status(now) {
 	case StatusRevoked:
-		return Principal{}, "revoked", problem.New(problem.Unauthenticated, "the API key was revoked")
+		return named, "revoked", problem.New(problem.Unauthenticated, "the API key was revoked")
 	case StatusExpired:
-		return Principal{}, "expired", problem.New(problem.Unauthenticated, "the API key has expired")
+		return named, "expired", problem.New(problem.Unauthenticated, "the API key has expired")
 	}
 	s.usage.touch(k.ID, now)
 	return Principal{TenantID: k.TenantID, Environment: k.Environment, CredentialID: k.ID, Scopes: access.Every()}, "", nil

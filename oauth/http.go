@@ -73,16 +73,8 @@ func (s *Server) handleList(c *gin.Context) {
 		return
 	}
 	list, err := s.clients.List(c.Request.Context(), keys.PrincipalOf(c), page, filter)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
 	now := s.clock.Now()
-	views := make([]View, len(list))
-	for i, cl := range list {
-		views[i] = NewView(cl, now)
-	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
+	httpx.RespondList(c, list, err, page, func(cl Client) View { return NewView(cl, now) })
 }
 
 func (s *Server) handleCreate(c *gin.Context) {

@@ -130,10 +130,13 @@ func (s *Server) Verify(ctx context.Context, raw string) (keys.Principal, string
 		return unauth("unknown", "the access token's signature does not verify")
 	}
 	now := s.clock.Now()
+	// Past its signature, a token names its client: failures below are recorded against it.
+	named := keys.Principal{TenantID: own.TenantID, Environment: keys.Environment(own.Environment), CredentialID: own.ClientID}
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: s.issuer, AnyAudience: jwt.Audience{s.audience}, Time: now}, leeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
-		return unauth("expired", "the access token has expired: request a new one from /oauth/token")
+		_, reason, err := unauth("expired", "the access token has expired: request a new one from /oauth/token")
+		return named, reason, err
 	case err != nil:
 		return unauth("unknown", "the access token is not for this API: "+err.Error())
 	case std.Expiry == nil || std.IssuedAt == nil:
@@ -144,7 +147,8 @@ func (s *Server) Verify(ctx context.Context, raw string) (keys.Principal, string
 		return keys.Principal{}, "", fmt.Errorf("verify token: %w", err)
 	}
 	if !found || std.Subject != c.ID || c.TenantID != own.TenantID || string(c.Environment) != own.Environment {
-		return unauth("revoked", "the access token's OAuth2 client was deleted")
+		_, reason, err := unauth("revoked", "the access token's OAuth2 client was deleted")
+		return named, reason, err
 	}
 	scopes, err := access.Parse(own.Scope)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/members"
 )
 
 // Service holds the rules of tenants.
@@ -69,7 +70,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (SignupResult, err
 		},
 		Name: in.CompanyName, Country: in.Country, Plan: "trial", CreatedAt: now, UpdatedAt: now,
 	}
-	owner := Member{ID: ids.New(ids.Member), TenantID: t.ID, Email: in.Email, EmailLower: t.SignupEmailLower, Role: "owner", CreatedAt: now}
+	owner := members.Owner(t.ID, in.Email, now)
 	res := SignupResult{Tenant: t}
 	var token string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

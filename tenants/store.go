@@ -11,6 +11,7 @@ import (
 	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/members"
 )
 
 // Store reads and writes tenants and members.
@@ -21,7 +22,7 @@ func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
 // InsertTenant writes a new tenant and its owner inside tx. A tenant that
 // already signed up with the email is a conflict.
-func (s *Store) InsertTenant(ctx context.Context, tx *gorm.DB, t *Tenant, owner *Member) error {
+func (s *Store) InsertTenant(ctx context.Context, tx *gorm.DB, t *Tenant, owner *members.Member) error {
 	if err := tx.WithContext(ctx).Create(t).Error; err != nil {
 		if database.IsUniqueViolation(err) {
 			return problem.New(problem.Conflict, "an account already exists for this email")
@@ -50,7 +51,13 @@ func (s *Store) ReleaseUnverifiedEmail(ctx context.Context, tx *gorm.DB, emailLo
 		return fmt.Errorf("release unverified email: %w", err)
 	}
 	for _, id := range released {
-		err := audit.Record(ctx, tx, audit.Change{TenantID: id, ActorType: audit.ActorSystem, ActorID: "signup",
+		// Its owner, who never signed in, no longer answers to the address either.
+		err := tx.WithContext(ctx).Exec("UPDATE members SET email = ?, email_lower = ? WHERE tenant_id = ? AND email_lower = ? AND joined_at IS NULL",
+			id+releasedDomain, id+releasedDomain, id, emailLower).Error
+		if err != nil {
+			return fmt.Errorf("release the owner's address: %w", err)
+		}
+		err = audit.Record(ctx, tx, audit.Change{TenantID: id, ActorType: audit.ActorSystem, ActorID: "signup",
 			Action: "tenant.email_released", TargetType: "tenant", TargetID: id,
 			After: map[string]string{"reason": "the address stayed unverified a day after signup and another signup claimed it"}}, now)
 		if err != nil {

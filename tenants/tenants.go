@@ -1,5 +1,5 @@
 // Package tenants owns RocketFin's customers: self-service signup into a
-// 14-day trial with live analysis credits, the tenant's members and roles,
+// 14-day trial with live analysis credits (its owner recorded as a member: package members),
 // the account lifecycle (trial → active → past_due → suspended → canceled)
 // and the operator API support staff use to extend trials, grant credits
 // and suspend or reactivate accounts.
@@ -30,16 +30,6 @@ type Tenant struct {
 	Plan      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-}
-
-// Member is a person of a tenant with a role.
-type Member struct {
-	ID         string `gorm:"primaryKey"`
-	TenantID   string
-	Email      string
-	EmailLower string
-	Role       string
-	CreatedAt  time.Time
 }
 
 // SignupInput is the body of POST /v1/signup.

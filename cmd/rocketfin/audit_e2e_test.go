@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestMutationsLandInTheAuditTrail: key, consent, settings and operator changes each append an
@@ -61,5 +64,35 @@ func TestMutationsLandInTheAuditTrail(t *testing.T) {
 		if id := it.(map[string]any)["target"].(map[string]any)["id"]; id == a.TenantID || id == key.str("id") || id == con.str("id") {
 			t.Errorf("tenant B sees A's event on %v", id)
 		}
+	}
+}
+
+// TestFailedAuthenticationsAreAuditedInAggregate: a revoked key tried again and again lands in its
+// tenant's trail as one auth.failed event per flush, with the count, the reason and the
+// addresses, and no secret; unknown keys name no tenant and land in no trail.
+func TestFailedAuthenticationsAreAuditedInAggregate(t *testing.T) {
+	s := startServer(t, map[string]string{"ROCKETFIN_LAST_USED_FLUSH": "50ms"})
+	a := s.signup("gil@audit.example")
+	extra := s.do("POST", "/v1/keys", a.Live, map[string]string{"name": "leaked"})
+	expect(t, extra, http.StatusCreated)
+	leaked := extra.str("secret")
+	expect(t, s.do("DELETE", "/v1/keys/"+extra.str("id"), a.Live, nil), http.StatusOK)
+	for i := 0; i < 3; i++ {
+		expectProblem(t, s.do("GET", "/v1/tenant", leaked, nil), http.StatusUnauthorized, "unauthenticated", "")
+	}
+	var events []any
+	deadline := time.Now().Add(5 * time.Second)
+	for len(events) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		events = s.do("GET", "/v1/audit-events?action=auth.failed", a.Live, nil).Body["data"].([]any)
+	}
+	if len(events) != 1 {
+		t.Fatalf("want one aggregated event, got %v", events)
+	}
+	e := events[0].(map[string]any)
+	after := e["after"].(map[string]any)
+	if after["count"] != float64(3) || after["reason"] != "revoked" || dig(e, "actor", "id") != extra.str("id") ||
+		len(after["addresses"].([]any)) != 1 || strings.Contains(fmt.Sprint(e), leaked) {
+		t.Fatalf("aggregated event: %v", e)
 	}
 }

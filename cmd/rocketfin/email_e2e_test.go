@@ -242,6 +242,11 @@ func TestASquattedEmailIsReleasedAfterADay(t *testing.T) {
 		t.Fatalf("the squatter's old link verified: %s", p.body)
 	}
 	expectProblem(t, s.do("POST", "/v1/email-verification", squatter.Sandbox, nil), http.StatusConflict, "conflict", "")
+	// Nor may the address sign in to it as its owner.
+	ms := s.do("GET", "/v1/members", squatter.Sandbox, nil)
+	if data := ms.Body["data"].([]any); len(data) != 1 || dig(data[0], "email") != squatter.TenantID+"@released.invalid" {
+		t.Fatalf("the squatter's owner still answers to the address: %s", ms.Raw)
+	}
 	s.clock.Advance(2 * time.Second)
 	expectProblem(t, s.post(squatter.Live, liveBody(1), nil), http.StatusForbidden, "email_unverified", "")
 	// A verified address is never released.

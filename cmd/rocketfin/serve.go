@@ -37,12 +37,14 @@ import (
 	"github.com/rocketfin/rocketfin/internal/runner"
 	"github.com/rocketfin/rocketfin/internal/secretbox"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/members"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/sandbox"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/scoringhttp"
+	"github.com/rocketfin/rocketfin/signin"
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
@@ -60,6 +62,8 @@ type app struct {
 	reg      *prometheus.Registry
 	billing  *billingParts
 	oauth    *oauth.Server
+	members  *members.Service
+	signin   *signin.Service
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
@@ -108,6 +112,11 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	a.oauth = oauth.NewServer(oauth.ServerOptions{DB: db, Clock: clk, Clients: oauth.NewClients(db, clk),
 		Keyring: oauth.NewKeyring(db, box, clk, log, cfg.SigningKeyRotation, cfg.OAuthTokenTTL),
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
+	a.members = members.NewService(db, clk, sender, publicURL+signin.LoginPath, log)
+	a.signin = signin.New(signin.Options{DB: db, Clock: clk, Box: box, Members: a.members, Guard: a.keys.Guard(), Logger: log,
+		Config: signin.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			PublicURL: publicURL, Secure: cfg.TLSCertFile != "" || strings.HasPrefix(publicURL, "https://"),
+			IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}})
 	return a, nil
 }
 
@@ -205,7 +214,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	work := runner.New(ctx, log)
-	work.Go("last-used flusher", func(ctx context.Context) { a.keys.RunLastUsedFlusher(ctx, cfg.LastUsedFlush) })
+	work.Go("key use and auth failure flusher", func(ctx context.Context) { a.keys.RunFlusher(ctx, cfg.LastUsedFlush) })
 	work.Every("idempotency purge", time.Hour, a.purgeIdempotencyKeys)
 	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
 
@@ -307,7 +316,7 @@ func (a *app) router() (*gin.Engine, error) {
 	}
 
 	routes := httpx.Routes{Root: r, Public: r.Group("/v1", httpx.JSONBodies),
-		Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys, a.oauth),
+		Authed: r.Group("/v1", httpx.JSONBodies, keys.Middleware(a.keys, keys.Others{Tokens: a.oauth, Sessions: a.signin}),
 			access.Require(func(c *gin.Context) access.Set { return keys.PrincipalOf(c).Scopes }), apiversion.Pinned(a.tenants.PinnedVersion))}
 	if a.cfg.OperatorToken != "" {
 		routes.Operator = r.Group("/admin/v1", httpx.JSONBodies, tenants.OperatorAuth(a.cfg.OperatorToken))
@@ -324,6 +333,8 @@ func (a *app) router() (*gin.Engine, error) {
 	})
 	a.billing.routes(routes)
 	a.oauth.Routes(routes)
+	a.members.Routes(routes)
+	a.signin.Routes(routes)
 	return r, nil
 }
 

@@ -29,11 +29,66 @@ const (
 	TenantRead    Scope = "tenant:read"    // the tenant's account
 	TenantWrite   Scope = "tenant:write"   // settings (monthly cap, API version), email verification
 	AuditRead     Scope = "audit:read"     // the audit trail
+	MembersRead   Scope = "members:read"   // the tenant's members and invitations
+	MembersWrite  Scope = "members:write"  // invite, change roles, remove members
 )
 
 // All is every scope, in the order the documentation lists them.
 var All = []Scope{ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead,
-	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead}
+	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite}
+
+// Role is what a person may do in a tenant.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	Owner     Role = "owner"     // everything, including billing and other owners
+	Admin     Role = "admin"     // everything but subscribing and owners
+	Developer Role = "developer" // scores and consents; keys and clients of the sandbox
+	Finance   Role = "finance"   // usage, invoices and reconciliation, read-only
+)
+
+// Roles are every role.
+var Roles = []Role{Owner, Admin, Developer, Finance}
+
+// ValidRole reports whether r is a role.
+func ValidRole(r Role) bool { return slices.Contains(Roles, r) }
+
+// grant is one scope of a role, perhaps in the sandbox only.
+type grant struct {
+	scope       Scope
+	sandboxOnly bool
+}
+
+func grants(scopes ...Scope) []grant {
+	out := make([]grant, len(scopes))
+	for i, s := range scopes {
+		out[i] = grant{scope: s}
+	}
+	return out
+}
+
+// roleTable is the permission table for people: the scopes each role holds. Together with Routes
+// it decides every route for every role.
+var roleTable = map[Role][]grant{
+	Owner: grants(All...),
+	Admin: grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead, UsageRead,
+		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite),
+	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead),
+		grant{KeysWrite, true}, grant{KeysRead, true}),
+	Finance: grants(UsageRead, BillingRead, TenantRead),
+}
+
+// RoleScopes is what a person of role r holds in environment env ("sandbox" or "live").
+func RoleScopes(r Role, env string) Set {
+	out := Of()
+	for _, g := range roleTable[r] {
+		if !g.sandboxOnly || env == "sandbox" {
+			out.scopes[g.scope] = true
+		}
+	}
+	return out
+}
 
 // Known reports whether s is a scope.
 func Known(s Scope) bool { return slices.Contains(All, s) }

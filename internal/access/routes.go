@@ -40,6 +40,11 @@ var Routes = map[string]Scope{
 	"PATCH /v1/tenant":                         TenantWrite,
 	"POST /v1/email-verification":              TenantWrite,
 	"GET /v1/audit-events":                     AuditRead,
+	"GET /v1/members":                          MembersRead,
+	"GET /v1/members/:id":                      MembersRead,
+	"POST /v1/members":                         MembersWrite,
+	"PATCH /v1/members/:id":                    MembersWrite,
+	"DELETE /v1/members/:id":                   MembersWrite,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.

@@ -78,6 +78,11 @@ type Config struct {
 	OAuthTokenTTL time.Duration
 	// SigningKeyRotation is how long one key signs access tokens before the next takes over.
 	SigningKeyRotation time.Duration
+	// OIDCIssuer is the OpenID Provider people sign in to the console with; empty turns console
+	// sign-in off. OIDCClientID and OIDCClientSecret are RocketFin's client at that provider.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+	// SessionIdleTimeout ends a console session unused that long; SessionMaxAge ends any that old.
+	SessionIdleTimeout, SessionMaxAge time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -112,6 +117,11 @@ func Load(getenv func(string) string) (Config, error) {
 		SecretKey:             getenv("ROCKETFIN_SECRET_KEY"),
 		OAuthTokenTTL:         15 * time.Minute,
 		SigningKeyRotation:    30 * 24 * time.Hour,
+		OIDCIssuer:            getenv("OIDC_ISSUER"),
+		OIDCClientID:          getenv("OIDC_CLIENT_ID"),
+		OIDCClientSecret:      getenv("OIDC_CLIENT_SECRET"),
+		SessionIdleTimeout:    30 * time.Minute,
+		SessionMaxAge:         12 * time.Hour,
 
 		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
 		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
@@ -185,6 +195,8 @@ func Load(getenv func(string) string) (Config, error) {
 		{"ROCKETFIN_BILLING_INTERVAL", &c.BillingInterval, time.Hour},
 		{"ROCKETFIN_OAUTH_TOKEN_TTL", &c.OAuthTokenTTL, 24 * time.Hour},
 		{"ROCKETFIN_SIGNING_KEY_ROTATION", &c.SigningKeyRotation, 365 * 24 * time.Hour},
+		{"ROCKETFIN_SESSION_IDLE_TIMEOUT", &c.SessionIdleTimeout, 7 * 24 * time.Hour},
+		{"ROCKETFIN_SESSION_MAX_AGE", &c.SessionMaxAge, 30 * 24 * time.Hour},
 	}
 	for _, d := range durations {
 		s := getenv(d.name)
@@ -218,6 +230,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.OAuthTokenTTL < time.Minute {
 		errs = append(errs, errors.New("ROCKETFIN_OAUTH_TOKEN_TTL: want at least 1m"))
+	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OIDC_ISSUER: want the provider's issuer URL (https://…), got %q", c.OIDCIssuer))
+		}
+		if c.OIDCClientID == "" || c.OIDCClientSecret == "" {
+			errs = append(errs, errors.New("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (RocketFin's client at the provider)"))
+		}
 	}
 	if c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("ROCKETFIN_SIGNING_KEY_ROTATION: want at least 1h"))
@@ -323,6 +343,11 @@ func (c Config) Masked() map[string]string {
 		"secret_key":               secretKeySource(c),
 		"oauth_token_ttl":          c.OAuthTokenTTL.String(),
 		"signing_key_rotation":     c.SigningKeyRotation.String(),
+		"oidc_issuer":              or(c.OIDCIssuer, "none (console sign-in off)"),
+		"oidc_client_id":           c.OIDCClientID,
+		"oidc_client_secret":       onOff(c.OIDCClientSecret != ""),
+		"session_idle_timeout":     c.SessionIdleTimeout.String(),
+		"session_max_age":          c.SessionMaxAge.String(),
 	}
 }
 

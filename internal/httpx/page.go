@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,4 +111,18 @@ func ParseCreatedRange(c *gin.Context) (from, to *time.Time, err error) {
 		}
 	}
 	return from, to, nil
+}
+
+// RespondList answers a page read from a store: the error as a problem, or the items shown by view
+// as a list of the page.
+func RespondList[T, V any](c *gin.Context, items []T, err error, page Page, view func(T) V) {
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	views := make([]V, len(items))
+	for i, it := range items {
+		views[i] = view(it)
+	}
+	JSON(c, http.StatusOK, NewList(views, page))
 }

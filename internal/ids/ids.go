@@ -26,6 +26,7 @@ const (
 	Usage   = "use_"
 	Audit   = "aud_"
 	Client  = "cli_"
+	Session = "ses_"
 	// SigningKey names the keys that sign OAuth2 access tokens (their JWK "kid").
 	SigningKey = "sig_"
 	// AccessToken names OAuth2 access tokens (their "jti").
