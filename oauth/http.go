@@ -59,6 +59,28 @@ func (s *Server) Routes(r httpx.Routes) {
 	r.Authed.GET("/oauth-clients/:id", s.handleGet)
 	r.Authed.POST("/oauth-clients/:id/rotate-secret", once, s.handleRotate)
 	r.Authed.DELETE("/oauth-clients/:id", s.handleDelete)
+	if r.Operator != nil {
+		r.Operator.POST("/signing-keys/rotate", s.handleRotateSigningKey)
+	}
+}
+
+// SigningKeyRotation is the answer of the operator's rotation.
+type SigningKeyRotation struct {
+	Object string `json:"object"`
+	// KeyID is the key that signs from now on.
+	KeyID string `json:"kid"`
+}
+
+// handleRotateSigningKey retires the signing key now (a suspected leak, a routine drill): tokens
+// it signed stay valid until they expire; the next are signed by a new key.
+func (s *Server) handleRotateSigningKey(c *gin.Context) {
+	kid, err := s.keyring.Rotate(c.Request.Context())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	httpx.Logger(c).Warn("operator rotated the OAuth2 token signing key", "kid", kid)
+	httpx.JSON(c, http.StatusOK, SigningKeyRotation{Object: "signing_key_rotation", KeyID: kid})
 }
 
 func (s *Server) handleList(c *gin.Context) {

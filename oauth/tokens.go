@@ -138,7 +138,7 @@ func (s *Server) Verify(ctx context.Context, raw string) (keys.Principal, string
 		_, reason, err := unauth("expired", "the access token has expired: request a new one from /oauth/token")
 		return named, reason, err
 	case err != nil:
-		return unauth("unknown", "the access token is not for this API: "+err.Error())
+		return unauth("unknown", "the access token was issued by another server (iss) or for another API (aud), or is not valid yet")
 	case std.Expiry == nil || std.IssuedAt == nil:
 		return unauth("unknown", "the access token has no expiry")
 	}

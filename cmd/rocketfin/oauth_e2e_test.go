@@ -12,6 +12,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +354,77 @@ func TestOAuth2ClientInputAndThrottle(t *testing.T) {
 		}
 	}
 	t.Fatalf("150 wrong secrets were never throttled; last: %v", last)
+}
+
+// TestOAuth2OnTheEmbeddedDatabase: the embedded default generates its secret key in the data
+// folder on first run (with a log line) and keeps it: after a restart the signing key it sealed
+// still signs, and tokens made before still work; an operator rotation retires the key without
+// breaking tokens in flight.
+func TestOAuth2OnTheEmbeddedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	env := func() map[string]string {
+		return map[string]string{"DATABASE_URL": "", "ROCKETFIN_DATA_DIR": dir, "ROCKETFIN_PUBLIC_URL": "https://rocketfin.test"}
+	}
+	s := startServer(t, env())
+	if !strings.Contains(s.logs.String(), "generated the secret key") {
+		t.Fatalf("no log line for the generated key:\n%s", s.logs.String())
+	}
+	info, err := os.Stat(filepath.Join(dir, "secret.key"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key file: %v %v", err, info)
+	}
+	acct := s.signup("embedded@oauth.example")
+	id, secret := s.oauthClient(acct.Sandbox, "scores:write", "scores:read")
+	before, err := s.token(id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.do("POST", "/v1/scores", before.AccessToken, map[string]any{"company": map[string]string{"id": "999000011"}}), http.StatusOK)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	again := startServer(t, env())
+	if strings.Contains(again.logs.String(), "generated the secret key") {
+		t.Fatal("a second start generated another key")
+	}
+	expect(t, again.do("GET", "/v1/scores", before.AccessToken, nil), http.StatusOK)
+	after, err := again.token(id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid(t, after.AccessToken) != kid(t, before.AccessToken) {
+		t.Fatal("the restart made a new signing key instead of opening its own")
+	}
+	rot := again.do("POST", "/admin/v1/signing-keys/rotate", operatorToken, nil)
+	expect(t, rot, http.StatusOK)
+	next, err := again.token(id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid(t, next.AccessToken) != rot.str("kid") || rot.str("kid") == kid(t, before.AccessToken) {
+		t.Fatalf("after rotation: %s signs, rotation said %s", kid(t, next.AccessToken), rot.str("kid"))
+	}
+	for _, tok := range []string{before.AccessToken, next.AccessToken} {
+		expect(t, again.do("GET", "/v1/scores", tok, nil), http.StatusOK)
+	}
+	if keys := again.do("GET", "/.well-known/jwks.json", "", nil).Body["keys"].([]any); len(keys) != 2 {
+		t.Fatalf("published %d keys, want the retired and the new", len(keys))
+	}
+}
+
+// kid is the key id in a token's header.
+func kid(t *testing.T, token string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
 }
