@@ -211,12 +211,12 @@ func (s *Service) verifyIDToken(ctx context.Context, provider *oidc.Provider, ra
 // handleLogout ends the session server-side (a form post with its CSRF token).
 func (s *Service) handleLogout(c *gin.Context) {
 	ss, token, ok, err := s.current(c)
-	s.setSessionCookie(c, "", -1)
 	if !ok || err != nil {
+		s.setSessionCookie(c, "", -1)
 		c.Redirect(http.StatusSeeOther, LoginPath)
 		return
 	}
-	if err := checkCSRF(c, token); err != nil {
+	if err := s.checkCSRF(c, token); err != nil {
 		page(c, http.StatusForbidden, "Sign-out refused", "Sign out from RocketFin's own page.")
 		return
 	}
@@ -224,6 +224,7 @@ func (s *Service) handleLogout(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	s.setSessionCookie(c, "", -1)
 	page(c, http.StatusOK, "Signed out", "Your session has ended.")
 }
 

@@ -104,7 +104,7 @@ func (s *Service) sessionOf(c *gin.Context) (session, string, bool) {
 		httpx.Fail(c, err)
 		return ss, "", false
 	}
-	if err := checkCSRF(c, token); err != nil {
+	if err := s.checkCSRF(c, token); err != nil {
 		httpx.Fail(c, err)
 		return ss, "", false
 	}

@@ -143,11 +143,11 @@ func unsafe(method string) bool {
 
 // checkCSRF refuses a state-changing request without the session's CSRF token (header, or form
 // field for the console's forms) or sent from another origin.
-func checkCSRF(c *gin.Context, token string) error {
+func (s *Service) checkCSRF(c *gin.Context, token string) error {
 	if !unsafe(c.Request.Method) {
 		return nil
 	}
-	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" && !sameOrigin(origin, c.Request) {
+	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" && !sameOrigin(origin, c.Request) && origin != s.cfg.PublicURL {
 		return problem.New(problem.Forbidden, "a console request must come from RocketFin's own pages (Origin %.80q)", origin)
 	}
 	got := c.GetHeader(CSRFHeader)
@@ -185,7 +185,7 @@ func (s *Service) Session(c *gin.Context) (keys.Principal, bool, string, error) 
 		// A session that existed names its member, for the audit trail.
 		return keys.Principal{TenantID: ss.TenantID, Environment: ss.Environment, CredentialID: ss.MemberID}, true, "expired", err
 	}
-	if err := checkCSRF(c, token); err != nil {
+	if err := s.checkCSRF(c, token); err != nil {
 		return keys.Principal{}, true, "", err
 	}
 	return ss.principal(), true, "", nil

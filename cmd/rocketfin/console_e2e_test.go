@@ -290,3 +290,54 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// TestConsoleSessionsExpire: a session ends after 30 minutes without use, and after 12 hours
+// however much it is used; the sign-out form needs the CSRF token and ends the session.
+func TestConsoleSessionsExpire(t *testing.T) {
+	s, op := consoleEnv(t, []oidctest.User{{ID: "u1", Username: "owner", Password: "pw", Email: "exp@acme.example", EmailVerified: true}})
+	s.signup("exp@acme.example")
+
+	idle := newBrowser(t, s)
+	if status, body := idle.signIn(op, "owner", "pw"); status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	s.clock.Advance(29 * time.Minute)
+	expect(t, idle.do("GET", "/v1/tenant", nil), http.StatusOK)
+	s.clock.Advance(29 * time.Minute) // 58 minutes in all, but used 29 minutes ago
+	expect(t, idle.do("GET", "/v1/tenant", nil), http.StatusOK)
+	s.clock.Advance(31 * time.Minute)
+	expectProblem(t, idle.do("GET", "/v1/tenant", nil), http.StatusUnauthorized, "unauthenticated", "")
+
+	busy := newBrowser(t, s)
+	if status, body := busy.signIn(op, "owner", "pw"); status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	for i := 0; i < 11*3; i++ { // every 20 minutes for 11 hours
+		s.clock.Advance(20 * time.Minute)
+		expect(t, busy.do("GET", "/v1/tenant", nil), http.StatusOK)
+	}
+	s.clock.Advance(61 * time.Minute)
+	expect(t, busy.do("GET", "/v1/tenant", nil), http.StatusUnauthorized)
+
+	// The sign-out form: refused without the token, then it ends the session.
+	form := newBrowser(t, s)
+	if status, body := form.signIn(op, "owner", "pw"); status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	post := func(token string) int {
+		res, err := form.client.PostForm(s.base+"/console/logout", url.Values{"csrf_token": {token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post("forged"); code != http.StatusForbidden {
+		t.Fatalf("sign-out without the token: %d", code)
+	}
+	expect(t, form.do("GET", "/v1/session", nil), http.StatusOK)
+	if code := post(form.csrf); code != http.StatusOK {
+		t.Fatalf("sign-out: %d", code)
+	}
+	expectProblem(t, form.do("GET", "/v1/session", nil), http.StatusUnauthorized, "unauthenticated", "")
+}
