@@ -48,6 +48,9 @@ func NewView(c Client, now time.Time) View {
 	return v
 }
 
+// Clients are the server's OAuth2 clients, for the console.
+func (s *Server) Clients() *Clients { return s.clients }
+
 // Routes mounts the client routes and the token endpoint.
 func (s *Server) Routes(r httpx.Routes) {
 	r.Root.POST("/oauth/token", s.handleToken)

@@ -13,12 +13,11 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 )
 
-// Routes mounts the sign-in flow, the console's home and the session's own API.
+// Routes mounts the sign-in flow and the session's own API.
 func (s *Service) Routes(r httpx.Routes) {
 	r.Root.GET(LoginPath, s.handleLogin)
 	r.Root.GET(CallbackPath, s.handleCallback)
 	r.Root.POST(LogoutPath, s.handleLogout)
-	r.Root.GET(HomePath, s.handleHome)
 	r.Public.GET("/session", s.handleGetSession)
 	r.Public.PATCH("/session", s.handlePatchSession)
 	r.Public.DELETE("/session", s.handleDeleteSession)
@@ -57,16 +56,6 @@ func render(c *gin.Context, status int, d pageData) {
 	if err := pageTemplate.Execute(c.Writer, d); err != nil {
 		httpx.Logger(c).Warn("render page", "error", err.Error())
 	}
-}
-
-// handleHome is the console's home: who is signed in, or the way to sign in.
-func (s *Service) handleHome(c *gin.Context) {
-	ss, token, ok, err := s.current(c)
-	if !ok || err != nil {
-		c.Redirect(http.StatusSeeOther, LoginPath)
-		return
-	}
-	render(c, http.StatusOK, pageData{Title: "RocketFin console", Message: "You are signed in.", Session: &ss, CSRF: csrfToken(token)})
 }
 
 // SessionView is GET /v1/session.
@@ -176,11 +165,10 @@ func (s *Service) handlePatchSession(c *gin.Context) {
 		}
 	}
 	if len(cols) > 0 {
-		if err := s.db.WithContext(c.Request.Context()).Model(&Session{}).Where("id = ?", ss.ID).Updates(cols).Error; err != nil {
+		if err := s.updateSession(c.Request.Context(), c, ss.ID, cols); err != nil {
 			httpx.Fail(c, err)
 			return
 		}
-		s.sessions.Forget(ss.TokenHash)
 	}
 	ss, _, _, err := s.current(c)
 	if err != nil {

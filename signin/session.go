@@ -200,3 +200,44 @@ func (s *Service) end(ctx context.Context, ss session) error {
 	s.sessions.Forget(ss.TokenHash)
 	return nil
 }
+
+// Viewer is the person behind a console page: the session's principal, who they are, and the
+// token their forms must carry.
+type Viewer struct {
+	keys.Principal
+	SessionID string
+	Email     string
+	CSRF      string
+}
+
+// Viewer resolves the console session of a page request, checking the CSRF token of a
+// state-changing one; ok is false when the request carries no session.
+func (s *Service) Viewer(c *gin.Context) (Viewer, bool, error) {
+	ss, token, ok, err := s.current(c)
+	if !ok || err != nil {
+		return Viewer{}, ok, err
+	}
+	if err := s.checkCSRF(c, token); err != nil {
+		return Viewer{}, true, err
+	}
+	return Viewer{Principal: ss.principal(), SessionID: ss.ID, Email: ss.Email, CSRF: csrfToken(token)}, true, nil
+}
+
+// SwitchEnvironment makes the session see env from its next request on.
+func (s *Service) SwitchEnvironment(ctx context.Context, c *gin.Context, v Viewer, env keys.Environment) error {
+	if !env.Valid() {
+		return problem.Field("environment", "must be sandbox or live")
+	}
+	return s.updateSession(ctx, c, v.SessionID, map[string]any{"environment": env})
+}
+
+// updateSession changes the session's row and drops it from this replica's cache.
+func (s *Service) updateSession(ctx context.Context, c *gin.Context, id string, cols map[string]any) error {
+	if err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", id).Updates(cols).Error; err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	if ck, err := c.Request.Cookie(SessionCookie); err == nil {
+		s.sessions.Forget(hashOf(ck.Value))
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
@@ -69,26 +70,39 @@ type SignupView struct {
 }
 
 func (h *HTTP) handleSignup(c *gin.Context) {
-	if err := h.limiter.allow(c.Request.Context(), c.ClientIP()); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
 	var in SignupInput
 	if err := httpx.Decode(c, &in); err != nil {
+		if err := h.limiter.allow(c.Request.Context(), c.ClientIP()); err != nil {
+			httpx.Fail(c, err)
+			return
+		}
 		httpx.Fail(c, err)
 		return
 	}
-	res, err := h.svc.Signup(c.Request.Context(), in)
+	v, err := h.Signup(c.Request.Context(), c.ClientIP(), in)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
+	httpx.JSON(c, http.StatusCreated, v)
+}
+
+// Signup signs a tenant up for a client at addr, within the signups each address may make an
+// hour: the API's signup and the console's form both come here.
+func (h *HTTP) Signup(ctx context.Context, addr string, in SignupInput) (SignupView, error) {
+	if err := h.limiter.allow(ctx, addr); err != nil {
+		return SignupView{}, err
+	}
+	res, err := h.svc.Signup(ctx, in)
+	if err != nil {
+		return SignupView{}, err
+	}
 	now := h.svc.clock.Now()
-	httpx.JSON(c, http.StatusCreated, SignupView{
+	return SignupView{
 		Tenant:            NewView(res.Tenant),
 		APIKeys:           []keys.View{keys.IssuedView(res.Sandbox, now), keys.IssuedView(res.Live, now)},
 		EmailVerification: res.Verification,
-	})
+	}, nil
 }
 
 func (h *HTTP) handleGet(c *gin.Context) {

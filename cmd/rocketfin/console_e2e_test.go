@@ -85,7 +85,7 @@ func TestConsoleSignInWithOIDC(t *testing.T) {
 	// Without a session the console sends the person to sign in.
 	anon := newBrowser(t, s)
 	anon.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if res, err := anon.client.Get(s.base + "/console"); err != nil || res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login" {
+	if res, err := anon.client.Get(s.base + "/console"); err != nil || res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/login?return_to=%2Fconsole" {
 		t.Fatalf("console without a session: %v %v", err, res)
 	}
 	expectProblem(t, anon.do("GET", "/v1/session", nil), http.StatusUnauthorized, "unauthenticated", "")

@@ -188,7 +188,7 @@ func TestEmbeddedDatabaseServesAFirstRunWithNothingInstalled(t *testing.T) {
 	s := startServer(t, env)
 	a := s.signup("rita@example.com")
 	expect(t, s.do("GET", "/v1/tenant", a.Sandbox, nil), http.StatusOK)
-	if !strings.Contains(s.stdout.String(), "curl -s -X POST "+s.base+"/v1/signup") {
+	if !strings.Contains(s.stdout.String(), "curl -s -X POST "+s.base+"/v1/signup") || !strings.Contains(s.stdout.String(), s.base+"/console") {
 		t.Fatalf("the welcome text lacks a ready-to-paste first call:\n%s", s.stdout.String())
 	}
 	if err := s.stop(); err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/console"
 	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -62,15 +63,17 @@ type app struct {
 	reg      *prometheus.Registry
 	billing  *billingParts
 	oauth    *oauth.Server
-	members  *members.Service
-	signin   *signin.Service
+	// publicURL starts the links and examples RocketFin shows.
+	publicURL string
+	members   *members.Service
+	signin    *signin.Service
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
 
 // wire builds the services on db; publicURL starts the links RocketFin mails.
 func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, publicURL string) (*app, error) {
-	a := &app{cfg: cfg, db: db, log: log, clock: clk, reg: prometheus.NewRegistry()}
+	a := &app{cfg: cfg, db: db, log: log, clock: clk, reg: prometheus.NewRegistry(), publicURL: publicURL}
 	a.keys = keys.NewService(db, clk, keys.Options{CacheTTL: cfg.KeyCacheTTL, Logger: log,
 		Guard: keys.NewGuard(keys.GuardOptions{PerSecond: cfg.AuthFailuresPerSecond, Registry: a.reg})})
 	sender, err := mail.New(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom}, log)
@@ -278,6 +281,9 @@ Sandbox keys (rf_test_) score the fictitious companies of GET /v1/sandbox/compan
 keys wait until the signup email is verified: follow the link mailed to it (without
 ROCKETFIN_SMTP_URL, the link is in this server's log).
 
+Or in a browser: sign up at %[1]s/signup; the console is %[1]s/console (people sign in with
+the OpenID Provider of OIDC_ISSUER).
+
 API description: %[1]s/openapi.json
 `, base)
 }
@@ -321,7 +327,8 @@ func (a *app) router() (*gin.Engine, error) {
 	if a.cfg.OperatorToken != "" {
 		routes.Operator = r.Group("/admin/v1", httpx.JSONBodies, tenants.OperatorAuth(a.cfg.OperatorToken))
 	}
-	tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency).Routes(routes)
+	tenantsHTTP := tenants.NewHTTP(a.tenants, a.cfg.SignupPerHour, a.buckets, a.cfg.PriceCurrency)
+	tenantsHTTP.Routes(routes)
 	a.keys.Routes(routes)
 	a.consents.Routes(routes)
 	a.meter.Routes(routes)
@@ -335,6 +342,12 @@ func (a *app) router() (*gin.Engine, error) {
 	a.oauth.Routes(routes)
 	a.members.Routes(routes)
 	a.signin.Routes(routes)
+	pages, err := console.New(console.Deps{Signin: a.signin, Tenants: a.tenants, Signup: tenantsHTTP, Keys: a.keys,
+		Clients: a.oauth.Clients(), Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})
+	if err != nil {
+		return nil, err
+	}
+	pages.Routes(routes)
 	return r, nil
 }
 

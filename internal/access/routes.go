@@ -7,8 +7,9 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
-// Routes is the permission table of the authenticated API: "METHOD /v1/path", as the router
-// spells the route, to the scope it needs. A route missing here is refused to everyone.
+// Routes is the permission table of the authenticated API and of the console's pages: "METHOD
+// /path", as the router spells the route, to the scope it needs. A route missing here is refused
+// to everyone.
 var Routes = map[string]Scope{
 	"POST /v1/scores":                          ScoresWrite,
 	"GET /v1/scores":                           ScoresRead,
@@ -45,6 +46,16 @@ var Routes = map[string]Scope{
 	"POST /v1/members":                         MembersWrite,
 	"PATCH /v1/members/:id":                    MembersWrite,
 	"DELETE /v1/members/:id":                   MembersWrite,
+
+	"GET /console":                                  TenantRead,
+	"POST /console/environment":                     TenantRead,
+	"GET /console/keys":                             KeysRead,
+	"POST /console/keys":                            KeysWrite,
+	"POST /console/keys/:id/rotate":                 KeysWrite,
+	"POST /console/keys/:id/revoke":                 KeysWrite,
+	"POST /console/oauth-clients":                   KeysWrite,
+	"POST /console/oauth-clients/:id/rotate-secret": KeysWrite,
+	"POST /console/oauth-clients/:id/delete":        KeysWrite,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.

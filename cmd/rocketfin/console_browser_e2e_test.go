@@ -1,0 +1,105 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/rocketfin/rocketfin/internal/oidctest"
+)
+
+// TestConsoleInTheBrowser drives the console in headless Chromium as its users would: sign up in
+// the form, sign in through the OpenID Provider's own login page, create and revoke a key, switch
+// to live and back; finance signs in and is not offered keys, and is refused them. Every page is
+// checked for browser errors and with axe-core.
+func TestConsoleInTheBrowser(t *testing.T) {
+	users := []oidctest.User{
+		{ID: "u-owner", Username: "ana", Password: "pw-ana", Email: "ana@browser.example", EmailVerified: true},
+		{ID: "u-fin", Username: "fin", Password: "pw-fin", Email: "fin@browser.example", EmailVerified: true},
+	}
+	s, _ := consoleEnv(t, users)
+	b := newChrome(t, s.base)
+
+	// Sign up in the form: both keys shown once, with the quickstart.
+	b.do("open signup", chromedp.Navigate(s.base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#company_name")))
+	b.check("signup")
+	b.do("sign up",
+		chromedp.SendKeys(chromedp.CSS("#company_name"), "Browser SARL"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ana@browser.example"),
+		chromedp.SendKeys(chromedp.CSS("#country"), "FR"),
+		chromedp.Submit(chromedp.CSS("#country")),
+		chromedp.WaitVisible(chromedp.CSS("#sandbox-key")),
+	)
+	sandboxKey, liveKey := b.value("#sandbox-key"), b.value("#live-key")
+	if !strings.HasPrefix(sandboxKey, "rf_test_") || !strings.HasPrefix(liveKey, "rf_live_") {
+		t.Fatalf("keys shown: %q %q", sandboxKey, liveKey)
+	}
+	if !strings.Contains(b.text("main"), "shown once") {
+		t.Fatal("the signup page does not warn that the keys are shown once")
+	}
+	b.check("signup-done")
+	expect(t, s.do("GET", "/v1/tenant", sandboxKey, nil), http.StatusOK)
+
+	// Sign in through the provider's login page: the home shows the trial.
+	b.signIn(s.base, "ana", "pw-ana")
+	home := b.text("main")
+	if !strings.Contains(home, "Browser SARL") || !strings.Contains(home, "5 of 5 live analyses left") || !strings.Contains(home, sandboxKey[:12]) {
+		t.Fatalf("home: %s", home)
+	}
+	if !strings.Contains(b.text("body"), "Sandbox: fictitious companies") {
+		t.Fatal("the sandbox is not marked")
+	}
+	b.check("home")
+
+	// Create a sandbox key, see its secret once, then revoke it with the confirmation.
+	b.do("open keys", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("#key-name")))
+	b.check("keys")
+	b.do("create a key",
+		chromedp.SendKeys(chromedp.CSS("#key-name"), "browser key"),
+		chromedp.Submit(chromedp.CSS("#key-name")),
+		chromedp.WaitVisible(chromedp.CSS("#new-key")),
+	)
+	made := b.value("#new-key")
+	if !strings.HasPrefix(made, "rf_test_") {
+		t.Fatalf("new key: %q", made)
+	}
+	expect(t, s.do("GET", "/v1/tenant", made, nil), http.StatusOK)
+	b.check("keys-created")
+	b.do("revoke it",
+		chromedp.Navigate(s.base+"/console/keys"),
+		chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll("summary")].find(e => e.closest("tr").textContent.includes("browser key"))`)),
+		chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll("input[name=confirm]")].find(e => e.closest("tr").textContent.includes("browser key"))`)),
+		chromedp.Submit(chromedp.JSPath(`[...document.querySelectorAll("input[name=confirm]")].find(e => e.closest("tr").textContent.includes("browser key"))`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	expectProblem(t, s.do("GET", "/v1/tenant", made, nil), http.StatusUnauthorized, "unauthenticated", "")
+	b.check("keys-revoked")
+
+	// Switch to live: the banner goes, the keys are the live ones; and back.
+	b.do("switch to live", chromedp.Click(chromedp.CSS(`.envswitch button[value=live]`)), chromedp.WaitVisible(chromedp.CSS(`.envswitch button[value=live][aria-pressed=true]`)))
+	if strings.Contains(b.text("body"), "Sandbox: fictitious companies") || !strings.Contains(b.text("main"), liveKey[:12]) {
+		t.Fatalf("live keys page: %s", b.text("main"))
+	}
+	b.check("keys-live")
+	b.do("switch back", chromedp.Click(chromedp.CSS(`.envswitch button[value=sandbox]`)), chromedp.WaitVisible(chromedp.CSS(".sandbox-banner")))
+	if !strings.Contains(b.text("main"), sandboxKey[:12]) {
+		t.Fatalf("sandbox keys page: %s", b.text("main"))
+	}
+
+	// Finance: no keys in the menu, and the page refused.
+	expect(t, s.do("POST", "/v1/members", liveKey, map[string]string{"email": "fin@browser.example", "role": "finance"}), http.StatusCreated)
+	f := newChrome(t, s.base)
+	f.signIn(s.base, "fin", "pw-fin")
+	if nav := f.text("nav.side"); strings.Contains(nav, "API keys") || !strings.Contains(nav, "Home") {
+		t.Fatalf("finance's menu: %s", nav)
+	}
+	f.check("home-finance")
+	f.do("open keys as finance", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if !strings.Contains(f.text("main"), "lacks the scope keys:read") {
+		t.Fatalf("finance on keys: %s", f.text("main"))
+	}
+	f.expected("status of 403")
+	f.check("keys-refused-finance")
+}
