@@ -23,6 +23,8 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/oauth"
+	"github.com/rocketfin/rocketfin/scores"
+	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/signin"
 	"github.com/rocketfin/rocketfin/tenants"
 )
@@ -40,6 +42,7 @@ type Deps struct {
 	Signup  *tenants.HTTP
 	Keys    *keys.Service
 	Clients *oauth.Clients
+	Scores  *scores.Service
 	Clock   clock.Clock
 	// PublicURL starts the curl examples the pages show.
 	PublicURL string
@@ -54,7 +57,10 @@ type Console struct {
 }
 
 var funcs = template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"money": formatMoney,
+	"pct":   formatPct,
+	"json":  indentJSON,
 	"datep": func(t *time.Time) string {
 		if t == nil {
 			return "—"
@@ -190,4 +196,9 @@ func (cs *Console) Routes(r httpx.Routes) {
 	at(http.MethodPost, "/oauth-clients", cs.handleCreateClient)
 	at(http.MethodPost, "/oauth-clients/:id/rotate-secret", cs.handleRotateClient)
 	at(http.MethodPost, "/oauth-clients/:id/delete", cs.handleDeleteClient)
+	at(http.MethodGet, "/playground", cs.handlePlayground)
+	// A scoring body may be 64 KiB of JSON, which a form encodes into more.
+	r.Root.Handle(http.MethodPost, "/console/playground", httpx.BodyLimit(4*scoring.MaxRequestBytes), cs.signedIn, cs.handleScore)
+	at(http.MethodGet, "/decisions", cs.handleDecisions)
+	at(http.MethodGet, "/decisions/:id", cs.handleDecision)
 }

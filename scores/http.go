@@ -1,6 +1,7 @@
 package scores
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -54,12 +55,7 @@ func (g *Service) handleScore(c *gin.Context) {
 }
 
 func (g *Service) handleGet(c *gin.Context) {
-	d, err := g.decision(c.Request.Context(), keys.PrincipalOf(c), c.Param("id"))
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	v, err := decisionView(d)
+	v, err := g.Decision(c.Request.Context(), keys.PrincipalOf(c), c.Param("id"))
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -68,7 +64,6 @@ func (g *Service) handleGet(c *gin.Context) {
 }
 
 func (g *Service) handleList(c *gin.Context) {
-	p := keys.PrincipalOf(c)
 	page, err := httpx.ParseCompanyPage(c, ids.Score)
 	if err != nil {
 		httpx.Fail(c, err)
@@ -79,24 +74,45 @@ func (g *Service) handleList(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	list, err := g.decisions(c.Request.Context(), p, page, f)
+	views, err := g.listDecisions(c.Request.Context(), keys.PrincipalOf(c), page, f)
+	httpx.RespondList(c, views, err, page, func(v DecisionView) DecisionView { return v })
+}
+
+// Decision is one decision record of the principal's tenant and environment, as the API shows it.
+func (g *Service) Decision(ctx context.Context, p keys.Principal, id string) (DecisionView, error) {
+	d, err := g.decision(ctx, p, id)
 	if err != nil {
-		httpx.Fail(c, err)
-		return
+		return DecisionView{}, err
+	}
+	return decisionView(d)
+}
+
+// Decisions lists the principal's decision records newest first (of one company when the page
+// names one, with one recommendation when it is set), without their inputs.
+func (g *Service) Decisions(ctx context.Context, p keys.Principal, page httpx.Page, recommendation string) ([]DecisionView, error) {
+	if recommendation != "" && recommendation != scoring.Accept && recommendation != scoring.RequestGuarantees && recommendation != scoring.Decline {
+		return nil, problem.Field("recommendation", "must be accept, request_guarantees or decline")
+	}
+	return g.listDecisions(ctx, p, page, decisionFilter{recommendation: recommendation})
+}
+
+func (g *Service) listDecisions(ctx context.Context, p keys.Principal, page httpx.Page, f decisionFilter) ([]DecisionView, error) {
+	list, err := g.decisions(ctx, p, page, f)
+	if err != nil {
+		return nil, err
 	}
 	views := make([]DecisionView, 0, len(list))
 	for _, d := range list {
 		v, err := decisionView(d)
 		if err != nil {
-			httpx.Fail(c, err)
-			return
+			return nil, err
 		}
 		if !f.expandInput {
 			v.Input = nil
 		}
 		views = append(views, v)
 	}
-	httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
+	return views, nil
 }
 
 // decisionFilter narrows GET /v1/scores: by recommendation, by creation time (both ends

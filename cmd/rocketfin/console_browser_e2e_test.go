@@ -77,12 +77,51 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	expectProblem(t, s.do("GET", "/v1/tenant", made, nil), http.StatusUnauthorized, "unauthenticated", "")
 	b.check("keys-revoked")
 
+	// Score a catalog company in the playground, then find the decision record.
+	b.do("open the playground", chromedp.Navigate(s.base+"/console/playground"), chromedp.WaitVisible(chromedp.CSS("#company")))
+	b.check("playground")
+	first := get(b, "first company", chromedp.Evaluate[string](`document.querySelector("#company option:checked").textContent`))
+	b.do("score", chromedp.Submit(chromedp.CSS("#body")), chromedp.WaitVisible(chromedp.CSS("#result-recommendation")))
+	rec := b.text("#result-recommendation")
+	if !strings.Contains(first, "expected "+rec) {
+		t.Fatalf("the playground answered %s for %s", rec, first)
+	}
+	if !strings.Contains(b.text("main"), "curl -s -X POST "+s.base+"/v1/scores") {
+		t.Fatal("the playground does not show the curl that reproduces the call")
+	}
+	b.check("playground-result")
+	b.do("open the decision", chromedp.Click(chromedp.CSS(`main a[href^="/console/decisions/sc_"]`)), chromedp.WaitVisible(chromedp.CSS("#audit-h")))
+	if main := b.text("main"); !strings.Contains(main, "Input SHA-256") || !strings.Contains(main, "req_") {
+		t.Fatalf("decision page: %s", main)
+	}
+	b.check("decision")
+	b.do("filter decisions", chromedp.Navigate(s.base+"/console/decisions?recommendation="+rec), chromedp.WaitVisible(chromedp.CSS("main table")))
+	if n := get(b, "rows", chromedp.Evaluate[int](`document.querySelectorAll("main tbody tr a").length`)); n != 1 {
+		t.Fatalf("%d decisions listed for %s, want 1", n, rec)
+	}
+	b.check("decisions")
+	other := "decline"
+	if rec == "decline" {
+		other = "accept"
+	}
+	b.do("filter decisions out", chromedp.Navigate(s.base+"/console/decisions?recommendation="+other), chromedp.WaitVisible(chromedp.CSS("main table")))
+	if n := get(b, "rows", chromedp.Evaluate[int](`document.querySelectorAll("main tbody tr a").length`)); n != 0 {
+		t.Fatalf("%d decisions listed for %s, want 0", n, other)
+	}
+
 	// Switch to live: the banner goes, the keys are the live ones; and back.
+	b.do("back to keys", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("#key-name")))
 	b.do("switch to live", chromedp.Click(chromedp.CSS(`.envswitch button[value=live]`)), chromedp.WaitVisible(chromedp.CSS(`.envswitch button[value=live][aria-pressed=true]`)))
 	if strings.Contains(b.text("body"), "Sandbox: fictitious companies") || !strings.Contains(b.text("main"), liveKey[:12]) {
 		t.Fatalf("live keys page: %s", b.text("main"))
 	}
 	b.check("keys-live")
+	b.do("live playground", chromedp.Navigate(s.base+"/console/playground"), chromedp.WaitVisible(chromedp.CSS("#body")))
+	if !strings.Contains(b.text("main"), "spends a trial credit") {
+		t.Fatal("the live playground does not warn that a credit will be spent")
+	}
+	b.check("playground-live")
+	b.do("keys again", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("#key-name")))
 	b.do("switch back", chromedp.Click(chromedp.CSS(`.envswitch button[value=sandbox]`)), chromedp.WaitVisible(chromedp.CSS(".sandbox-banner")))
 	if !strings.Contains(b.text("main"), sandboxKey[:12]) {
 		t.Fatalf("sandbox keys page: %s", b.text("main"))

@@ -56,6 +56,10 @@ var Routes = map[string]Scope{
 	"POST /console/oauth-clients":                   KeysWrite,
 	"POST /console/oauth-clients/:id/rotate-secret": KeysWrite,
 	"POST /console/oauth-clients/:id/delete":        KeysWrite,
+	"GET /console/playground":                       ScoresWrite,
+	"POST /console/playground":                      ScoresWrite,
+	"GET /console/decisions":                        ScoresRead,
+	"GET /console/decisions/:id":                    ScoresRead,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.
