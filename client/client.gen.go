@@ -2191,6 +2191,12 @@ type GetConsoleAssetParams struct {
 	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
 }
 
+// GetConsoleUsageParams defines parameters for GetConsoleUsage.
+type GetConsoleUsageParams struct {
+	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
+	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
+}
+
 // GetHealthParams defines parameters for GetHealth.
 type GetHealthParams struct {
 	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
@@ -3589,6 +3595,13 @@ type ClientInterface interface {
 	// Corresponds with GET /console/static/{name} (the `GetConsoleAsset` operationId).
 	GetConsoleAsset(ctx context.Context, name string, params *GetConsoleAssetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetConsoleUsage Usage of the month
+	//
+	// Analyses per day by environment (SVG, with the same figures as a table), the month's totals, the spend cap and its progress, the CSV export. Needs a console session holding usage:read.
+	//
+	// Corresponds with GET /console/usage (the `GetConsoleUsage` operationId).
+	GetConsoleUsage(ctx context.Context, params *GetConsoleUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness: 200 while the process lives
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -4651,6 +4664,23 @@ func (c *Client) ScoreInConsolePlaygroundWithFormdataBody(ctx context.Context, p
 // Corresponds with GET /console/static/{name} (the `GetConsoleAsset` operationId).
 func (c *Client) GetConsoleAsset(ctx context.Context, name string, params *GetConsoleAssetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConsoleAssetRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsoleUsage Usage of the month
+//
+// Analyses per day by environment (SVG, with the same figures as a table), the month's totals, the spend cap and its progress, the CSV export. Needs a console session holding usage:read.
+//
+// Corresponds with GET /console/usage (the `GetConsoleUsage` operationId).
+func (c *Client) GetConsoleUsage(ctx context.Context, params *GetConsoleUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsoleUsageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6980,6 +7010,48 @@ func NewGetConsoleAssetRequest(server string, name string, params *GetConsoleAss
 	}
 
 	operationPath := fmt.Sprintf("/console/static/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.RocketFinVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("RocketFin-Version", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetConsoleUsageRequest constructs an http.Request for the GetConsoleUsage method
+func NewGetConsoleUsageRequest(server string, params *GetConsoleUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/usage")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10519,6 +10591,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /console/static/{name} (the `GetConsoleAsset` operationId).
 	GetConsoleAssetWithResponse(ctx context.Context, name string, params *GetConsoleAssetParams, reqEditors ...RequestEditorFn) (*GetConsoleAssetResponse, error)
 
+	// GetConsoleUsageWithResponse Usage of the month
+	//
+	// Analyses per day by environment (SVG, with the same figures as a table), the month's totals, the spend cap and its progress, the CSV export. Needs a console session holding usage:read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/usage (the `GetConsoleUsage` operationId).
+	GetConsoleUsageWithResponse(ctx context.Context, params *GetConsoleUsageParams, reqEditors ...RequestEditorFn) (*GetConsoleUsageResponse, error)
+
 	// GetHealthWithResponse Liveness: 200 while the process lives
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -13518,6 +13599,111 @@ func (r GetConsoleAssetResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetConsoleAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConsoleUsageResponse200Headers the declared response headers of an HTTP 200 response for GetConsoleUsage
+type GetConsoleUsageResponse200Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleUsageResponse303Headers the declared response headers of an HTTP 303 response for GetConsoleUsage
+type GetConsoleUsageResponse303Headers struct {
+	Location                *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleUsageResponse400Headers the declared response headers of an HTTP 400 response for GetConsoleUsage
+type GetConsoleUsageResponse400Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleUsageResponse403Headers the declared response headers of an HTTP 403 response for GetConsoleUsage
+type GetConsoleUsageResponse403Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleUsageResponse404Headers the declared response headers of an HTTP 404 response for GetConsoleUsage
+type GetConsoleUsageResponse404Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleUsageResponse409Headers the declared response headers of an HTTP 409 response for GetConsoleUsage
+type GetConsoleUsageResponse409Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+type GetConsoleUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetConsoleUsageResponse200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetConsoleUsageResponse303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetConsoleUsageResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetConsoleUsageResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetConsoleUsageResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetConsoleUsageResponse409Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsoleUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsoleUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsoleUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsoleUsageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21169,6 +21355,21 @@ func (c *ClientWithResponses) GetConsoleAssetWithResponse(ctx context.Context, n
 	return ParseGetConsoleAssetResponse(rsp)
 }
 
+// GetConsoleUsageWithResponse Usage of the month
+//
+// Analyses per day by environment (SVG, with the same figures as a table), the month's totals, the spend cap and its progress, the CSV export. Needs a console session holding usage:read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/usage (the `GetConsoleUsage` operationId).
+func (c *ClientWithResponses) GetConsoleUsageWithResponse(ctx context.Context, params *GetConsoleUsageParams, reqEditors ...RequestEditorFn) (*GetConsoleUsageResponse, error) {
+	rsp, err := c.GetConsoleUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsoleUsageResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness: 200 while the process lives
 //
 // Returns a wrapper object for the known response body format(s).
@@ -28230,6 +28431,288 @@ func ParseGetConsoleAssetResponse(rsp *http.Response) (*GetConsoleAssetResponse,
 			headers.XRequestId = value
 		}
 		response.Headers404 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConsoleUsageResponse parses an HTTP response from a GetConsoleUsageWithResponse call
+func ParseGetConsoleUsageResponse(rsp *http.Response) (*GetConsoleUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsoleUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetConsoleUsageResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetConsoleUsageResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetConsoleUsageResponse400Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetConsoleUsageResponse403Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetConsoleUsageResponse404Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetConsoleUsageResponse409Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil

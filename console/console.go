@@ -22,6 +22,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -43,6 +44,7 @@ type Deps struct {
 	Keys    *keys.Service
 	Clients *oauth.Clients
 	Scores  *scores.Service
+	Meter   *metering.Meter
 	Clock   clock.Clock
 	// PublicURL starts the curl examples the pages show.
 	PublicURL string
@@ -201,4 +203,5 @@ func (cs *Console) Routes(r httpx.Routes) {
 	r.Root.Handle(http.MethodPost, "/console/playground", httpx.BodyLimit(4*scoring.MaxRequestBytes), cs.signedIn, cs.handleScore)
 	at(http.MethodGet, "/decisions", cs.handleDecisions)
 	at(http.MethodGet, "/decisions/:id", cs.handleDecision)
+	at(http.MethodGet, "/usage", cs.handleUsage)
 }

@@ -135,6 +135,14 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		t.Fatalf("finance's menu: %s", nav)
 	}
 	f.check("home-finance")
+	f.do("open usage as finance", chromedp.Navigate(s.base+"/console/usage"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	if main := f.text("main"); !strings.Contains(main, "Sandbox analyses this month") || !strings.Contains(main, "Download this month") {
+		t.Fatalf("usage: %s", main)
+	}
+	if n := get(f, "sandbox bars", chromedp.Evaluate[int](`[...document.querySelectorAll("svg.chart rect.sandbox")].filter(r => +r.getAttribute("height") > 0).length`)); n != 1 {
+		t.Fatalf("%d days with sandbox analyses drawn, want 1 (the playground's)", n)
+	}
+	f.check("usage")
 	f.do("open keys as finance", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if !strings.Contains(f.text("main"), "lacks the scope keys:read") {
 		t.Fatalf("finance on keys: %s", f.text("main"))

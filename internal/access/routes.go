@@ -60,6 +60,7 @@ var Routes = map[string]Scope{
 	"POST /console/playground":                      ScoresWrite,
 	"GET /console/decisions":                        ScoresRead,
 	"GET /console/decisions/:id":                    ScoresRead,
+	"GET /console/usage":                            UsageRead,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.
