@@ -40,7 +40,8 @@ func raw(s *string) json.RawMessage {
 	return json.RawMessage(*s)
 }
 
-func newView(e Event) View {
+// NewView shows an event as the API does.
+func NewView(e Event) View {
 	v := View{ID: e.ID, Object: "audit_event", Actor: Party{e.ActorType, e.ActorID}, Action: e.Action,
 		Target: Party{e.TargetType, e.TargetID}, Before: raw(e.Before), After: raw(e.After),
 		RequestID: e.RequestID, ClientIP: e.ClientIP, CreatedAt: e.CreatedAt.UTC()}
@@ -79,7 +80,7 @@ func Routes(r httpx.Routes, db *gorm.DB, caller func(*gin.Context) (tenantID, en
 		}
 		views := make([]View, len(list))
 		for i, e := range list {
-			views[i] = newView(e)
+			views[i] = NewView(e)
 		}
 		httpx.JSON(c, http.StatusOK, httpx.NewList(views, page))
 	})

@@ -28,7 +28,8 @@ type View struct {
 	Metadata    metadata.Metadata `json:"metadata"`
 }
 
-func newView(c Consent, now time.Time) View {
+// NewView shows a consent as of now, as the API does.
+func NewView(c Consent, now time.Time) View {
 	v := View{
 		ID: c.ID, Object: "consent", Environment: c.Environment, CompanyID: c.CompanyID, Scopes: c.ScopeList(),
 		Evidence: c.Evidence, Status: c.Status(now), KeyID: c.KeyID, CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
@@ -76,7 +77,7 @@ func (s *Service) handleList(c *gin.Context) {
 	}
 	list, err := s.List(c.Request.Context(), keys.PrincipalOf(c), page, filter)
 	now := s.clock.Now()
-	httpx.RespondList(c, list, err, page, func(con Consent) View { return newView(con, now) })
+	httpx.RespondList(c, list, err, page, func(con Consent) View { return NewView(con, now) })
 }
 
 func (s *Service) handleGet(c *gin.Context) {
@@ -85,7 +86,7 @@ func (s *Service) handleGet(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	httpx.JSON(c, http.StatusOK, newView(con, s.clock.Now()))
+	httpx.JSON(c, http.StatusOK, NewView(con, s.clock.Now()))
 }
 
 func (s *Service) handleWithdraw(c *gin.Context) {
@@ -94,5 +95,5 @@ func (s *Service) handleWithdraw(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	httpx.JSON(c, http.StatusOK, newView(con, s.clock.Now()))
+	httpx.JSON(c, http.StatusOK, NewView(con, s.clock.Now()))
 }

@@ -97,7 +97,7 @@ func (s *Service) CreateOnce(ctx context.Context, p keys.Principal, in CreateInp
 		if err != nil {
 			return err
 		}
-		body, err := httpx.Marshal(newView(c, now))
+		body, err := httpx.Marshal(NewView(c, now))
 		if err != nil {
 			return fmt.Errorf("encode consent %s: %w", c.ID, err)
 		}

@@ -7,6 +7,7 @@ package console
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -16,12 +17,15 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/members"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/scores"
@@ -38,14 +42,18 @@ var staticFiles embed.FS
 
 // Deps are the services the console shows and drives.
 type Deps struct {
-	Signin  *signin.Service
-	Tenants *tenants.Service
-	Signup  *tenants.HTTP
-	Keys    *keys.Service
-	Clients *oauth.Clients
-	Scores  *scores.Service
-	Meter   *metering.Meter
-	Clock   clock.Clock
+	Signin   *signin.Service
+	Tenants  *tenants.Service
+	Signup   *tenants.HTTP
+	Keys     *keys.Service
+	Clients  *oauth.Clients
+	Scores   *scores.Service
+	Meter    *metering.Meter
+	Consents *consents.Service
+	Members  *members.Service
+	// DB is read for the audit trail (audit.List).
+	DB    *gorm.DB
+	Clock clock.Clock
 	// PublicURL starts the curl examples the pages show.
 	PublicURL string
 	// RequireVerifiedEmail says live calls wait for the signup email to be verified.
@@ -63,6 +71,13 @@ var funcs = template.FuncMap{
 	"money": formatMoney,
 	"pct":   formatPct,
 	"json":  indentJSON,
+	// jsontext is a before or after of the audit trail as text, empty when there is none.
+	"jsontext": func(raw json.RawMessage) string {
+		if len(raw) == 0 || string(raw) == "null" {
+			return ""
+		}
+		return string(raw)
+	},
 	"datep": func(t *time.Time) string {
 		if t == nil {
 			return "—"
@@ -204,4 +219,12 @@ func (cs *Console) Routes(r httpx.Routes) {
 	at(http.MethodGet, "/decisions", cs.handleDecisions)
 	at(http.MethodGet, "/decisions/:id", cs.handleDecision)
 	at(http.MethodGet, "/usage", cs.handleUsage)
+	at(http.MethodGet, "/consents", cs.handleConsents)
+	at(http.MethodPost, "/consents", cs.handleCreateConsent)
+	at(http.MethodPost, "/consents/:id/withdraw", cs.handleWithdrawConsent)
+	at(http.MethodGet, "/team", cs.handleTeam)
+	at(http.MethodPost, "/team", cs.handleInvite)
+	at(http.MethodPost, "/team/:id/role", cs.handleSetRole)
+	at(http.MethodPost, "/team/:id/remove", cs.handleRemoveMember)
+	at(http.MethodGet, "/audit", cs.handleAudit)
 }

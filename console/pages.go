@@ -96,9 +96,17 @@ type keysData struct {
 // flashes are the messages a redirect after an action may name (?done=…): nothing a link can
 // make the page say beyond these.
 var flashes = map[string]string{
-	"key_revoked":    "The key was revoked: calls with it fail.",
-	"client_deleted": "The OAuth2 client was deleted: its secret and tokens stop working.",
+	"key_revoked":       "The key was revoked: calls with it fail.",
+	"client_deleted":    "The OAuth2 client was deleted: its secret and tokens stop working.",
+	"consent_recorded":  "The consent was recorded.",
+	"consent_withdrawn": "The consent was withdrawn: calls relying on it are refused.",
+	"member_invited":    "The invitation was sent.",
+	"role_changed":      "The role was changed.",
+	"member_removed":    "The member was removed; their sessions end within a second.",
 }
+
+// errTooLong refuses a filter no stored value can match.
+var errTooLong = problem.New(problem.Invalid, "a filter is at most 200 characters")
 
 // keysPage renders the keys page of the viewer's environment, with a secret shown once.
 func (cs *Console) keysPage(c *gin.Context, status int, secret *secretView, title string, err error) {

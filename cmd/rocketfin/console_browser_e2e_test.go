@@ -109,6 +109,47 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		t.Fatalf("%d decisions listed for %s, want 0", n, other)
 	}
 
+	// Record a consent and withdraw it.
+	b.do("record a consent",
+		chromedp.Navigate(s.base+"/console/consents"),
+		chromedp.SendKeys(chromedp.CSS("#company_id"), "FR-BROWSER-1"),
+		chromedp.Click(chromedp.CSS(`input[name=scopes][value=bank_data]`)),
+		chromedp.SendKeys(chromedp.CSS("#evidence"), "signed form 42"),
+		chromedp.Submit(chromedp.CSS("#evidence")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	if !strings.Contains(b.text("main table"), "FR-BROWSER-1") {
+		t.Fatalf("consents: %s", b.text("main"))
+	}
+	b.check("consents")
+	b.do("withdraw it",
+		chromedp.Click(chromedp.CSS("main table summary")),
+		chromedp.Click(chromedp.CSS(`main table input[name=confirm]`)),
+		chromedp.Submit(chromedp.CSS(`main table input[name=confirm]`)),
+		chromedp.WaitVisible(chromedp.CSS("main table .badge.withdrawn")),
+	)
+	if !strings.Contains(b.text("main table"), "withdrawn") {
+		t.Fatalf("withdrawn consent: %s", b.text("main table"))
+	}
+
+	// The team: invite finance; the audit log shows the revocation.
+	b.do("invite finance",
+		chromedp.Navigate(s.base+"/console/team"),
+		chromedp.SendKeys(chromedp.CSS("#invite-email"), "fin@browser.example"),
+		chromedp.SetValue(chromedp.CSS("#invite-role"), "finance"),
+		chromedp.Submit(chromedp.CSS("#invite-email")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	if team := b.text("main table"); !strings.Contains(team, "fin@browser.example") || !strings.Contains(team, "invited") {
+		t.Fatalf("team: %s", team)
+	}
+	b.check("team")
+	b.do("audit", chromedp.Navigate(s.base+"/console/audit?action=key.revoked"), chromedp.WaitVisible(chromedp.CSS("main table")))
+	if n := get(b, "events", chromedp.Evaluate[int](`document.querySelectorAll("main tbody tr td code").length`)); n == 0 || !strings.Contains(b.text("main table"), "key.revoked") {
+		t.Fatalf("audit: %s", b.text("main table"))
+	}
+	b.check("audit")
+
 	// Switch to live: the banner goes, the keys are the live ones; and back.
 	b.do("back to keys", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("#key-name")))
 	b.do("switch to live", chromedp.Click(chromedp.CSS(`.envswitch button[value=live]`)), chromedp.WaitVisible(chromedp.CSS(`.envswitch button[value=live][aria-pressed=true]`)))
@@ -128,7 +169,6 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	}
 
 	// Finance: no keys in the menu, and the page refused.
-	expect(t, s.do("POST", "/v1/members", liveKey, map[string]string{"email": "fin@browser.example", "role": "finance"}), http.StatusCreated)
 	f := newChrome(t, s.base)
 	f.signIn(s.base, "fin", "pw-fin")
 	if nav := f.text("nav.side"); strings.Contains(nav, "API keys") || !strings.Contains(nav, "Home") {

@@ -61,6 +61,14 @@ var Routes = map[string]Scope{
 	"GET /console/decisions":                        ScoresRead,
 	"GET /console/decisions/:id":                    ScoresRead,
 	"GET /console/usage":                            UsageRead,
+	"GET /console/consents":                         ConsentsRead,
+	"POST /console/consents":                        ConsentsWrite,
+	"POST /console/consents/:id/withdraw":           ConsentsWrite,
+	"GET /console/team":                             MembersRead,
+	"POST /console/team":                            MembersWrite,
+	"POST /console/team/:id/role":                   MembersWrite,
+	"POST /console/team/:id/remove":                 MembersWrite,
+	"GET /console/audit":                            AuditRead,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.
