@@ -105,22 +105,29 @@ func (h *HTTP) handleReconciliation(c *gin.Context) {
 		httpx.JSON(c, http.StatusOK, rec)
 		return
 	}
-	// Validate before the first byte: after it, the status is sent.
-	if err := liveOnly(p); err != nil {
+	if err := h.svc.ReconciliationCSV(c, p, period); err != nil {
 		httpx.Fail(c, err)
-		return
+	}
+}
+
+// ReconciliationCSV answers the reconciliation of period as a CSV download: one "event" row per
+// usage event, then one "total" row per reporting state. It refuses (and writes nothing) before
+// the first byte; an error after it is logged and leaves the file without its total rows.
+func (s *Service) ReconciliationCSV(c *gin.Context, p keys.Principal, period string) error {
+	if err := liveOnly(p); err != nil {
+		return err
 	}
 	if _, ok := money.ParsePeriod(period); !ok {
-		httpx.Fail(c, problem.Field("period", "must be a month such as 2026-11"))
-		return
+		return problem.Field("period", "must be a month such as 2026-11")
 	}
+	rec := Reconciliation{Totals: map[string]StateTotal{}}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="reconciliation-%s.csv"`, period))
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(ReconciliationColumns)
 	currency := ""
-	err := h.svc.Reconcile(c.Request.Context(), p, period, func(l ReconciliationLine) error {
+	err := s.Reconcile(c.Request.Context(), p, period, func(l ReconciliationLine) error {
 		rec.Add(l)
 		currency = l.Amount.Currency
 		ident, lastErr := "", ""
@@ -135,22 +142,22 @@ func (h *HTTP) handleReconciliation(c *gin.Context) {
 			strconv.Itoa(l.Attempts), httpx.CSVCell(lastErr), "1"})
 	})
 	if err != nil {
-		// Headers are gone: the truncated file has no total rows.
 		httpx.Logger(c).Error("reconciliation export", "error", err.Error())
 		w.Flush()
-		return
+		return nil
 	}
 	states := make([]string, 0, len(rec.Totals))
-	for s := range rec.Totals {
-		states = append(states, s)
+	for st := range rec.Totals {
+		states = append(states, st)
 	}
 	sort.Strings(states)
-	for _, s := range states {
-		t := rec.Totals[s]
+	for _, st := range states {
+		t := rec.Totals[st]
 		_ = w.Write([]string{"total", "", "", "", strconv.FormatInt(t.Quantity, 10), strconv.FormatInt(t.Amount, 10), currency,
-			"", s, "", "", "", strconv.FormatInt(t.Events, 10)})
+			"", st, "", "", "", strconv.FormatInt(t.Events, 10)})
 	}
 	w.Flush()
+	return nil
 }
 
 func (h *HTTP) handleWebhook(c *gin.Context) {

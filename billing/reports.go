@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -169,4 +170,34 @@ func (s *Service) reconcilePage(ctx context.Context, tenantID, period, after str
 		return nil, fmt.Errorf("reconcile %s of %s: %w", period, tenantID, err)
 	}
 	return out, nil
+}
+
+// Status is where a tenant's billing stands, for the console.
+type Status struct {
+	// Configured says this server bills through Stripe at all.
+	Configured         bool
+	CustomerID         string
+	SubscriptionStatus string
+	// CheckoutURL is an open Checkout Session's, while it works.
+	CheckoutURL string
+}
+
+// Status reads the tenant's billing account.
+func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
+	st := Status{Configured: s.stripe != nil && s.priceID != ""}
+	a, err := s.store.Account(ctx, s.db, tenantID)
+	if errors.Is(err, errNoAccount) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.CustomerID = a.StripeCustomerID
+	if a.SubscriptionStatus != nil {
+		st.SubscriptionStatus = *a.SubscriptionStatus
+	}
+	if a.CheckoutURL != nil && a.CheckoutExpiresAt != nil && s.clock.Now().Before(*a.CheckoutExpiresAt) {
+		st.CheckoutURL = *a.CheckoutURL
+	}
+	return st, nil
 }

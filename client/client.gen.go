@@ -2034,6 +2034,31 @@ type GetConsoleAuditParams struct {
 	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
 }
 
+// GetConsoleBillingParams defines parameters for GetConsoleBilling.
+type GetConsoleBillingParams struct {
+	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
+	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
+}
+
+// GetConsoleReconciliationParams defines parameters for GetConsoleReconciliation.
+type GetConsoleReconciliationParams struct {
+	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
+	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
+}
+
+// SubscribeFromConsoleFormdataBody defines parameters for SubscribeFromConsole.
+type SubscribeFromConsoleFormdataBody struct {
+	// CsrfToken the session's CSRF token
+	CsrfToken            *string           `form:"csrf_token,omitempty" json:"csrf_token,omitempty"`
+	AdditionalProperties map[string]string `json:"-"`
+}
+
+// SubscribeFromConsoleParams defines parameters for SubscribeFromConsole.
+type SubscribeFromConsoleParams struct {
+	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
+	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
+}
+
 // FinishSignInParams defines parameters for FinishSignIn.
 type FinishSignInParams struct {
 	Code  *string `form:"code,omitempty" json:"code,omitempty"`
@@ -2727,6 +2752,9 @@ type VerifyEmailParams struct {
 // OperatorUpdateTenantJSONRequestBody defines body for OperatorUpdateTenant for application/json ContentType.
 type OperatorUpdateTenantJSONRequestBody = TenantPatch
 
+// SubscribeFromConsoleFormdataRequestBody defines body for SubscribeFromConsole for application/x-www-form-urlencoded ContentType.
+type SubscribeFromConsoleFormdataRequestBody SubscribeFromConsoleFormdataBody
+
 // CreateConsoleConsentFormdataRequestBody defines body for CreateConsoleConsent for application/x-www-form-urlencoded ContentType.
 type CreateConsoleConsentFormdataRequestBody CreateConsoleConsentFormdataBody
 
@@ -2816,6 +2844,74 @@ type UpdateTenantJSONRequestBody = TenantSettings
 
 // VerifyEmailFormdataRequestBody defines body for VerifyEmail for application/x-www-form-urlencoded ContentType.
 type VerifyEmailFormdataRequestBody VerifyEmailFormdataBody
+
+// Getter for additional properties for SubscribeFromConsoleFormdataBody. Returns the specified
+// element and whether it was found
+func (a SubscribeFromConsoleFormdataBody) Get(fieldName string) (value string, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for SubscribeFromConsoleFormdataBody
+func (a *SubscribeFromConsoleFormdataBody) Set(fieldName string, value string) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]string)
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for SubscribeFromConsoleFormdataBody to handle AdditionalProperties
+func (a *SubscribeFromConsoleFormdataBody) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["csrf_token"]; found {
+		err = json.Unmarshal(raw, &a.CsrfToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'csrf_token': %w", err)
+		}
+		delete(object, "csrf_token")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]string)
+		for fieldName, fieldBuf := range object {
+			var fieldVal string
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for SubscribeFromConsoleFormdataBody to handle AdditionalProperties
+func (a SubscribeFromConsoleFormdataBody) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.CsrfToken != nil {
+		object["csrf_token"], err = json.Marshal(a.CsrfToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'csrf_token': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // Getter for additional properties for CreateConsoleConsentFormdataBody. Returns the specified
 // element and whether it was found
@@ -3829,6 +3925,38 @@ type ClientInterface interface {
 	// Corresponds with GET /console/audit (the `GetConsoleAudit` operationId).
 	GetConsoleAudit(ctx context.Context, params *GetConsoleAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetConsoleBilling Subscription, invoices and reconciliation
+	//
+	// Subscription status and the subscribe button (owners), invoices with the quantity Stripe metered beside the one counted here and a discrepancy flag, the reconciliation CSV. Needs a console session holding billing:read.
+	//
+	// Corresponds with GET /console/billing (the `GetConsoleBilling` operationId).
+	GetConsoleBilling(ctx context.Context, params *GetConsoleBillingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConsoleReconciliation A month's reconciliation as CSV
+	//
+	// Every live usage event of the month with its Stripe identifier and reporting state, then totals by state. Needs a console session holding billing:read.
+	//
+	// Corresponds with GET /console/billing/reconciliation (the `GetConsoleReconciliation` operationId).
+	GetConsoleReconciliation(ctx context.Context, params *GetConsoleReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribeFromConsoleWithBody Start the subscription (the page's form)
+	//
+	// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+	SubscribeFromConsoleWithBody(ctx context.Context, params *SubscribeFromConsoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscribeFromConsoleWithFormdataBody Start the subscription (the page's form)
+	//
+	// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+	SubscribeFromConsoleWithFormdataBody(ctx context.Context, params *SubscribeFromConsoleParams, body SubscribeFromConsoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// FinishSignIn Where the provider sends the person back
 	//
 	// Checks the state against this browser's and spends it (once), exchanges the code with the PKCE verifier, verifies the ID token (issuer, audience, expiry, signature, nonce) and requires an email the provider verified. The person joins the tenants that invited them (or whose signup email it is, as owner) and gets a session cookie.
@@ -4769,6 +4897,78 @@ func (c *Client) GetConsoleHome(ctx context.Context, params *GetConsoleHomeParam
 // Corresponds with GET /console/audit (the `GetConsoleAudit` operationId).
 func (c *Client) GetConsoleAudit(ctx context.Context, params *GetConsoleAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConsoleAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsoleBilling Subscription, invoices and reconciliation
+//
+// Subscription status and the subscribe button (owners), invoices with the quantity Stripe metered beside the one counted here and a discrepancy flag, the reconciliation CSV. Needs a console session holding billing:read.
+//
+// Corresponds with GET /console/billing (the `GetConsoleBilling` operationId).
+func (c *Client) GetConsoleBilling(ctx context.Context, params *GetConsoleBillingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsoleBillingRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsoleReconciliation A month's reconciliation as CSV
+//
+// Every live usage event of the month with its Stripe identifier and reporting state, then totals by state. Needs a console session holding billing:read.
+//
+// Corresponds with GET /console/billing/reconciliation (the `GetConsoleReconciliation` operationId).
+func (c *Client) GetConsoleReconciliation(ctx context.Context, params *GetConsoleReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsoleReconciliationRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribeFromConsoleWithBody Start the subscription (the page's form)
+//
+// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+func (c *Client) SubscribeFromConsoleWithBody(ctx context.Context, params *SubscribeFromConsoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribeFromConsoleRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscribeFromConsoleWithFormdataBody Start the subscription (the page's form)
+//
+// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+func (c *Client) SubscribeFromConsoleWithFormdataBody(ctx context.Context, params *SubscribeFromConsoleParams, body SubscribeFromConsoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscribeFromConsoleRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6946,6 +7146,145 @@ func NewGetConsoleAuditRequest(server string, params *GetConsoleAuditParams) (*h
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.RocketFinVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("RocketFin-Version", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetConsoleBillingRequest constructs an http.Request for the GetConsoleBilling method
+func NewGetConsoleBillingRequest(server string, params *GetConsoleBillingParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/billing")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.RocketFinVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("RocketFin-Version", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetConsoleReconciliationRequest constructs an http.Request for the GetConsoleReconciliation method
+func NewGetConsoleReconciliationRequest(server string, params *GetConsoleReconciliationParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/billing/reconciliation")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.RocketFinVersion != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("RocketFin-Version", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSubscribeFromConsoleRequestWithFormdataBody calls the generic SubscribeFromConsole builder with application/x-www-form-urlencoded body
+func NewSubscribeFromConsoleRequestWithFormdataBody(server string, params *SubscribeFromConsoleParams, body SubscribeFromConsoleFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewSubscribeFromConsoleRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewSubscribeFromConsoleRequestWithBody constructs an http.Request for the SubscribeFromConsole method, with any body, and a specified content type
+func NewSubscribeFromConsoleRequestWithBody(server string, params *SubscribeFromConsoleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/console/billing/subscribe")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -11587,6 +11926,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /console/audit (the `GetConsoleAudit` operationId).
 	GetConsoleAuditWithResponse(ctx context.Context, params *GetConsoleAuditParams, reqEditors ...RequestEditorFn) (*GetConsoleAuditResponse, error)
 
+	// GetConsoleBillingWithResponse Subscription, invoices and reconciliation
+	//
+	// Subscription status and the subscribe button (owners), invoices with the quantity Stripe metered beside the one counted here and a discrepancy flag, the reconciliation CSV. Needs a console session holding billing:read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/billing (the `GetConsoleBilling` operationId).
+	GetConsoleBillingWithResponse(ctx context.Context, params *GetConsoleBillingParams, reqEditors ...RequestEditorFn) (*GetConsoleBillingResponse, error)
+
+	// GetConsoleReconciliationWithResponse A month's reconciliation as CSV
+	//
+	// Every live usage event of the month with its Stripe identifier and reporting state, then totals by state. Needs a console session holding billing:read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /console/billing/reconciliation (the `GetConsoleReconciliation` operationId).
+	GetConsoleReconciliationWithResponse(ctx context.Context, params *GetConsoleReconciliationParams, reqEditors ...RequestEditorFn) (*GetConsoleReconciliationResponse, error)
+
+	// SubscribeFromConsoleWithBodyWithResponse Start the subscription (the page's form)
+	//
+	// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+	SubscribeFromConsoleWithBodyWithResponse(ctx context.Context, params *SubscribeFromConsoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribeFromConsoleResponse, error)
+
+	// SubscribeFromConsoleWithFormdataBodyWithResponse Start the subscription (the page's form)
+	//
+	// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+	SubscribeFromConsoleWithFormdataBodyWithResponse(ctx context.Context, params *SubscribeFromConsoleParams, body SubscribeFromConsoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubscribeFromConsoleResponse, error)
+
 	// FinishSignInWithResponse Where the provider sends the person back
 	//
 	// Checks the state against this browser's and spends it (once), exchanges the code with the PKCE verifier, verifies the ID token (issuer, audience, expiry, signature, nonce) and requires an email the provider verified. The person joins the tenants that invited them (or whose signup email it is, as owner) and gets a session cookie.
@@ -13274,6 +13649,332 @@ func (r GetConsoleAuditResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetConsoleAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConsoleBillingResponse200Headers the declared response headers of an HTTP 200 response for GetConsoleBilling
+type GetConsoleBillingResponse200Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleBillingResponse303Headers the declared response headers of an HTTP 303 response for GetConsoleBilling
+type GetConsoleBillingResponse303Headers struct {
+	Location                *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleBillingResponse400Headers the declared response headers of an HTTP 400 response for GetConsoleBilling
+type GetConsoleBillingResponse400Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleBillingResponse403Headers the declared response headers of an HTTP 403 response for GetConsoleBilling
+type GetConsoleBillingResponse403Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleBillingResponse404Headers the declared response headers of an HTTP 404 response for GetConsoleBilling
+type GetConsoleBillingResponse404Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleBillingResponse409Headers the declared response headers of an HTTP 409 response for GetConsoleBilling
+type GetConsoleBillingResponse409Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+type GetConsoleBillingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetConsoleBillingResponse200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetConsoleBillingResponse303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetConsoleBillingResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetConsoleBillingResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetConsoleBillingResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetConsoleBillingResponse409Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsoleBillingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsoleBillingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsoleBillingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsoleBillingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConsoleReconciliationResponse200Headers the declared response headers of an HTTP 200 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse200Headers struct {
+	ContentDisposition      *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleReconciliationResponse303Headers the declared response headers of an HTTP 303 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse303Headers struct {
+	Location                *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleReconciliationResponse400Headers the declared response headers of an HTTP 400 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse400Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleReconciliationResponse403Headers the declared response headers of an HTTP 403 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse403Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleReconciliationResponse404Headers the declared response headers of an HTTP 404 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse404Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// GetConsoleReconciliationResponse409Headers the declared response headers of an HTTP 409 response for GetConsoleReconciliation
+type GetConsoleReconciliationResponse409Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+type GetConsoleReconciliationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetConsoleReconciliationResponse200Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *GetConsoleReconciliationResponse303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetConsoleReconciliationResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetConsoleReconciliationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetConsoleReconciliationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetConsoleReconciliationResponse409Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsoleReconciliationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsoleReconciliationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsoleReconciliationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsoleReconciliationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubscribeFromConsoleResponse200Headers the declared response headers of an HTTP 200 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse200Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse201Headers the declared response headers of an HTTP 201 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse201Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse303Headers the declared response headers of an HTTP 303 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse303Headers struct {
+	Location                *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse400Headers the declared response headers of an HTTP 400 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse400Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse403Headers the declared response headers of an HTTP 403 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse403Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse404Headers the declared response headers of an HTTP 404 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse404Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// SubscribeFromConsoleResponse409Headers the declared response headers of an HTTP 409 response for SubscribeFromConsole
+type SubscribeFromConsoleResponse409Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+type SubscribeFromConsoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubscribeFromConsoleResponse200Headers
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SubscribeFromConsoleResponse201Headers
+	// Headers303 the parsed response headers for an HTTP 303 response
+	Headers303 *SubscribeFromConsoleResponse303Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubscribeFromConsoleResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubscribeFromConsoleResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubscribeFromConsoleResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubscribeFromConsoleResponse409Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscribeFromConsoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscribeFromConsoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscribeFromConsoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscribeFromConsoleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23224,6 +23925,66 @@ func (c *ClientWithResponses) GetConsoleAuditWithResponse(ctx context.Context, p
 	return ParseGetConsoleAuditResponse(rsp)
 }
 
+// GetConsoleBillingWithResponse Subscription, invoices and reconciliation
+//
+// Subscription status and the subscribe button (owners), invoices with the quantity Stripe metered beside the one counted here and a discrepancy flag, the reconciliation CSV. Needs a console session holding billing:read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/billing (the `GetConsoleBilling` operationId).
+func (c *ClientWithResponses) GetConsoleBillingWithResponse(ctx context.Context, params *GetConsoleBillingParams, reqEditors ...RequestEditorFn) (*GetConsoleBillingResponse, error) {
+	rsp, err := c.GetConsoleBilling(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsoleBillingResponse(rsp)
+}
+
+// GetConsoleReconciliationWithResponse A month's reconciliation as CSV
+//
+// Every live usage event of the month with its Stripe identifier and reporting state, then totals by state. Needs a console session holding billing:read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /console/billing/reconciliation (the `GetConsoleReconciliation` operationId).
+func (c *ClientWithResponses) GetConsoleReconciliationWithResponse(ctx context.Context, params *GetConsoleReconciliationParams, reqEditors ...RequestEditorFn) (*GetConsoleReconciliationResponse, error) {
+	rsp, err := c.GetConsoleReconciliation(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsoleReconciliationResponse(rsp)
+}
+
+// SubscribeFromConsoleWithBodyWithResponse Start the subscription (the page's form)
+//
+// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+func (c *ClientWithResponses) SubscribeFromConsoleWithBodyWithResponse(ctx context.Context, params *SubscribeFromConsoleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscribeFromConsoleResponse, error) {
+	rsp, err := c.SubscribeFromConsoleWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribeFromConsoleResponse(rsp)
+}
+
+// SubscribeFromConsoleWithFormdataBodyWithResponse Start the subscription (the page's form)
+//
+// Then a link to Stripe Checkout. Needs a console session holding billing:write.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /console/billing/subscribe (the `SubscribeFromConsole` operationId).
+func (c *ClientWithResponses) SubscribeFromConsoleWithFormdataBodyWithResponse(ctx context.Context, params *SubscribeFromConsoleParams, body SubscribeFromConsoleFormdataRequestBody, reqEditors ...RequestEditorFn) (*SubscribeFromConsoleResponse, error) {
+	rsp, err := c.SubscribeFromConsoleWithFormdataBody(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscribeFromConsoleResponse(rsp)
+}
+
 // FinishSignInWithResponse Where the provider sends the person back
 //
 // Checks the state against this browser's and spends it (once), exchanges the code with the PKCE verifier, verifies the ID token (issuer, audience, expiry, signature, nonce) and requires an email the provider verified. The person joins the tenants that invited them (or whose signup email it is, as owner) and gets a session cookie.
@@ -26371,6 +27132,890 @@ func ParseGetConsoleAuditResponse(rsp *http.Response) (*GetConsoleAuditResponse,
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers GetConsoleAuditResponse409Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConsoleBillingResponse parses an HTTP response from a GetConsoleBillingWithResponse call
+func ParseGetConsoleBillingResponse(rsp *http.Response) (*GetConsoleBillingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsoleBillingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetConsoleBillingResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetConsoleBillingResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetConsoleBillingResponse400Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetConsoleBillingResponse403Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetConsoleBillingResponse404Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetConsoleBillingResponse409Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConsoleReconciliationResponse parses an HTTP response from a GetConsoleReconciliationWithResponse call
+func ParseGetConsoleReconciliationResponse(rsp *http.Response) (*GetConsoleReconciliationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsoleReconciliationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetConsoleReconciliationResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 303:
+		var headers GetConsoleReconciliationResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetConsoleReconciliationResponse400Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetConsoleReconciliationResponse403Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetConsoleReconciliationResponse404Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetConsoleReconciliationResponse409Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubscribeFromConsoleResponse parses an HTTP response from a SubscribeFromConsoleWithResponse call
+func ParseSubscribeFromConsoleResponse(rsp *http.Response) (*SubscribeFromConsoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscribeFromConsoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubscribeFromConsoleResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 201:
+		var headers SubscribeFromConsoleResponse201Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 303:
+		var headers SubscribeFromConsoleResponse303Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers303 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubscribeFromConsoleResponse400Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubscribeFromConsoleResponse403Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubscribeFromConsoleResponse404Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubscribeFromConsoleResponse409Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

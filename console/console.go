@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/billing"
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -51,6 +52,7 @@ type Deps struct {
 	Meter    *metering.Meter
 	Consents *consents.Service
 	Members  *members.Service
+	Billing  *billing.Service
 	// DB is read for the audit trail (audit.List).
 	DB    *gorm.DB
 	Clock clock.Clock
@@ -227,4 +229,7 @@ func (cs *Console) Routes(r httpx.Routes) {
 	at(http.MethodPost, "/team/:id/role", cs.handleSetRole)
 	at(http.MethodPost, "/team/:id/remove", cs.handleRemoveMember)
 	at(http.MethodGet, "/audit", cs.handleAudit)
+	at(http.MethodGet, "/billing", cs.handleBilling)
+	at(http.MethodPost, "/billing/subscribe", cs.handleSubscribe)
+	at(http.MethodGet, "/billing/reconciliation", cs.handleReconciliation)
 }

@@ -25,6 +25,7 @@ import (
 // billingParts is billing wired into the program: the service behind the
 // routes, and the usage-reporting worker while Stripe is configured.
 type billingParts struct {
+	svc      *billing.Service
 	http     *billing.HTTP
 	worker   *billing.Worker
 	interval time.Duration
@@ -49,7 +50,7 @@ func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clo
 		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID,
 		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: cfg.PublicURL,
 	})
-	b := &billingParts{http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
+	b := &billingParts{svc: svc, http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
 	if api != nil {
 		b.worker = billing.NewWorker(billing.WorkerOptions{
 			DB: db, Stripe: api, Clock: clk, Logger: log, EventName: cfg.StripeMeterEventName,

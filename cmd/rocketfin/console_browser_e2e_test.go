@@ -183,6 +183,14 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		t.Fatalf("%d days with sandbox analyses drawn, want 1 (the playground's)", n)
 	}
 	f.check("usage")
+	f.do("open billing as finance", chromedp.Navigate(s.base+"/console/billing"), chromedp.WaitVisible(chromedp.CSS("#inv-h")))
+	if main := f.text("main"); !strings.Contains(main, "No invoices yet") || strings.Contains(main, "Subscribe\n") {
+		t.Fatalf("billing as finance: %s", main)
+	}
+	if n := get(f, "subscribe buttons", chromedp.Evaluate[int](`document.querySelectorAll("form[action='/console/billing/subscribe']").length`)); n != 0 {
+		t.Fatal("finance is offered to subscribe")
+	}
+	f.check("billing-finance")
 	f.do("open keys as finance", chromedp.Navigate(s.base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if !strings.Contains(f.text("main"), "lacks the scope keys:read") {
 		t.Fatalf("finance on keys: %s", f.text("main"))

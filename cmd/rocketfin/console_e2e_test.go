@@ -10,18 +10,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketfin/rocketfin/billing/billingtest"
 	"github.com/rocketfin/rocketfin/internal/oidctest"
 )
 
 // consoleEnv starts an OpenID Provider with users and a RocketFin that signs people in with it.
-func consoleEnv(t *testing.T, users []oidctest.User) (*testServer, *oidctest.OP) {
+// Settings in extra are added to the server's.
+func consoleEnv(t *testing.T, users []oidctest.User, extra ...map[string]string) (*testServer, *oidctest.OP) {
 	t.Helper()
 	addr := oidctest.FreeAddr(t)
 	base := "http://" + addr
 	op := oidctest.Start(t, []string{base + "/console/callback"}, users)
-	s := startServer(t, map[string]string{"ROCKETFIN_ADDR": addr, "ROCKETFIN_PUBLIC_URL": base,
-		"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": oidctest.WebClient, "OIDC_CLIENT_SECRET": oidctest.ClientSecret})
-	return s, op
+	env := map[string]string{}
+	for _, e := range extra {
+		for k, v := range e {
+			env[k] = v
+		}
+	}
+	for k, v := range map[string]string{"ROCKETFIN_ADDR": addr, "ROCKETFIN_PUBLIC_URL": base,
+		"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": oidctest.WebClient, "OIDC_CLIENT_SECRET": oidctest.ClientSecret} {
+		env[k] = v
+	}
+	return startServer(t, env), op
 }
 
 // browser is a person's browser: a cookie jar and the CSRF token of its session.
@@ -340,4 +350,62 @@ func TestConsoleSessionsExpire(t *testing.T) {
 		t.Fatalf("sign-out: %d", code)
 	}
 	expectProblem(t, form.do("GET", "/v1/session", nil), http.StatusUnauthorized, "unauthenticated", "")
+}
+
+// TestConsoleBilling: against stripe-mock, an owner subscribes from the console and is led to
+// Stripe Checkout; the reconciliation downloads as CSV whichever environment the console shows;
+// finance reads billing but may not subscribe.
+func TestConsoleBilling(t *testing.T) {
+	proxy := billingtest.NewProxy(t, billingtest.MockURL(t))
+	s, op := consoleEnv(t, []oidctest.User{
+		{ID: "o", Username: "owner", Password: "pw", Email: "own@bill.example", EmailVerified: true},
+		{ID: "f", Username: "fin", Password: "pw", Email: "fin@bill.example", EmailVerified: true},
+	}, billingEnv(proxy, "1h"))
+	acct := s.signup("own@bill.example")
+	expect(t, s.do("POST", "/v1/members", acct.Live, map[string]string{"email": "fin@bill.example", "role": "finance"}), http.StatusCreated)
+	fin := newBrowser(t, s)
+	if status, _ := fin.signIn(op, "fin", "pw"); status != http.StatusOK {
+		t.Fatal("finance sign-in")
+	}
+	form := func(b *browser, path string) (int, string) {
+		res, err := b.client.PostForm(s.base+path, url.Values{"csrf_token": {b.csrf}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	if status, body := form(fin, "/console/billing/subscribe"); status != http.StatusForbidden || !strings.Contains(body, "lacks the scope billing:write") {
+		t.Fatalf("finance subscribing: %d %.300s", status, body)
+	}
+	owner := newBrowser(t, s)
+	if status, _ := owner.signIn(op, "owner", "pw"); status != http.StatusOK {
+		t.Fatal("owner sign-in")
+	}
+	status, body := form(owner, "/console/billing/subscribe")
+	if status != http.StatusCreated || !strings.Contains(body, "Continue to Stripe Checkout") {
+		t.Fatalf("subscribe: %d %.2000s", status, body)
+	}
+	if len(proxy.Calls("POST", "/v1/checkout/sessions")) != 1 {
+		t.Fatalf("checkout sessions made: %d", len(proxy.Calls("POST", "/v1/checkout/sessions")))
+	}
+	res, err := fin.client.Get(s.base + "/console/billing")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("billing page: %v %v", err, res)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), "A checkout is open") {
+		t.Fatalf("billing page after subscribing: %.2000s", page)
+	}
+	res, err = fin.client.Get(s.base + "/console/billing/reconciliation?period=2026-11")
+	if err != nil || res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("reconciliation: %v %v", err, res)
+	}
+	csvBody, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.HasPrefix(string(csvBody), "row_type,usage_event_id") {
+		t.Fatalf("reconciliation CSV: %s", csvBody)
+	}
 }

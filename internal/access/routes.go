@@ -69,6 +69,9 @@ var Routes = map[string]Scope{
 	"POST /console/team/:id/role":                   MembersWrite,
 	"POST /console/team/:id/remove":                 MembersWrite,
 	"GET /console/audit":                            AuditRead,
+	"GET /console/billing":                          BillingRead,
+	"POST /console/billing/subscribe":               BillingWrite,
+	"GET /console/billing/reconciliation":           BillingRead,
 }
 
 // RouteScope is the scope the route of c needs, if the table has it.
