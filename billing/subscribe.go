@@ -77,10 +77,10 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	success, cancel := in.SuccessURL, in.CancelURL
 	if base := strings.TrimRight(s.publicURL, "/"); base != "" {
 		if success == "" {
-			success = base + "/billing/success?session_id={CHECKOUT_SESSION_ID}"
+			success = base + "/console/billing?done=subscribed"
 		}
 		if cancel == "" {
-			cancel = base + "/billing/canceled"
+			cancel = base + "/console/billing?done=checkout_canceled"
 		}
 	}
 

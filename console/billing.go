@@ -33,7 +33,7 @@ func (cs *Console) billingPage(c *gin.Context, status int, checkout string, err 
 	v := viewerOf(c)
 	ctx := c.Request.Context()
 	d := billingData{Period: money.PeriodOf(cs.Clock.Now()), CheckoutURL: checkout}
-	p := page{Title: "Billing", Active: "billing", Data: &d}
+	p := page{Title: "Billing", Active: "billing", Data: &d, Flash: flashes[c.Query("done")]}
 	t, terr := cs.Tenants.Get(ctx, v.TenantID)
 	st, serr := cs.Billing.Status(ctx, v.TenantID)
 	list, lerr := cs.Billing.ListInvoices(ctx, live(v.Principal), httpx.Page{Limit: 24})

@@ -103,6 +103,8 @@ var flashes = map[string]string{
 	"member_invited":    "The invitation was sent.",
 	"role_changed":      "The role was changed.",
 	"member_removed":    "The member was removed; their sessions end within a second.",
+	"subscribed":        "Thank you: Stripe confirms the subscription in a moment, and the account becomes active.",
+	"checkout_canceled": "The checkout was canceled: nothing was charged. Subscribe again when ready.",
 }
 
 // errTooLong refuses a filter no stored value can match.

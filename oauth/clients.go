@@ -242,6 +242,11 @@ func (s *Clients) RotateSecret(ctx context.Context, p keys.Principal, id string,
 			return err
 		}
 		now := s.clock.Now()
+		if c.PreviousSecretExpiresAt != nil && now.Before(*c.PreviousSecretExpiresAt) {
+			// As for keys: one rotation at a time, so that a grace period is never cut short.
+			return problem.New(problem.Conflict, "the secret replaced by the last rotation works until %s; rotate again after it",
+				c.PreviousSecretExpiresAt.UTC().Format(time.RFC3339))
+		}
 		secret := newSecret()
 		end := now.Add(grace)
 		prev := c.SecretHash

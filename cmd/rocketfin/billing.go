@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,12 +44,13 @@ func stripeClient(cfg config.Config) *client.API {
 	})
 }
 
-// wireBilling builds billing on db; reg receives the worker's metrics.
-func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, reg prometheus.Registerer) *billingParts {
+// wireBilling builds billing on db; reg receives the worker's metrics; publicURL is where Stripe
+// Checkout sends the customer back.
+func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, reg prometheus.Registerer, publicURL string) *billingParts {
 	api := stripeClient(cfg)
 	svc := billing.NewService(billing.Options{
 		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID,
-		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: cfg.PublicURL,
+		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: publicURL,
 	})
 	b := &billingParts{svc: svc, http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
 	if api != nil {
@@ -84,7 +86,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps)
 		return err
 	}
 	defer database.Close(db)
-	b := wireBilling(cfg, db, log, d.clock, nil)
+	b := wireBilling(cfg, db, log, d.clock, nil, strings.TrimRight(cfg.PublicURL, "/"))
 	work := runner.New(ctx, log)
 	work.Go("billing worker", func(ctx context.Context) { b.run(ctx, d.billingPass) })
 	<-ctx.Done()

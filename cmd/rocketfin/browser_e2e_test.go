@@ -27,6 +27,9 @@ type chrome struct {
 	axe    string
 	mu     sync.Mutex
 	errors []string
+	// phone is the screen width the browser emulates, 0 for a desktop window; check then
+	// requires pages to fit it.
+	phone int
 }
 
 // newChrome starts a browser with its own profile; without ROCKETFIN_TEST_CHROMIUM and
@@ -159,6 +162,11 @@ func (c *chrome) check(name string) {
 	for _, e := range errs {
 		c.t.Errorf("browser error on %s: %s", name, e)
 	}
+	if c.phone > 0 {
+		if w := get(c, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > c.phone {
+			c.t.Errorf("%s is %dpx wide on a %dpx phone", name, w, c.phone)
+		}
+	}
 	if dir := os.Getenv("ROCKETFIN_SCREENSHOTS"); dir != "" {
 		png := get(c, "screenshot "+name, chromedp.FullScreenshot(100))
 		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
@@ -177,6 +185,13 @@ func (c *chrome) text(sel string) string {
 func (c *chrome) value(sel string) string {
 	c.t.Helper()
 	return get(c, "read "+sel, chromedp.Value(chromedp.CSS(sel)))
+}
+
+// asPhone makes the browser a phone of width CSS pixels.
+func (c *chrome) asPhone(width int) {
+	c.t.Helper()
+	c.do("phone", chromedp.EmulateViewport(int64(width), 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	c.phone = width
 }
 
 // signIn signs in through the provider's own login page.

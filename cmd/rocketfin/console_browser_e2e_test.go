@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,9 +19,17 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	users := []oidctest.User{
 		{ID: "u-owner", Username: "ana", Password: "pw-ana", Email: "ana@browser.example", EmailVerified: true},
 		{ID: "u-fin", Username: "fin", Password: "pw-fin", Email: "fin@browser.example", EmailVerified: true},
+		{ID: "u-admin", Username: "adm", Password: "pw-adm", Email: "adm@browser.example", EmailVerified: true},
+		{ID: "u-dev", Username: "dev", Password: "pw-dev", Email: "dev@browser.example", EmailVerified: true},
 	}
 	s, _ := consoleEnv(t, users)
 	b := newChrome(t, s.base)
+
+	// The documentation site: the guides and the generated reference.
+	for _, pg := range []string{"docs", "docs/quickstart", "docs/api"} {
+		b.do("open "+pg, chromedp.Navigate(s.base+"/"+pg), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		b.check(strings.ReplaceAll(pg, "/", "-"))
+	}
 
 	// Sign up in the form: both keys shown once, with the quickstart.
 	b.do("open signup", chromedp.Navigate(s.base+"/signup"), chromedp.WaitVisible(chromedp.CSS("#company_name")))
@@ -170,6 +179,8 @@ func TestConsoleInTheBrowser(t *testing.T) {
 
 	// Finance: no keys in the menu, and the page refused.
 	f := newChrome(t, s.base)
+	// Finance reads on a phone: every page must fit a narrow screen.
+	f.asPhone(390)
 	f.signIn(s.base, "fin", "pw-fin")
 	if nav := f.text("nav.side"); strings.Contains(nav, "API keys") || !strings.Contains(nav, "Home") {
 		t.Fatalf("finance's menu: %s", nav)
@@ -197,4 +208,38 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	}
 	f.expected("status of 403")
 	f.check("keys-refused-finance")
+
+	// Admins and developers: every page their menu offers opens without a browser error, and
+	// what their role lacks is neither offered nor served.
+	for _, who := range []struct {
+		user, role string
+		offered    []string
+		withheld   []string
+	}{
+		{"adm", "admin", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents", "/console/usage", "/console/billing", "/console/team", "/console/audit"}, nil},
+		{"dev", "developer", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents"}, []string{"/console/usage", "/console/billing", "/console/team", "/console/audit"}},
+	} {
+		expect(t, s.do("POST", "/v1/members", liveKey, map[string]string{"email": who.user + "@browser.example", "role": who.role}), http.StatusCreated)
+		c := newChrome(t, s.base)
+		c.signIn(s.base, who.user, "pw-"+who.user)
+		nav := get(c, "menu", chromedp.Evaluate[[]string](`[...document.querySelectorAll("nav.side a")].map(a => a.getAttribute("href"))`))
+		c.check("home-" + who.role)
+		for _, p := range who.offered {
+			if !slices.Contains(nav, p) {
+				t.Errorf("%s is not offered %s: %v", who.role, p, nav)
+			}
+			c.do(who.role+" opens "+p, chromedp.Navigate(s.base+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
+			c.check(who.role + strings.ReplaceAll(p, "/", "-"))
+		}
+		for _, p := range who.withheld {
+			if slices.Contains(nav, p) {
+				t.Errorf("%s is offered %s", who.role, p)
+			}
+			c.do(who.role+" opens "+p, chromedp.Navigate(s.base+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
+			if !strings.Contains(c.text("main"), "lacks the scope") {
+				t.Errorf("%s was served %s", who.role, p)
+			}
+			c.expected("status of 403")
+		}
+	}
 }

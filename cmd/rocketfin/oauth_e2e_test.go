@@ -295,6 +295,8 @@ func TestOAuth2ClientsAcrossReplicas(t *testing.T) {
 			}
 		}
 	}
+	// One rotation at a time: a second one within the grace would cut it short.
+	expectProblem(t, a.do("POST", "/v1/oauth-clients/"+id+"/rotate-secret", acct.Live, nil), http.StatusConflict, "conflict", "")
 	a.clock.Advance(61 * time.Second)
 	_, err = a.token(id, secret)
 	retrieveError(t, err, http.StatusUnauthorized, "invalid_client")

@@ -25,6 +25,7 @@ import (
 	"github.com/rocketfin/rocketfin/audit"
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/console"
+	"github.com/rocketfin/rocketfin/docs"
 	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/apiversion"
 	"github.com/rocketfin/rocketfin/internal/clock"
@@ -107,7 +108,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
 		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required, Accounts: a.tenants.Accounts(),
 	})
-	a.billing = wireBilling(cfg, db, log, clk, a.reg)
+	a.billing = wireBilling(cfg, db, log, clk, a.reg, publicURL)
 	box, err := secretBox(cfg, log)
 	if err != nil {
 		return nil, err
@@ -348,6 +349,11 @@ func (a *app) router() (*gin.Engine, error) {
 		return nil, err
 	}
 	pages.Routes(routes)
+	site, err := docs.New(openapi.Document)
+	if err != nil {
+		return nil, err
+	}
+	site.Routes(routes)
 	return r, nil
 }
 
