@@ -167,13 +167,17 @@ func (c *chrome) check(name string) {
 			c.t.Errorf("%s is %dpx wide on a %dpx phone", name, w, c.phone)
 		}
 	}
-	if dir := os.Getenv("ROCKETFIN_SCREENSHOTS"); dir != "" {
+	if dir := os.Getenv("ROCKETFIN_SCREENSHOTS"); dir != "" && screenshots[name] {
 		png := get(c, "screenshot "+name, chromedp.FullScreenshot(100))
 		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 			c.t.Fatal(err)
 		}
 	}
 }
+
+// screenshots are the pages whose pictures the README shows (docs/screenshots).
+var screenshots = map[string]bool{"home": true, "keys-created": true, "playground-result": true, "decision": true, "usage": true,
+	"team": true, "audit": true, "signup-done": true, "docs-quickstart": true, "keys-refused-finance": true}
 
 // text is the text of the first element sel matches.
 func (c *chrome) text(sel string) string {
