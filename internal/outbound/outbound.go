@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -56,18 +57,25 @@ var special = []struct {
 	{netip.MustParsePrefix("::/128"), "an unspecified address"},
 	{netip.MustParsePrefix("::1/128"), "a loopback address"},
 	{netip.MustParsePrefix("fc00::/7"), "a private address"},
+	{netip.MustParsePrefix("fec0::/10"), "a site-local address"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "a local-use NAT64 address"},
 	{netip.MustParsePrefix("fe80::/10"), "a link-local address"},
 	{netip.MustParsePrefix("ff00::/8"), "a multicast address"},
 }
 
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
 
 // Check refuses an address no request may reach.
 func (p Policy) Check(a netip.Addr) error {
 	a = a.Unmap()
-	if nat64.Contains(a) {
-		b := a.As16()
+	// IPv6 addresses that carry an IPv4 one are judged by it.
+	if b := a.As16(); nat64.Contains(a) {
 		a = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	} else if sixTo4.Contains(a) {
+		a = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
 	}
 	if p.AllowLoopback && a.IsLoopback() {
 		return nil
@@ -76,6 +84,9 @@ func (p Policy) Check(a netip.Addr) error {
 		if s.prefix.Contains(a) {
 			return refused("%s is %s", a, s.what)
 		}
+	}
+	if !a.IsGlobalUnicast() {
+		return refused("%s is not a global unicast address", a)
 	}
 	return nil
 }
@@ -149,7 +160,15 @@ func (p Policy) dial(ctx context.Context, network, addr string) (net.Conn, error
 			return nil, fmt.Errorf("%s: %w", host, err)
 		}
 	}
-	var d net.Dialer
+	// The address connected to is checked once more by the dialer itself: belt and braces for any
+	// path that would reach the network without the check above.
+	d := net.Dialer{Control: func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return refused("cannot read %s", address)
+		}
+		return p.Check(ap.Addr())
+	}}
 	var last error
 	for _, a := range addrs {
 		conn, err := d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port))

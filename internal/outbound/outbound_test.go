@@ -35,6 +35,11 @@ func TestInternalAddressesAreRefused(t *testing.T) {
 		{"fe80::1", false, false},
 		{"fd00:ec2::254", false, false},
 		{"224.0.0.1", false, false},
+		{"fec0::1", false, false},
+		{"64:ff9b:1::a00:1", false, false},
+		{"2002:a00:1::1", false, false},   // 6to4 wrapping 10.0.0.1
+		{"2002:5db8:d822::1", true, true}, // 6to4 wrapping 93.184.216.34
+		{"255.255.255.255", false, false},
 	} {
 		a := netip.MustParseAddr(c.addr)
 		if got := strict.Check(a) == nil; got != c.strict {
