@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/metadata"
@@ -129,8 +130,8 @@ func NewView(k Key, now time.Time) View {
 	return View{
 		ID: k.ID, Object: "api_key", Name: k.Name, Environment: k.Environment,
 		Prefix: k.Prefix, Last4: k.Last4, Status: k.Status(now),
-		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utc(k.LastUsedAt), ExpiresAt: utc(k.ExpiresAt),
-		RevokedAt: utc(k.RevokedAt), RotatedFrom: k.RotatedFrom, Metadata: metadata.Decode(k.Metadata),
+		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: clock.UTC(k.LastUsedAt), ExpiresAt: clock.UTC(k.ExpiresAt),
+		RevokedAt: clock.UTC(k.RevokedAt), RotatedFrom: k.RotatedFrom, Metadata: metadata.Decode(k.Metadata),
 	}
 }
 
@@ -139,14 +140,6 @@ func IssuedView(i Issued, now time.Time) View {
 	v := NewView(i.Key, now)
 	v.Secret = i.Secret
 	return v
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // Routes mounts the key routes.

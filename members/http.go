@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rocketfin/rocketfin/internal/access"
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/keys"
@@ -25,20 +26,12 @@ type View struct {
 	CreatedAt       time.Time   `json:"created_at"`
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // NewView shows m as of now.
 func NewView(m Member, now time.Time) View {
 	v := View{ID: m.ID, Object: "member", Email: m.Email, Role: m.Role, Status: m.Status(now), InvitedBy: m.InvitedBy,
-		JoinedAt: utc(m.JoinedAt), CreatedAt: m.CreatedAt.UTC()}
+		JoinedAt: clock.UTC(m.JoinedAt), CreatedAt: m.CreatedAt.UTC()}
 	if m.JoinedAt == nil {
-		v.InviteExpiresAt = utc(m.InviteExpiresAt)
+		v.InviteExpiresAt = clock.UTC(m.InviteExpiresAt)
 	}
 	return v
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rocketfin/rocketfin/internal/access"
+	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/metadata"
@@ -29,21 +30,13 @@ type View struct {
 	ClientSecret            string            `json:"client_secret,omitempty"`
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // NewView shows c; the previous secret's end only while it still works at now.
 func NewView(c Client, now time.Time) View {
 	v := View{ID: c.ID, Object: "oauth_client", Name: c.Name, Environment: c.Environment, Scopes: c.ScopeSet().List(),
-		SecretLast4: c.SecretLast4, CreatedAt: c.CreatedAt.UTC(), SecretRotatedAt: utc(c.SecretRotatedAt),
+		SecretLast4: c.SecretLast4, CreatedAt: c.CreatedAt.UTC(), SecretRotatedAt: clock.UTC(c.SecretRotatedAt),
 		Deleted: c.DeletedAt != nil, Metadata: metadata.Decode(c.Metadata)}
 	if c.PreviousSecretExpiresAt != nil && now.Before(*c.PreviousSecretExpiresAt) {
-		v.PreviousSecretExpiresAt = utc(c.PreviousSecretExpiresAt)
+		v.PreviousSecretExpiresAt = clock.UTC(c.PreviousSecretExpiresAt)
 	}
 	return v
 }
