@@ -228,6 +228,60 @@ func (e KeyEnvironment) Valid() bool {
 	}
 }
 
+// Defines values for KeyScopes.
+const (
+	KeyScopesAuditRead     KeyScopes = "audit:read"
+	KeyScopesBillingRead   KeyScopes = "billing:read"
+	KeyScopesBillingWrite  KeyScopes = "billing:write"
+	KeyScopesConsentsRead  KeyScopes = "consents:read"
+	KeyScopesConsentsWrite KeyScopes = "consents:write"
+	KeyScopesKeysRead      KeyScopes = "keys:read"
+	KeyScopesKeysWrite     KeyScopes = "keys:write"
+	KeyScopesMembersRead   KeyScopes = "members:read"
+	KeyScopesMembersWrite  KeyScopes = "members:write"
+	KeyScopesScoresRead    KeyScopes = "scores:read"
+	KeyScopesScoresWrite   KeyScopes = "scores:write"
+	KeyScopesTenantRead    KeyScopes = "tenant:read"
+	KeyScopesTenantWrite   KeyScopes = "tenant:write"
+	KeyScopesUsageRead     KeyScopes = "usage:read"
+)
+
+// Valid indicates whether the value is a known member of the KeyScopes enum.
+func (e KeyScopes) Valid() bool {
+	switch e {
+	case KeyScopesAuditRead:
+		return true
+	case KeyScopesBillingRead:
+		return true
+	case KeyScopesBillingWrite:
+		return true
+	case KeyScopesConsentsRead:
+		return true
+	case KeyScopesConsentsWrite:
+		return true
+	case KeyScopesKeysRead:
+		return true
+	case KeyScopesKeysWrite:
+		return true
+	case KeyScopesMembersRead:
+		return true
+	case KeyScopesMembersWrite:
+		return true
+	case KeyScopesScoresRead:
+		return true
+	case KeyScopesScoresWrite:
+		return true
+	case KeyScopesTenantRead:
+		return true
+	case KeyScopesTenantWrite:
+		return true
+	case KeyScopesUsageRead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for KeyStatus.
 const (
 	KeyStatusActive   KeyStatus = "active"
@@ -837,6 +891,24 @@ func (e TokenErrorError) Valid() bool {
 	}
 }
 
+// Defines values for OperatorRotateSigningKeyParamsUnpublish.
+const (
+	False OperatorRotateSigningKeyParamsUnpublish = "false"
+	True  OperatorRotateSigningKeyParamsUnpublish = "true"
+)
+
+// Valid indicates whether the value is a known member of the OperatorRotateSigningKeyParamsUnpublish enum.
+func (e OperatorRotateSigningKeyParamsUnpublish) Valid() bool {
+	switch e {
+	case False:
+		return true
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListScoresParamsRecommendation.
 const (
 	ListScoresParamsRecommendationAccept            ListScoresParamsRecommendation = "accept"
@@ -1212,6 +1284,9 @@ type Key struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
 	RotatedFrom *string    `json:"rotated_from,omitempty"`
 
+	// Scopes what the key may do: every scope for the signup's keys and keys an owner-level credential makes; otherwise at most the scopes of the credential that made it (a developer's key cannot manage members, an admin's cannot subscribe or touch owners). Sandbox keys never hold members:write or billing:write.
+	Scopes []KeyScopes `json:"scopes"`
+
 	// Secret only in the answer that creates the key
 	Secret *string   `json:"secret,omitempty"`
 	Status KeyStatus `json:"status"`
@@ -1219,6 +1294,9 @@ type Key struct {
 
 // KeyEnvironment defines model for Key.Environment.
 type KeyEnvironment string
+
+// KeyScopes defines model for Key.Scopes.
+type KeyScopes string
 
 // KeyStatus defines model for Key.Status.
 type KeyStatus string
@@ -2006,9 +2084,15 @@ type GetAuthorizationServerMetadataParams struct {
 
 // OperatorRotateSigningKeyParams defines parameters for OperatorRotateSigningKey.
 type OperatorRotateSigningKeyParams struct {
+	// Unpublish true for a leaked key: withdraw the retired keys at once, so that every token they signed fails now (here) and within a minute on other replicas; clients get new tokens from /oauth/token
+	Unpublish *OperatorRotateSigningKeyParamsUnpublish `form:"unpublish,omitempty" json:"unpublish,omitempty"`
+
 	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
 	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
 }
+
+// OperatorRotateSigningKeyParamsUnpublish defines parameters for OperatorRotateSigningKey.
+type OperatorRotateSigningKeyParamsUnpublish string
 
 // OperatorGetTenantParams defines parameters for OperatorGetTenant.
 type OperatorGetTenantParams struct {
@@ -3899,7 +3983,7 @@ type ClientInterface interface {
 
 	// OperatorRotateSigningKey Retire the OAuth2 token signing key now
 	//
-	// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill.
+	// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill. With `unpublish=true` (a leaked key) the retired keys are withdrawn at once instead.
 	//
 	// Corresponds with POST /admin/v1/signing-keys/rotate (the `OperatorRotateSigningKey` operationId).
 	OperatorRotateSigningKey(ctx context.Context, params *OperatorRotateSigningKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4462,7 +4546,7 @@ type ClientInterface interface {
 
 	// CreateKeyWithBody Create a key in the caller's environment; its secret is shown once
 	//
-	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4471,7 +4555,7 @@ type ClientInterface interface {
 
 	// CreateKey Create a key in the caller's environment; its secret is shown once
 	//
-	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4835,7 +4919,7 @@ func (c *Client) GetAuthorizationServerMetadata(ctx context.Context, params *Get
 
 // OperatorRotateSigningKey Retire the OAuth2 token signing key now
 //
-// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill.
+// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill. With `unpublish=true` (a leaked key) the retired keys are withdrawn at once instead.
 //
 // Corresponds with POST /admin/v1/signing-keys/rotate (the `OperatorRotateSigningKey` operationId).
 func (c *Client) OperatorRotateSigningKey(ctx context.Context, params *OperatorRotateSigningKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6128,7 +6212,7 @@ func (c *Client) ListKeys(ctx context.Context, params *ListKeysParams, reqEditor
 
 // CreateKeyWithBody Create a key in the caller's environment; its secret is shown once
 //
-// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -6147,7 +6231,7 @@ func (c *Client) CreateKeyWithBody(ctx context.Context, params *CreateKeyParams,
 
 // CreateKey Create a key in the caller's environment; its secret is shown once
 //
-// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7005,6 +7089,33 @@ func NewOperatorRotateSigningKeyRequest(server string, params *OperatorRotateSig
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Unpublish != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unpublish", *params.Unpublish, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
@@ -12031,7 +12142,7 @@ type ClientWithResponsesInterface interface {
 
 	// OperatorRotateSigningKeyWithResponse Retire the OAuth2 token signing key now
 	//
-	// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill.
+	// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill. With `unpublish=true` (a leaked key) the retired keys are withdrawn at once instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12660,7 +12771,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateKeyWithBodyWithResponse Create a key in the caller's environment; its secret is shown once
 	//
-	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12669,7 +12780,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateKeyWithResponse Create a key in the caller's environment; its secret is shown once
 	//
-	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+	// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15370,6 +15481,17 @@ type StartSignInResponse400Headers struct {
 	XRequestId              string
 }
 
+// StartSignInResponse429Headers the declared response headers of an HTTP 429 response for StartSignIn
+type StartSignInResponse429Headers struct {
+	ContentSecurityPolicy   *string
+	ReferrerPolicy          *string
+	RetryAfter              int64
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
 // StartSignInResponse503Headers the declared response headers of an HTTP 503 response for StartSignIn
 type StartSignInResponse503Headers struct {
 	ContentSecurityPolicy   *string
@@ -15389,6 +15511,8 @@ type StartSignInResponse struct {
 	Headers302 *StartSignInResponse302Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *StartSignInResponse400Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartSignInResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *StartSignInResponse503Headers
 }
@@ -24155,7 +24279,7 @@ func (c *ClientWithResponses) GetAuthorizationServerMetadataWithResponse(ctx con
 
 // OperatorRotateSigningKeyWithResponse Retire the OAuth2 token signing key now
 //
-// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill.
+// A new key signs every token from now on (on other replicas within a minute); the retired key stays published at /.well-known/jwks.json until the tokens it signed have expired, so nothing in flight breaks. For a suspected leak, or a drill. With `unpublish=true` (a leaked key) the retired keys are withdrawn at once instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -25222,7 +25346,7 @@ func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, params *
 
 // CreateKeyWithBodyWithResponse Create a key in the caller's environment; its secret is shown once
 //
-// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -25237,7 +25361,7 @@ func (c *ClientWithResponses) CreateKeyWithBodyWithResponse(ctx context.Context,
 
 // CreateKeyWithResponse Create a key in the caller's environment; its secret is shown once
 //
-// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key.
+// Creates a key in the caller's environment; its secret is in this answer only (stored as a SHA-256 hash). A tenant holds at most 50 usable keys per environment (409 beyond). Refuses an Idempotency-Key. The new key holds at most the scopes of the credential that makes it (see `scopes`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -31784,6 +31908,58 @@ func ParseStartSignInResponse(rsp *http.Response) (*StartSignInResponse, error) 
 			headers.XRequestId = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 429:
+		var headers StartSignInResponse429Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers StartSignInResponse503Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/oauth"
+	"github.com/rocketfin/rocketfin/signin"
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
@@ -75,11 +76,7 @@ func (cs *Console) handleEnvironment(c *gin.Context) {
 		cs.fail(c, "error", page{Title: "Environment"}, err)
 		return
 	}
-	back := c.PostForm("return_to")
-	if back != "/console" && !strings.HasPrefix(back, "/console/") || strings.HasPrefix(back, "//") {
-		back = "/console"
-	}
-	c.Redirect(http.StatusSeeOther, back)
+	c.Redirect(http.StatusSeeOther, signin.SafeReturn(c.PostForm("return_to")))
 }
 
 // secretView is a secret shown once.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
@@ -122,7 +123,9 @@ type View struct {
 	RevokedAt   *time.Time        `json:"revoked_at,omitempty"`
 	RotatedFrom *string           `json:"rotated_from,omitempty"`
 	Metadata    metadata.Metadata `json:"metadata"`
-	Secret      string            `json:"secret,omitempty"`
+	// Scopes is what the key may do: at most what the credential that made it could.
+	Scopes []access.Scope `json:"scopes"`
+	Secret string         `json:"secret,omitempty"`
 }
 
 // NewView shows k as of now.
@@ -132,6 +135,7 @@ func NewView(k Key, now time.Time) View {
 		Prefix: k.Prefix, Last4: k.Last4, Status: k.Status(now),
 		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: clock.UTC(k.LastUsedAt), ExpiresAt: clock.UTC(k.ExpiresAt),
 		RevokedAt: clock.UTC(k.RevokedAt), RotatedFrom: k.RotatedFrom, Metadata: metadata.Decode(k.Metadata),
+		Scopes: k.ScopeSet().List(),
 	}
 }
 

@@ -65,6 +65,21 @@ type Key struct {
 	RevokedAt   *time.Time
 	RotatedFrom *string
 	Metadata    string // JSON text, see internal/metadata
+	// Scopes the key holds, space-separated; nil holds every scope (within its environment's
+	// ceiling). A key never holds more than the credential that made it.
+	Scopes *string
+}
+
+// ScopeSet is what the key may do: its scopes, within the sandbox ceiling for a sandbox key.
+func (k Key) ScopeSet() access.Set {
+	set := access.Every()
+	if k.Scopes != nil {
+		set, _ = access.Parse(*k.Scopes) // written from known scopes
+	}
+	if k.Environment == Sandbox {
+		set = set.Intersect(access.SandboxMachineCeiling)
+	}
+	return set
 }
 
 // TableName is the table of keys.

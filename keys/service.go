@@ -11,7 +11,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/audit"
-	"github.com/rocketfin/rocketfin/internal/access"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -82,6 +81,8 @@ type Spec struct {
 	// RotatedFrom is the key it replaces, when it is a rotation.
 	RotatedFrom *string
 	Metadata    metadata.Metadata
+	// Scopes caps the key; nil holds every scope.
+	Scopes *string
 }
 
 func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env Environment, spec Spec) (Issued, error) {
@@ -100,6 +101,7 @@ func (s *Service) IssueTx(ctx context.Context, tx *gorm.DB, tenantID string, env
 		CreatedAt:   s.clock.Now(),
 		RotatedFrom: spec.RotatedFrom,
 		Metadata:    spec.Metadata.Encode(),
+		Scopes:      spec.Scopes,
 	}
 	if err := s.store.Insert(ctx, tx, &k); err != nil {
 		return Issued{}, err
@@ -169,13 +171,23 @@ func (s *Service) Create(ctx context.Context, p Principal, in CreateInput) (Issu
 			return problem.New(problem.Conflict, "this tenant already has %d usable %s keys, the most it may hold; revoke one first", MaxKeysPerEnvironment, in.Environment)
 		}
 		var err error
-		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, Spec{Name: in.Name, Metadata: in.Metadata})
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, in.Environment, Spec{Name: in.Name, Metadata: in.Metadata, Scopes: scopesOf(p)})
 		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, p.change("key.created", issued.Key.ID, nil, map[string]any{"name": in.Name, "environment": in.Environment}), now)
 	})
 	return issued, err
+}
+
+// scopesOf is what a key made by p may hold: everything when p is owner-level (an owner, or a key
+// holding every scope), else p's own scopes, so that no credential makes a stronger one.
+func scopesOf(p Principal) *string {
+	if p.Scopes.IsEvery() {
+		return nil
+	}
+	s := p.Scopes.String()
+	return &s
 }
 
 // MaxKeysPerEnvironment is the most usable keys a tenant may hold in one environment; creating
@@ -237,7 +249,7 @@ func (s *Service) Rotate(ctx context.Context, p Principal, id string, grace time
 		if err := s.store.SetExpiry(ctx, tx, p.TenantID, id, end); err != nil {
 			return err
 		}
-		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, Spec{Name: old.Name, RotatedFrom: &old.ID, Metadata: metadata.Decode(old.Metadata)})
+		issued, err = s.IssueTx(ctx, tx, p.TenantID, old.Environment, Spec{Name: old.Name, RotatedFrom: &old.ID, Metadata: metadata.Decode(old.Metadata), Scopes: old.Scopes})
 		if err != nil {
 			return err
 		}
@@ -316,7 +328,7 @@ func (s *Service) authenticate(ctx context.Context, secret string) (Principal, s
 		return named, "expired", problem.New(problem.Unauthenticated, "the API key has expired")
 	}
 	s.usage.touch(k.ID, now)
-	return Principal{TenantID: k.TenantID, Environment: k.Environment, CredentialID: k.ID, Scopes: access.Every()}, "", nil
+	return Principal{TenantID: k.TenantID, Environment: k.Environment, CredentialID: k.ID, Scopes: k.ScopeSet()}, "", nil
 }
 
 func (s *Service) load(ctx context.Context, hash string) (Key, bool, error) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"sort"
 	"strings"
 	"time"
 
@@ -81,6 +82,10 @@ type Service struct {
 	db    *gorm.DB
 	clock clock.Clock
 	mail  mailer.Sender
+	// SignupOwnerNeedsVerifiedEmail keeps the owner recorded at signup from being joined by a
+	// sign-in until the signup email is verified: else whoever signed up with someone else's
+	// address (a squatter, who holds the signup's keys) would have its owner work in their tenant.
+	SignupOwnerNeedsVerifiedEmail bool
 	// signInURL is where an invitation tells the invitee to sign in.
 	signInURL string
 	log       *slog.Logger
@@ -97,9 +102,10 @@ func change(p keys.Principal, action string, m Member) audit.Change {
 	return c
 }
 
-// managesOwners tells whether p may make, change or remove owners: an owner, or an API key.
+// managesOwners tells whether p may make, change or remove owners: an owner, or an owner-level
+// credential (a live API key holding every scope: the signup's, or one an owner made).
 func managesOwners(p keys.Principal) bool {
-	return p.Role == access.Owner || (p.Role == "" && strings.HasPrefix(p.CredentialID, ids.Key))
+	return p.Role == access.Owner || (p.Role == "" && p.Scopes.IsEvery())
 }
 
 // InviteInput is the body of POST /v1/members.
@@ -209,13 +215,12 @@ func (s *Service) List(ctx context.Context, p keys.Principal, page httpx.Page) (
 	return out, nil
 }
 
-// otherOwners counts the owners of the tenant besides id that are members or whose invitation
-// still runs.
+// otherOwners counts the owners of the tenant besides id who have signed in.
 func otherOwners(ctx context.Context, tx *gorm.DB, tenantID, id string, now time.Time) (int64, error) {
 	var n int64
+	// Only owners who signed in count: an invitation may never be accepted.
 	err := tx.WithContext(ctx).Model(&Member{}).
-		Where("tenant_id = ? AND id <> ? AND role = ? AND (joined_at IS NOT NULL OR invite_expires_at IS NULL OR invite_expires_at > ?)",
-			tenantID, id, access.Owner, now).Count(&n).Error
+		Where("tenant_id = ? AND id <> ? AND role = ? AND joined_at IS NOT NULL", tenantID, id, access.Owner).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count owners: %w", err)
 	}
@@ -304,12 +309,13 @@ func (s *Service) Remove(ctx context.Context, p keys.Principal, id string) (Memb
 
 // SignIn attaches a person the OpenID Provider vouches for (issuer, subject, verified email) to
 // every tenant that expects them: members already bound to that account, and invitations (or the
-// signup's owner) of that email not yet accepted, which it accepts now. A member bound to another
-// account of the provider is not taken over. It returns the person's memberships, newest first.
+// signup's owner, once its email is verified) of that email not yet accepted, which it accepts
+// now. A member bound to another account of the provider is not taken over. It returns the
+// person's memberships: those joined before, oldest first, then those joined now.
 func (s *Service) SignIn(ctx context.Context, issuer, subject, email string) ([]Member, error) {
 	now := s.clock.Now()
 	emailLower := strings.ToLower(strings.TrimSpace(email))
-	var out []Member
+	var prior, fresh []Member
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []Member
 		if err := database.ForUpdate(tx).Where("email_lower = ? OR (oidc_issuer = ? AND oidc_subject = ?)", emailLower, issuer, subject).
@@ -323,8 +329,20 @@ func (s *Service) SignIn(ctx context.Context, issuer, subject, email string) ([]
 					s.log.Warn("sign-in refused for a member bound to another account of the provider", "member", m.ID)
 					continue
 				}
+				prior = append(prior, m)
+				continue
 			case m.Status(now) == StatusExpired:
 				continue
+			case m.InviteExpiresAt == nil && s.SignupOwnerNeedsVerifiedEmail:
+				var verified int64
+				if err := tx.Raw("SELECT COUNT(*) FROM tenants WHERE id = ? AND email_verified_at IS NOT NULL", m.TenantID).Scan(&verified).Error; err != nil {
+					return fmt.Errorf("read the signup email's state: %w", err)
+				}
+				if verified == 0 {
+					s.log.Info("sign-in did not join a signup's owner whose email is unverified", "member", m.ID)
+					continue
+				}
+				fallthrough
 			default:
 				m.OIDCIssuer, m.OIDCSubject, m.JoinedAt = &issuer, &subject, &now
 				if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{
@@ -338,11 +356,14 @@ func (s *Service) SignIn(ctx context.Context, issuer, subject, email string) ([]
 					return err
 				}
 			}
-			out = append(out, m)
+			fresh = append(fresh, m)
 		}
 		return nil
 	})
-	return out, err
+	// The person's own accounts first, oldest membership first; then what this sign-in joined: a
+	// session opens where the person already worked, never in an account that just invited them.
+	sort.SliceStable(prior, func(i, j int) bool { return prior[i].JoinedAt.Before(*prior[j].JoinedAt) })
+	return append(prior, fresh...), err
 }
 
 // Memberships are the tenants a signed-in member's account belongs to (the member's own first).

@@ -118,3 +118,41 @@ func TestMembershipRules(t *testing.T) {
 		wantCode(t, err, problem.NotFound)
 	})
 }
+
+// TestSignInOpensWhereThePersonWorksAndSkipsSquattedOwners, on both databases: an invitation
+// from another tenant is joined but comes after the person's own account; the owner recorded by a
+// signup whose email is not verified is not joined (a squatter holds that signup's keys).
+func TestSignInOpensWhereThePersonWorksAndSkipsSquattedOwners(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+		s := NewService(db, clk, nil, "https://app.example/console/login", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		s.SignupOwnerNeedsVerifiedEmail = true
+		for _, id := range []string{"ten_home", "ten_squat", "ten_other"} {
+			dbtest.InsertTenant(t, db, dbtest.Tenant{ID: id})
+		}
+		if err := db.Exec("UPDATE tenants SET email_verified_at = ? WHERE id = ?", clk.Now(), "ten_home").Error; err != nil {
+			t.Fatal(err)
+		}
+		home, squat := Owner("ten_home", "vic@corp.example", clk.Now()), Owner("ten_squat", "vic@corp.example", clk.Now())
+		for _, m := range []*Member{&home, &squat} {
+			if err := db.Create(m).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		ms, err := s.SignIn(ctx, "https://idp", "vic", "vic@corp.example")
+		if err != nil || len(ms) != 1 || ms[0].TenantID != "ten_home" {
+			t.Fatalf("first sign-in: %v %+v", err, ms)
+		}
+		clk.Advance(time.Hour)
+		other := keys.Principal{TenantID: "ten_other", CredentialID: "key_o", Scopes: access.Every()}
+		if _, err := s.Invite(ctx, other, InviteInput{Email: "vic@corp.example", Role: access.Admin}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Hour)
+		ms, err = s.SignIn(ctx, "https://idp", "vic", "vic@corp.example")
+		if err != nil || len(ms) != 2 || ms[0].TenantID != "ten_home" || ms[1].TenantID != "ten_other" {
+			t.Fatalf("with an invitation elsewhere: %v %+v", err, ms)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/metadata"
+	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
 )
 
@@ -70,12 +71,17 @@ type SigningKeyRotation struct {
 // handleRotateSigningKey retires the signing key now (a suspected leak, a routine drill): tokens
 // it signed stay valid until they expire; the next are signed by a new key.
 func (s *Server) handleRotateSigningKey(c *gin.Context) {
-	kid, err := s.keyring.Rotate(c.Request.Context())
+	unpublish := c.Query("unpublish")
+	if unpublish != "" && unpublish != "true" && unpublish != "false" {
+		httpx.Fail(c, problem.Field("unpublish", "must be true or false"))
+		return
+	}
+	kid, err := s.keyring.Rotate(c.Request.Context(), unpublish == "true")
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	httpx.Logger(c).Warn("operator rotated the OAuth2 token signing key", "kid", kid)
+	httpx.Logger(c).Warn("operator rotated the OAuth2 token signing key", "kid", kid, "unpublished", unpublish == "true")
 	httpx.JSON(c, http.StatusOK, SigningKeyRotation{Object: "signing_key_rotation", KeyID: kid})
 }
 

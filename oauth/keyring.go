@@ -50,10 +50,13 @@ type Keyring struct {
 	// rotation is how long a key signs; tokenTTL how long its tokens live after.
 	rotation, tokenTTL time.Duration
 
-	mu       sync.RWMutex
-	public   map[string]jose.JSONWebKey
-	signer   *currentKey
-	loadedAt time.Time
+	mu     sync.RWMutex
+	public map[string]jose.JSONWebKey
+	// signsUntil is when each published key stopped (or stops) signing: a token it signed later
+	// is forged.
+	signsUntil map[string]time.Time
+	signer     *currentKey
+	loadedAt   time.Time
 	// missedAt is the last reload for an unknown kid: at most one a second.
 	missedAt time.Time
 }
@@ -169,6 +172,7 @@ func (k *Keyring) reload(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("read signing keys: %w", err)
 	}
 	public := make(map[string]jose.JSONWebKey, len(rows))
+	until := make(map[string]time.Time, len(rows))
 	var signer *currentKey
 	for _, r := range rows {
 		var jwk jose.JSONWebKey
@@ -177,6 +181,7 @@ func (k *Keyring) reload(ctx context.Context, now time.Time) error {
 			continue
 		}
 		public[r.ID] = jwk
+		until[r.ID] = r.SignsUntil
 		if !now.Before(r.SignsUntil) {
 			continue
 		}
@@ -190,22 +195,24 @@ func (k *Keyring) reload(ctx context.Context, now time.Time) error {
 		}
 	}
 	k.mu.Lock()
-	k.public, k.signer, k.loadedAt = public, signer, now
+	k.public, k.signsUntil, k.signer, k.loadedAt = public, until, signer, now
 	k.mu.Unlock()
 	return nil
 }
 
-// verificationKey is the public key kid names, rereading the published set when this replica
-// has not seen it (at most once a second) or has not looked for a minute.
-func (k *Keyring) verificationKey(ctx context.Context, kid string) (jose.JSONWebKey, bool, error) {
+// verificationKey is the public key kid names and when it stopped signing, rereading the
+// published set when this replica has not seen it (at most once a second) or has not looked for a
+// minute.
+func (k *Keyring) verificationKey(ctx context.Context, kid string) (jose.JSONWebKey, time.Time, bool, error) {
 	now := k.clock.Now()
 	k.mu.RLock()
 	jwk, ok := k.public[kid]
+	until := k.signsUntil[kid]
 	stale := now.Sub(k.loadedAt) >= keyringRefresh
 	retry := !ok && now.Sub(k.missedAt) >= missReload
 	k.mu.RUnlock()
 	if !stale && !retry {
-		return jwk, ok, nil
+		return jwk, until, ok, nil
 	}
 	if retry {
 		k.mu.Lock()
@@ -213,12 +220,12 @@ func (k *Keyring) verificationKey(ctx context.Context, kid string) (jose.JSONWeb
 		k.mu.Unlock()
 	}
 	if err := k.reload(ctx, now); err != nil {
-		return jose.JSONWebKey{}, false, err
+		return jose.JSONWebKey{}, time.Time{}, false, err
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	jwk, ok = k.public[kid]
-	return jwk, ok, nil
+	return jwk, k.signsUntil[kid], ok, nil
 }
 
 // JWKS is the published public keys.
@@ -242,12 +249,18 @@ func (k *Keyring) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
 }
 
 // Rotate ends the current key's signing now: the next token is signed by a new key, and the old
-// one stays published until the tokens it signed have expired.
-func (k *Keyring) Rotate(ctx context.Context) (string, error) {
+// one stays published until the tokens it signed have expired — or, with unpublish (a leaked key),
+// is withdrawn at once, so that its tokens, real or forged, fail here now and on other replicas
+// within a minute.
+func (k *Keyring) Rotate(ctx context.Context, unpublish bool) (string, error) {
 	now := k.clock.Now()
 	err := k.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := database.LockName(ctx, tx, "signing-keys"); err != nil {
 			return err
+		}
+		if unpublish {
+			return tx.Model(&SigningKey{}).Where("published_until > ?", now).
+				Updates(map[string]any{"signs_until": now, "published_until": now}).Error
 		}
 		return tx.Model(&SigningKey{}).Where("signs_until > ?", now).
 			Updates(map[string]any{"signs_until": now, "published_until": now.Add(k.tokenTTL + 5*time.Minute)}).Error

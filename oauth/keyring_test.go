@@ -122,12 +122,23 @@ func TestSigningKeysRotateAndStayPublishedUntilTheirTokensExpire(t *testing.T) {
 
 		// Rotate ends the current key's signing at once; it stays published.
 		old := kid(t, fresh.AccessToken)
-		newKid, err := a.keyring.Rotate(ctx)
+		newKid, err := a.keyring.Rotate(ctx, false)
 		if err != nil || newKid == old {
 			t.Fatalf("rotate: %v %s", err, newKid)
 		}
 		if _, _, err := a.Verify(ctx, fresh.AccessToken); err != nil {
 			t.Fatalf("a token of the key rotated out: %v", err)
+		}
+		// A leaked key: rotated with unpublish, its tokens fail at once.
+		last, err := a.issue(ctx, issued.Client, issued.Client.ScopeSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.keyring.Rotate(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.Verify(ctx, last.AccessToken); err == nil {
+			t.Fatal("a token of an unpublished key still verifies")
 		}
 	})
 }

@@ -117,7 +117,7 @@ func (s *Server) Verify(ctx context.Context, raw string) (keys.Principal, string
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, tokenType) {
 		return unauth("unknown", "the token is not an access token (typ at+jwt)")
 	}
-	jwk, ok, err := s.keyring.verificationKey(ctx, h.KeyID)
+	jwk, signsUntil, ok, err := s.keyring.verificationKey(ctx, h.KeyID)
 	if err != nil {
 		return keys.Principal{}, "", fmt.Errorf("verify token: %w", err)
 	}
@@ -141,6 +141,10 @@ func (s *Server) Verify(ctx context.Context, raw string) (keys.Principal, string
 		return unauth("unknown", "the access token was issued by another server (iss) or for another API (aud), or is not valid yet")
 	case std.Expiry == nil || std.IssuedAt == nil:
 		return unauth("unknown", "the access token has no expiry")
+	case std.IssuedAt.Time().After(signsUntil.Add(keyringRefresh+leeway)) || std.Expiry.Time().Sub(std.IssuedAt.Time()) > s.ttl+leeway:
+		// A key signs until signsUntil (a replica may take a minute to see a rotation) and tokens
+		// live s.ttl: anything else was not made here.
+		return unauth("unknown", "the access token was not issued by this server")
 	}
 	c, found, err := s.clients.byID(ctx, own.ClientID)
 	if err != nil {

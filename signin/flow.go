@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -14,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 )
 
 // login is a row of oidc_logins: one sign-in started, used at most once.
@@ -51,13 +54,21 @@ func (s *Service) handleLogin(c *gin.Context) {
 		return
 	}
 	now := s.clock.Now()
-	row := login{StateHash: hashOf(state), Nonce: nonce, CodeVerifier: sealed, ReturnTo: safeReturn(c.Query("return_to")), CreatedAt: now}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("created_at < ?", now.Add(-24*time.Hour)).Delete(&login{}).Error; err != nil {
-			return fmt.Errorf("purge old sign-ins: %w", err)
+	if s.buckets != nil {
+		// Each sign-in started is a row: an address may start a few a minute.
+		v, err := s.buckets.Take(ctx, "login:"+c.ClientIP(), ratelimit.Limit{PerSecond: 0.5, Burst: 30}, now)
+		if err != nil {
+			httpx.Fail(c, err)
+			return
 		}
-		return tx.Create(&row).Error
-	})
+		if !v.Allowed {
+			c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(v.RetryAfter.Seconds())))))
+			page(c, http.StatusTooManyRequests, "Too many sign-ins", "Too many sign-ins were started from this address. Wait a moment and try again.")
+			return
+		}
+	}
+	row := login{StateHash: hashOf(state), Nonce: nonce, CodeVerifier: sealed, ReturnTo: SafeReturn(c.Query("return_to")), CreatedAt: now}
+	err = s.db.WithContext(ctx).Create(&row).Error
 	if err != nil {
 		httpx.Fail(c, fmt.Errorf("start sign-in: %w", err))
 		return
@@ -65,6 +76,15 @@ func (s *Service) handleLogin(c *gin.Context) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: loginCookie, Value: state, Path: CallbackPath, MaxAge: int(loginTTL / time.Second),
 		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode})
 	c.Redirect(http.StatusFound, cfg.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+}
+
+// PurgeLogins deletes the sign-ins started more than a day ago (finished or not): the background
+// work runs it every hour.
+func (s *Service) PurgeLogins(ctx context.Context) error {
+	if err := s.db.WithContext(ctx).Where("created_at < ?", s.clock.Now().Add(-24*time.Hour)).Delete(&login{}).Error; err != nil {
+		return fmt.Errorf("purge old sign-ins: %w", err)
+	}
+	return nil
 }
 
 // claims are what RocketFin reads of a person.

@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/internal/secretbox"
 	"github.com/rocketfin/rocketfin/internal/ttlcache"
 	"github.com/rocketfin/rocketfin/keys"
@@ -73,6 +74,7 @@ type Service struct {
 	box     *secretbox.Box
 	members *members.Service
 	guard   *keys.Guard
+	buckets ratelimit.Limiter
 	log     *slog.Logger
 	http    *http.Client
 
@@ -90,6 +92,8 @@ type Options struct {
 	Box     *secretbox.Box // seals PKCE verifiers between the two legs of a sign-in
 	Members *members.Service
 	Guard   *keys.Guard // counts and throttles unknown session cookies per address
+	// Buckets bound the sign-ins an address may start (nil: no bound).
+	Buckets ratelimit.Limiter
 	Logger  *slog.Logger
 }
 
@@ -101,7 +105,7 @@ func New(o Options) *Service {
 	if o.Config.MaxAge <= 0 {
 		o.Config.MaxAge = 12 * time.Hour
 	}
-	return &Service{cfg: o.Config, db: o.DB, clock: o.Clock, box: o.Box, members: o.Members, guard: o.Guard, log: o.Logger,
+	return &Service{cfg: o.Config, db: o.DB, clock: o.Clock, box: o.Box, members: o.Members, guard: o.Guard, buckets: o.Buckets, log: o.Logger,
 		http: &http.Client{Timeout: 10 * time.Second}, sessions: ttlcache.New[session](time.Second, 100_000)}
 }
 
@@ -144,8 +148,9 @@ func csrfToken(sessionToken string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// safeReturn keeps return_to on the console: a local path under /console, never another site.
-func safeReturn(p string) string {
+// SafeReturn keeps a return address on the console: a local path under /console, never another
+// site.
+func SafeReturn(p string) string {
 	if p == HomePath || (strings.HasPrefix(p, HomePath+"/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")) {
 		return p
 	}

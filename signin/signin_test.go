@@ -93,10 +93,10 @@ func TestIDTokensOfAnotherAudienceOrNonceAreRefused(t *testing.T) {
 func TestReturnToStaysOnTheConsole(t *testing.T) {
 	for in, want := range map[string]string{
 		"": HomePath, "/console/keys": "/console/keys", "https://evil.example/": HomePath, "//evil.example": HomePath,
-		"/consolex": HomePath, "/console/\\evil": HomePath, "/v1/keys": HomePath,
+		"/consolex": HomePath, "/console/\\evil": HomePath, "/v1/keys": HomePath, "/console/../\\evil.com": HomePath,
 	} {
-		if got := safeReturn(in); got != want {
-			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		if got := SafeReturn(in); got != want {
+			t.Errorf("SafeReturn(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -85,7 +86,8 @@ func TestEveryScopeOnEveryRoute(t *testing.T) {
 	s := startServer(t, nil)
 	acct := s.signup("scopes@walk.example")
 	for _, sc := range access.All {
-		id, secret := s.oauthClient(acct.Sandbox, string(sc))
+		// Live: only live credentials hold members:write and billing:write.
+		id, secret := s.oauthClient(acct.Live, string(sc))
 		tok, err := s.token(id, secret)
 		if err != nil {
 			t.Fatal(err)
@@ -104,4 +106,63 @@ func TestEveryScopeOnEveryRoute(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestNoCredentialMakesAStrongerOne: a key holds at most what made it. A developer's sandbox key
+// cannot manage members; an admin's live key can neither make an owner nor subscribe; a client
+// holding keys:write makes keys no stronger than itself; the signup's sandbox key cannot manage
+// people or the subscription either.
+func TestNoCredentialMakesAStrongerOne(t *testing.T) {
+	s, op := consoleEnv(t, []oidctest.User{
+		{ID: "o", Username: "owner", Password: "pw", Email: "own@esc.example", EmailVerified: true},
+		{ID: "a", Username: "adm", Password: "pw", Email: "adm@esc.example", EmailVerified: true},
+		{ID: "d", Username: "dev", Password: "pw", Email: "dev@esc.example", EmailVerified: true},
+	})
+	acct := s.signup("own@esc.example")
+	for _, m := range []struct{ email, role string }{{"adm@esc.example", "admin"}, {"dev@esc.example", "developer"}} {
+		expect(t, s.do("POST", "/v1/members", acct.Live, map[string]string{"email": m.email, "role": m.role}), http.StatusCreated)
+	}
+	dev, adm := newBrowser(t, s), newBrowser(t, s)
+	for _, b := range []struct {
+		b    *browser
+		user string
+	}{{dev, "dev"}, {adm, "adm"}} {
+		if status, _ := b.b.signIn(op, b.user, "pw"); status != http.StatusOK {
+			t.Fatalf("%s sign-in", b.user)
+		}
+	}
+	admID := adm.do("GET", "/v1/session", nil).str("member", "id")
+
+	devKey := dev.do("POST", "/v1/keys", map[string]string{"name": "dev"})
+	expect(t, devKey, http.StatusCreated)
+	k := devKey.str("secret")
+	expectProblem(t, s.do("POST", "/v1/members", k, map[string]string{"email": "x@esc.example", "role": "owner"}), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("GET", "/v1/members", k, nil), http.StatusForbidden, "forbidden", "")
+	expect(t, s.do("POST", "/v1/scores", k, map[string]any{"company": map[string]string{"id": "999000011"}}), http.StatusOK)
+
+	expect(t, adm.do("PATCH", "/v1/session", map[string]string{"environment": "live"}), http.StatusOK)
+	admKey := adm.do("POST", "/v1/keys", map[string]string{"name": "adm"})
+	expect(t, admKey, http.StatusCreated)
+	a := admKey.str("secret")
+	expectProblem(t, s.do("PATCH", "/v1/members/"+admID, a, map[string]string{"role": "owner"}), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("POST", "/v1/members", a, map[string]string{"email": "y@esc.example", "role": "owner"}), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("POST", "/v1/billing/subscription", a, nil), http.StatusForbidden, "forbidden", "")
+	expect(t, s.do("POST", "/v1/members", a, map[string]string{"email": "z@esc.example", "role": "developer"}), http.StatusCreated)
+	if sc := admKey.Body["scopes"].([]any); len(sc) == 0 || strings.Contains(fmt.Sprint(sc), "billing:write") {
+		t.Fatalf("the admin's key holds %v", sc)
+	}
+
+	id, secret := s.oauthClient(acct.Live, "keys:write")
+	tok, err := s.token(id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := s.do("POST", "/v1/keys", tok.AccessToken, map[string]string{"name": "from a client"})
+	expect(t, made, http.StatusCreated)
+	expectProblem(t, s.do("GET", "/v1/usage", made.str("secret"), nil), http.StatusForbidden, "forbidden", "")
+	expectProblem(t, s.do("GET", "/v1/tenant", made.str("secret"), nil), http.StatusForbidden, "forbidden", "")
+
+	expectProblem(t, s.do("POST", "/v1/members", acct.Sandbox, map[string]string{"email": "w@esc.example", "role": "owner"}), http.StatusForbidden, "forbidden", "")
+	// The signup's live key is owner-level.
+	expect(t, s.do("POST", "/v1/members", acct.Live, map[string]string{"email": "v@esc.example", "role": "owner"}), http.StatusCreated)
 }

@@ -117,7 +117,8 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		Keyring: oauth.NewKeyring(db, box, clk, log, cfg.SigningKeyRotation, cfg.OAuthTokenTTL),
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
 	a.members = members.NewService(db, clk, sender, publicURL+signin.LoginPath, log)
-	a.signin = signin.New(signin.Options{DB: db, Clock: clk, Box: box, Members: a.members, Guard: a.keys.Guard(), Logger: log,
+	a.members.SignupOwnerNeedsVerifiedEmail = verification.Required
+	a.signin = signin.New(signin.Options{DB: db, Clock: clk, Box: box, Members: a.members, Guard: a.keys.Guard(), Buckets: a.buckets, Logger: log,
 		Config: signin.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 			PublicURL: publicURL, Secure: cfg.TLSCertFile != "" || strings.HasPrefix(publicURL, "https://"),
 			IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}})
@@ -220,6 +221,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	work := runner.New(ctx, log)
 	work.Go("key use and auth failure flusher", func(ctx context.Context) { a.keys.RunFlusher(ctx, cfg.LastUsedFlush) })
 	work.Every("idempotency purge", time.Hour, a.purgeIdempotencyKeys)
+	work.Every("sign-in purge", time.Hour, a.signin.PurgeLogins)
 	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
 
 	if addr := d.pprofAddr; addr != "" {

@@ -71,7 +71,7 @@ func grants(scopes ...Scope) []grant {
 // roleTable is the permission table for people: the scopes each role holds. Together with Routes
 // it decides every route for every role.
 var roleTable = map[Role][]grant{
-	Owner: grants(All...),
+	Owner: nil, // every scope: see RoleScopes
 	Admin: grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead, UsageRead,
 		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite),
 	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead),
@@ -81,6 +81,9 @@ var roleTable = map[Role][]grant{
 
 // RoleScopes is what a person of role r holds in environment env ("sandbox" or "live").
 func RoleScopes(r Role, env string) Set {
+	if r == Owner {
+		return Every()
+	}
 	out := Of()
 	for _, g := range roleTable[r] {
 		if !g.sandboxOnly || env == "sandbox" {
@@ -110,6 +113,24 @@ func Of(scopes ...Scope) Set {
 	}
 	return s
 }
+
+// IsEvery tells whether the set holds every scope, present and future: an owner-level credential.
+func (s Set) IsEvery() bool { return s.all }
+
+// Without is the set less the scopes given.
+func (s Set) Without(scopes ...Scope) Set {
+	out := Of()
+	for _, sc := range s.List() {
+		if !slices.Contains(scopes, sc) {
+			out.scopes[sc] = true
+		}
+	}
+	return out
+}
+
+// SandboxMachineCeiling is what a machine credential of the sandbox may hold at most: the people
+// of the tenant and its subscription are live matters, decided with live credentials.
+var SandboxMachineCeiling = Every().Without(MembersWrite, BillingWrite)
 
 // Has reports whether the set holds sc.
 func (s Set) Has(sc Scope) bool { return s.all || s.scopes[sc] }

@@ -40,6 +40,12 @@ func TestInternalAddressesAreRefused(t *testing.T) {
 		{"2002:a00:1::1", false, false},   // 6to4 wrapping 10.0.0.1
 		{"2002:5db8:d822::1", true, true}, // 6to4 wrapping 93.184.216.34
 		{"255.255.255.255", false, false},
+		{"::7f00:1", false, false},        // IPv4-compatible 127.0.0.1
+		{"::a9fe:a9fe", false, false},     // IPv4-compatible 169.254.169.254
+		{"::ffff:0:7f00:1", false, false}, // SIIT
+		{"2001::1", false, false},         // Teredo
+		{"100::1", false, false},
+		{"2001:db8::1", false, false},
 	} {
 		a := netip.MustParseAddr(c.addr)
 		if got := strict.Check(a) == nil; got != c.strict {
