@@ -57,6 +57,9 @@ func TestDocsExamplesRun(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
+			if strings.Contains(string(doc), "/v1/billing/subscription") {
+				billingtest.MockURL(t) // this guide subscribes: it needs stripe-mock
+			}
 			script := "set -euo pipefail\n"
 			if name != "quickstart" {
 				script += fmt.Sprintf(`curl -sf -X POST "$ROCKETFIN_URL/v1/signup" -H 'Content-Type: application/json' \
