@@ -57,8 +57,10 @@ func TestDocsExamplesRun(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			if strings.Contains(string(doc), "/v1/billing/subscription") {
-				billingtest.MockURL(t) // this guide subscribes: it needs stripe-mock
+			for _, b := range blocks {
+				if strings.Contains(b[1], "/v1/billing/subscription") {
+					billingtest.MockURL(t) // this guide subscribes: it needs stripe-mock
+				}
 			}
 			script := "set -euo pipefail\n"
 			if name != "quickstart" {
