@@ -1,7 +1,8 @@
 // Package webhooks will deliver RocketFin's events to the endpoints customers register, signed as
-// Standard Webhooks prescribes (https://www.standardwebhooks.com). So far it holds the signing: the
+// Standard Webhooks prescribes (https://www.standardwebhooks.com). So far it holds the signing (the
 // endpoint secrets and the three headers of a delivery, made with the specification's reference
-// library so that any receiver using a Standard Webhooks library verifies them.
+// library so that any receiver using a Standard Webhooks library verifies them) and the schedule of
+// retries.
 package webhooks
 
 import (
