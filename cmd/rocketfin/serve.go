@@ -284,10 +284,10 @@ Sandbox keys (rf_test_) score the fictitious companies of GET /v1/sandbox/compan
 keys wait until the signup email is verified: follow the link mailed to it (without
 ROCKETFIN_SMTP_URL, the link is in this server's log).
 
-Or in a browser: sign up at %[1]s/signup; the console is %[1]s/console (people sign in with
-the OpenID Provider of OIDC_ISSUER).
+Or in a browser: sign up at %[1]s/signup; the console is %[1]s/console
+(people sign in with the OpenID Provider of OIDC_ISSUER).
 
-API description: %[1]s/openapi.json
+Guides and API reference: %[1]s/docs (the OpenAPI document: %[1]s/openapi.json)
 `, base)
 }
 
