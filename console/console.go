@@ -182,17 +182,12 @@ func (cs *Console) signedIn(c *gin.Context) {
 		return
 	}
 	c.Set(viewerKey, &v)
-	sc, known := access.RouteScope(c)
-	switch {
-	case !known:
-		cs.fail(c, "error", page{Title: "Refused"}, problem.New(problem.Forbidden, "this page is not open to anyone"))
+	if err := access.Check(c, v.Scopes); err != nil {
+		cs.fail(c, "error", page{Title: "Not allowed"}, err)
 		c.Abort()
-	case !v.Scopes.Has(sc):
-		cs.fail(c, "error", page{Title: "Not allowed"}, problem.New(problem.Forbidden, "your role (%s) lacks the scope %s that this page needs", v.Role, sc))
-		c.Abort()
-	default:
-		c.Next()
+		return
 	}
+	c.Next()
 }
 
 // Routes mounts the console.

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -56,18 +57,9 @@ func (f *failureLog) add(p Principal, reason, addr string, now time.Time) {
 	}
 	c.count++
 	c.last = now
-	if len(c.addresses) < maxFailureAddresses && !contains(c.addresses, addr) {
+	if len(c.addresses) < maxFailureAddresses && !slices.Contains(c.addresses, addr) {
 		c.addresses = append(c.addresses, addr)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (f *failureLog) take() map[failureKey]*failureCount {

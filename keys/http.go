@@ -49,8 +49,11 @@ func Middleware(s *Service, others Others) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		addr, now := c.ClientIP(), s.clock.Now()
 		h := c.GetHeader("Authorization")
-		_, cookieErr := c.Request.Cookie(SessionCookieName)
-		withSession := h == "" && others.Sessions != nil && cookieErr == nil
+		withSession := false
+		if h == "" && others.Sessions != nil {
+			_, err := c.Request.Cookie(SessionCookieName) // parsed only for calls without a header
+			withSession = err == nil
+		}
 		if h == "" && !withSession {
 			s.guard.Failed(addr, "missing", now)
 			httpx.Fail(c, problem.New(problem.Unauthenticated, "the Authorization header is missing: send `Authorization: Bearer <API key>` (or sign in to the console)"))

@@ -216,7 +216,7 @@ func (s *Service) List(ctx context.Context, p keys.Principal, page httpx.Page) (
 }
 
 // otherOwners counts the owners of the tenant besides id who have signed in.
-func otherOwners(ctx context.Context, tx *gorm.DB, tenantID, id string, now time.Time) (int64, error) {
+func otherOwners(ctx context.Context, tx *gorm.DB, tenantID, id string) (int64, error) {
 	var n int64
 	// Only owners who signed in count: an invitation may never be accepted.
 	err := tx.WithContext(ctx).Model(&Member{}).
@@ -228,14 +228,14 @@ func otherOwners(ctx context.Context, tx *gorm.DB, tenantID, id string, now time
 }
 
 // guardOwner refuses to touch an owner without the right to, or to leave the tenant without one.
-func guardOwner(ctx context.Context, tx *gorm.DB, p keys.Principal, m Member, now time.Time) error {
+func guardOwner(ctx context.Context, tx *gorm.DB, p keys.Principal, m Member) error {
 	if m.Role != access.Owner {
 		return nil
 	}
 	if !managesOwners(p) {
 		return problem.New(problem.Forbidden, "only an owner may change or remove an owner")
 	}
-	n, err := otherOwners(ctx, tx, m.TenantID, m.ID, now)
+	n, err := otherOwners(ctx, tx, m.TenantID, m.ID)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s *Service) SetRole(ctx context.Context, p keys.Principal, id string, in U
 		if in.Role == access.Owner && !managesOwners(p) {
 			return problem.New(problem.Forbidden, "only an owner may make an owner")
 		}
-		if err := guardOwner(ctx, tx, p, *m, now); err != nil {
+		if err := guardOwner(ctx, tx, p, *m); err != nil {
 			return err
 		}
 		if err := tx.Model(&Member{}).Where("id = ?", m.ID).Update("role", in.Role).Error; err != nil {
@@ -295,7 +295,7 @@ func (s *Service) changeLocked(ctx context.Context, p keys.Principal, id string,
 // Remove takes a member (or an invitation) out of the tenant; their sessions stop within a second.
 func (s *Service) Remove(ctx context.Context, p keys.Principal, id string) (Member, error) {
 	return s.changeLocked(ctx, p, id, func(tx *gorm.DB, m *Member, now time.Time) error {
-		if err := guardOwner(ctx, tx, p, *m, now); err != nil {
+		if err := guardOwner(ctx, tx, p, *m); err != nil {
 			return err
 		}
 		if err := tx.Delete(&Member{}, "id = ?", m.ID).Error; err != nil {

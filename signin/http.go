@@ -84,16 +84,11 @@ type MemberRef struct {
 // sessionOf resolves the session of a request to the session's own routes, which nothing but a
 // session authenticates.
 func (s *Service) sessionOf(c *gin.Context) (session, string, bool) {
-	ss, token, ok, err := s.current(c)
+	ss, token, ok, err := s.authenticated(c)
 	if !ok {
-		httpx.Fail(c, problem.New(problem.Unauthenticated, "no console session: sign in at %s", LoginPath))
-		return ss, "", false
+		err = problem.New(problem.Unauthenticated, "no console session: sign in at %s", LoginPath)
 	}
 	if err != nil {
-		httpx.Fail(c, err)
-		return ss, "", false
-	}
-	if err := s.checkCSRF(c, token); err != nil {
 		httpx.Fail(c, err)
 		return ss, "", false
 	}

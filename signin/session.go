@@ -171,7 +171,7 @@ func sameOrigin(origin string, r *http.Request) bool {
 // Session authenticates a request by its session cookie, for keys.Middleware: ok is false when
 // the request carries no session; reason names a failure for the authentication guard.
 func (s *Service) Session(c *gin.Context) (keys.Principal, bool, string, error) {
-	ss, token, ok, err := s.current(c)
+	ss, _, ok, err := s.authenticated(c)
 	if !ok {
 		return keys.Principal{}, false, "", nil
 	}
@@ -185,10 +185,17 @@ func (s *Service) Session(c *gin.Context) (keys.Principal, bool, string, error) 
 		// A session that existed names its member, for the audit trail.
 		return keys.Principal{TenantID: ss.TenantID, Environment: ss.Environment, CredentialID: ss.MemberID}, true, "expired", err
 	}
-	if err := s.checkCSRF(c, token); err != nil {
-		return keys.Principal{}, true, "", err
-	}
 	return ss.principal(), true, "", nil
+}
+
+// authenticated resolves the session cookie of c (ok is false without one) and checks the CSRF
+// token of a state-changing request: the one way every route a session reaches lets it in.
+func (s *Service) authenticated(c *gin.Context) (session, string, bool, error) {
+	ss, token, ok, err := s.current(c)
+	if ok && err == nil {
+		err = s.checkCSRF(c, token)
+	}
+	return ss, token, ok, err
 }
 
 // end ends a session everywhere (other replicas within a second).
@@ -213,12 +220,9 @@ type Viewer struct {
 // Viewer resolves the console session of a page request, checking the CSRF token of a
 // state-changing one; ok is false when the request carries no session.
 func (s *Service) Viewer(c *gin.Context) (Viewer, bool, error) {
-	ss, token, ok, err := s.current(c)
+	ss, token, ok, err := s.authenticated(c)
 	if !ok || err != nil {
 		return Viewer{}, ok, err
-	}
-	if err := s.checkCSRF(c, token); err != nil {
-		return Viewer{}, true, err
 	}
 	return Viewer{Principal: ss.principal(), SessionID: ss.ID, Email: ss.Email, CSRF: csrfToken(token)}, true, nil
 }

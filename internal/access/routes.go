@@ -1,6 +1,8 @@
 package access
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
@@ -74,24 +76,39 @@ var Routes = map[string]Scope{
 	"GET /console/billing/reconciliation":           BillingRead,
 }
 
-// RouteScope is the scope the route of c needs, if the table has it.
-func RouteScope(c *gin.Context) (Scope, bool) {
-	sc, ok := Routes[c.Request.Method+" "+c.FullPath()]
-	return sc, ok
+// route is a row of the table as the router names it, looked up without building a string.
+type route struct{ method, path string }
+
+// index is Routes keyed by route, built once.
+var index = func() map[route]Scope {
+	out := make(map[route]Scope, len(Routes))
+	for k, sc := range Routes {
+		method, path, _ := strings.Cut(k, " ")
+		out[route{method, path}] = sc
+	}
+	return out
+}()
+
+// Check is the table's verdict on the route of c for a credential holding held: nil, or 403
+// forbidden (also for a route missing from the table, which is logged).
+func Check(c *gin.Context, held Set) error {
+	sc, ok := index[route{c.Request.Method, c.FullPath()}]
+	if !ok {
+		httpx.Logger(c).Error("route missing from the permission table", "route", c.Request.Method+" "+c.FullPath())
+		return problem.New(problem.Forbidden, "this route is not open to any credential")
+	}
+	if !held.Has(sc) {
+		return problem.New(problem.Forbidden, "this credential lacks the scope %s that this route needs", sc)
+	}
+	return nil
 }
 
 // Require refuses with 403 forbidden a call whose credential, as held reports it, lacks the scope
 // of its route.
 func Require(held func(*gin.Context) Set) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		sc, ok := RouteScope(c)
-		if !ok {
-			httpx.Logger(c).Error("route missing from the permission table", "route", c.Request.Method+" "+c.FullPath())
-			httpx.Fail(c, problem.New(problem.Forbidden, "this route is not open to any credential"))
-			return
-		}
-		if !held(c).Has(sc) {
-			httpx.Fail(c, problem.New(problem.Forbidden, "this credential lacks the scope %s that this route needs", sc))
+		if err := Check(c, held(c)); err != nil {
+			httpx.Fail(c, err)
 			return
 		}
 		c.Next()
