@@ -1,6 +1,7 @@
 // Package migrations holds RocketFin's schema as numbered SQL files embedded
 // in the binary, and applies the pending ones in order, each in its own
-// transaction, recording them in the schema_migrations table. The same files
+// transaction, recording them in the schema_migrations table, then River's (the job queue's)
+// own migrations. The same files
 // serve PostgreSQL and the embedded SQLite database, so they use only SQL
 // both understand; the one translation is TIMESTAMPTZ, which SQLite is
 // told as TIMESTAMP so that its driver reads the column back as a time.
@@ -17,6 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 	"gorm.io/gorm"
 )
 
@@ -73,8 +77,9 @@ func Apply(ctx context.Context, db *gorm.DB) ([]string, error) {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var applied []string
+	postgres := db.Dialector.Name() == "postgres"
 	err = db.Connection(func(conn *gorm.DB) error {
-		if conn.Dialector.Name() == "postgres" {
+		if postgres {
 			const lockID = 7461_2024_0001
 			if err := conn.Exec("SELECT pg_advisory_lock(?)", lockID).Error; err != nil {
 				return fmt.Errorf("lock migrations: %w", err)
@@ -105,9 +110,65 @@ func Apply(ctx context.Context, db *gorm.DB) ([]string, error) {
 			}
 			applied = append(applied, m.Name)
 		}
+		if postgres {
+			// Under the same lock, on another connection of the pool (River runs its own).
+			names, err := migrateJobs(ctx, db)
+			applied = append(applied, names...)
+			return err
+		}
 		return nil
 	})
-	return applied, err
+	if err != nil || postgres {
+		return applied, err
+	}
+	// SQLite's one connection is free again for River's migrations.
+	names, err := migrateJobs(ctx, db)
+	return append(applied, names...), err
+}
+
+// migrateJobs applies the schema of River, the job queue of background work (internal/jobs), with
+// River's own migrations: its tables are River's to change from one version to the next.
+func migrateJobs(ctx context.Context, db *gorm.DB) ([]string, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	var res *rivermigrate.MigrateResult
+	if db.Dialector.Name() == "postgres" {
+		m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), nil)
+		if err != nil {
+			return nil, fmt.Errorf("job queue migrations: %w", err)
+		}
+		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return nil, fmt.Errorf("apply job queue migrations: %w", err)
+		}
+	} else {
+		m, err := rivermigrate.New(riversqlite.New(sqlDB), nil)
+		if err != nil {
+			return nil, fmt.Errorf("job queue migrations: %w", err)
+		}
+		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return nil, fmt.Errorf("apply job queue migrations: %w", err)
+		}
+	}
+	var names []string
+	for _, v := range res.Versions {
+		names = append(names, fmt.Sprintf("river_%03d_%s", v.Version, v.Name))
+	}
+	return names, nil
+}
+
+// JobsSchemaVersion is the newest version of River's schema this binary applies (test templates
+// are keyed by it).
+func JobsSchemaVersion() int {
+	m, err := rivermigrate.New(riversqlite.New(nil), nil)
+	if err != nil {
+		return 0
+	}
+	all := m.AllVersions()
+	return all[len(all)-1].Version
 }
 
 // onlyBlock is a part of a migration for one database: lines between "-- postgres only" (or

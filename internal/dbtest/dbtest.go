@@ -126,6 +126,7 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	for _, m := range all {
 		fmt.Fprintf(h, "%d\n%s\n", m.Version, m.SQL)
 	}
+	fmt.Fprintf(h, "river %d\n", migrations.JobsSchemaVersion())
 	name := "rf_tpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 
 	admin, err := pgx.Connect(ctx, adminURL())
