@@ -1,8 +1,11 @@
-// Package webhooks will deliver RocketFin's events to the endpoints customers register, signed as
-// Standard Webhooks prescribes (https://www.standardwebhooks.com). So far it holds the signing (the
-// endpoint secrets and the three headers of a delivery, made with the specification's reference
-// library so that any receiver using a Standard Webhooks library verifies them) and the schedule of
-// retries.
+// Package webhooks keeps a tenant's events (GET /v1/events) and delivers them to the endpoints it
+// registers (/v1/webhook-endpoints), signed as Standard Webhooks prescribes
+// (https://www.standardwebhooks.com) with the specification's reference library, so that any
+// receiver using a Standard Webhooks library verifies them. An event and its deliveries are
+// written in the transaction of the change they report; each attempt runs as a job of the queue
+// (internal/jobs), retried with backoff over about three days with the event id as webhook-id on
+// every attempt. Endpoint addresses go through internal/outbound (no internal address, at
+// creation and at every attempt; no redirect); secrets are sealed at rest (internal/secretbox).
 package webhooks
 
 import (

@@ -73,6 +73,10 @@ func startServer(t testing.TB, env map[string]string, opts ...option) *testServe
 		// The suites sign up tenants by the hundred; email_test.go runs the check itself.
 		env["ROCKETFIN_EMAIL_VERIFICATION"] = "off"
 	}
+	if _, ok := env["ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK"]; !ok {
+		// Test receivers listen on loopback.
+		env["ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK"] = "true"
+	}
 	return startWith(t, env, clock.NewFake(epoch), opts...)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 	"golang.org/x/net/netutil"
 	"gorm.io/gorm"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/jobs"
 	"github.com/rocketfin/rocketfin/internal/mail"
 	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/openapi"
@@ -48,6 +50,7 @@ import (
 	"github.com/rocketfin/rocketfin/scoringhttp"
 	"github.com/rocketfin/rocketfin/signin"
 	"github.com/rocketfin/rocketfin/tenants"
+	"github.com/rocketfin/rocketfin/webhooks"
 )
 
 // app is the wired service: what the router and the background work share.
@@ -67,7 +70,11 @@ type app struct {
 	// publicURL starts the links and examples RocketFin shows.
 	publicURL string
 	members   *members.Service
-	signin    *signin.Service
+	// queue runs background jobs (webhook deliveries); webhooks holds endpoints and events.
+	queue    *jobs.Queue
+	workers  *river.Workers
+	webhooks *webhooks.Service
+	signin   *signin.Service
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
@@ -116,6 +123,18 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	a.oauth = oauth.NewServer(oauth.ServerOptions{DB: db, Clock: clk, Clients: oauth.NewClients(db, clk),
 		Keyring: oauth.NewKeyring(db, box, clk, log, cfg.SigningKeyRotation, cfg.OAuthTokenTTL),
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
+	a.workers = river.NewWorkers()
+	a.queue, err = jobs.Open(context.Background(), db, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
+		Queues: map[string]int{webhooks.Queue: 20}, RescueAfter: cfg.JobRescueAfter, JobTimeout: time.Minute, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a.webhooks = webhooks.New(webhooks.Options{DB: db, Clock: clk, Box: box, Queue: a.queue, AllowLoopback: cfg.WebhooksAllowLoopback,
+		Metrics: webhooks.NewMetrics(a.reg), Logger: log})
+	a.webhooks.Register(a.workers)
+	if cfg.WebhooksAllowLoopback {
+		log.Warn("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK=true: webhook endpoints may be http://127.0.0.1 and http://localhost; use this for local development and test suites only")
+	}
 	a.members = members.NewService(db, clk, sender, publicURL+signin.LoginPath, log)
 	a.members.SignupOwnerNeedsVerifiedEmail = verification.Required
 	a.signin = signin.New(signin.Options{DB: db, Clock: clk, Box: box, Members: a.members, Guard: a.keys.Guard(), Buckets: a.buckets, Logger: log,
@@ -223,6 +242,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	work.Every("idempotency purge", time.Hour, a.purgeIdempotencyKeys)
 	work.Every("sign-in purge", time.Hour, a.signin.PurgeLogins)
 	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
+	work.Go("job queue", a.queue.Run)
+	defer a.queue.Close()
 
 	if addr := d.pprofAddr; addr != "" {
 		// Profiling stays off the public listener: its own address, loopback in practice.
@@ -344,6 +365,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.billing.routes(routes)
 	a.oauth.Routes(routes)
 	a.members.Routes(routes)
+	a.webhooks.Routes(routes)
 	a.signin.Routes(routes)
 	pages, err := console.New(console.Deps{Signin: a.signin, Tenants: a.tenants, Signup: tenantsHTTP, Keys: a.keys,
 		Clients: a.oauth.Clients(), Scores: a.scores, Meter: a.meter, Consents: a.consents, Members: a.members, Billing: a.billing.svc, DB: a.db, Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})

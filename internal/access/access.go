@@ -31,11 +31,15 @@ const (
 	AuditRead     Scope = "audit:read"     // the audit trail
 	MembersRead   Scope = "members:read"   // the tenant's members and invitations
 	MembersWrite  Scope = "members:write"  // invite, change roles, remove members
+	WebhooksWrite Scope = "webhooks:write" // webhook endpoints: create, change, rotate, delete; redeliver events
+	WebhooksRead  Scope = "webhooks:read"  // webhook endpoints and their deliveries
+	EventsRead    Scope = "events:read"    // the events (score changes, critical events, …)
 )
 
 // All is every scope, in the order the documentation lists them.
 var All = []Scope{ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead,
-	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite}
+	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite,
+	WebhooksWrite, WebhooksRead, EventsRead}
 
 // Role is what a person may do in a tenant.
 type Role string
@@ -73,9 +77,10 @@ func grants(scopes ...Scope) []grant {
 var roleTable = map[Role][]grant{
 	Owner: nil, // every scope: see RoleScopes
 	Admin: grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead, UsageRead,
-		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite),
-	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead),
-		grant{KeysWrite, true}, grant{KeysRead, true}),
+		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite, WebhooksWrite, WebhooksRead, EventsRead),
+	// Developers integrate in the sandbox: where live events are sent is an admin's decision.
+	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead, EventsRead),
+		grant{KeysWrite, true}, grant{KeysRead, true}, grant{WebhooksWrite, true}, grant{WebhooksRead, true}),
 	Finance: grants(UsageRead, BillingRead, TenantRead),
 }
 

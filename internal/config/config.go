@@ -78,6 +78,11 @@ type Config struct {
 	OAuthTokenTTL time.Duration
 	// SigningKeyRotation is how long one key signs access tokens before the next takes over.
 	SigningKeyRotation time.Duration
+	// WebhooksAllowLoopback admits webhook endpoints on http://127.0.0.1 and http://localhost, for
+	// development and test suites only.
+	WebhooksAllowLoopback bool
+	// JobRescueAfter hands a background job whose worker died to another after it.
+	JobRescueAfter time.Duration
 	// OIDCIssuer is the OpenID Provider people sign in to the console with; empty turns console
 	// sign-in off. OIDCClientID and OIDCClientSecret are RocketFin's client at that provider.
 	OIDCIssuer, OIDCClientID, OIDCClientSecret string
@@ -117,6 +122,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SecretKey:             getenv("ROCKETFIN_SECRET_KEY"),
 		OAuthTokenTTL:         15 * time.Minute,
 		SigningKeyRotation:    30 * 24 * time.Hour,
+		JobRescueAfter:        2 * time.Minute,
 		OIDCIssuer:            getenv("OIDC_ISSUER"),
 		OIDCClientID:          getenv("OIDC_CLIENT_ID"),
 		OIDCClientSecret:      getenv("OIDC_CLIENT_SECRET"),
@@ -176,9 +182,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)
-		// The two sandbox writers each keep a connection of their own; live calls need the rest.
-		if err != nil || n < 4 || n > 500 {
-			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 4 to 500 (two connections are the sandbox writers'), got %q", s))
+		// The two sandbox writers each keep a connection of their own, the job queue needs two;
+		// live calls need the rest.
+		if err != nil || n < 6 || n > 500 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 6 to 500 (two connections are the sandbox writers', two the job queue's), got %q", s))
 		}
 		c.DBMaxConns = n
 	}
@@ -197,6 +204,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"ROCKETFIN_SIGNING_KEY_ROTATION", &c.SigningKeyRotation, 365 * 24 * time.Hour},
 		{"ROCKETFIN_SESSION_IDLE_TIMEOUT", &c.SessionIdleTimeout, 7 * 24 * time.Hour},
 		{"ROCKETFIN_SESSION_MAX_AGE", &c.SessionMaxAge, 30 * 24 * time.Hour},
+		{"ROCKETFIN_JOB_RESCUE_AFTER", &c.JobRescueAfter, time.Hour},
 	}
 	for _, d := range durations {
 		s := getenv(d.name)
@@ -238,6 +246,17 @@ func Load(getenv func(string) string) (Config, error) {
 		if c.OIDCClientID == "" || c.OIDCClientSecret == "" {
 			errs = append(errs, errors.New("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (RocketFin's client at the provider)"))
 		}
+	}
+	switch v := getenv("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK"); v {
+	case "", "false":
+	case "true":
+		c.WebhooksAllowLoopback = true
+	default:
+		errs = append(errs, fmt.Errorf("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK: want true or false, got %q", v))
+	}
+	if c.JobRescueAfter < 30*time.Second {
+		// A delivery attempt may take 25 s; a job is rescued only once it cannot still be running.
+		errs = append(errs, errors.New("ROCKETFIN_JOB_RESCUE_AFTER: want at least 30s"))
 	}
 	if c.SigningKeyRotation < time.Hour {
 		errs = append(errs, errors.New("ROCKETFIN_SIGNING_KEY_ROTATION: want at least 1h"))
@@ -343,6 +362,8 @@ func (c Config) Masked() map[string]string {
 		"secret_key":               secretKeySource(c),
 		"oauth_token_ttl":          c.OAuthTokenTTL.String(),
 		"signing_key_rotation":     c.SigningKeyRotation.String(),
+		"webhooks_allow_loopback":  strconv.FormatBool(c.WebhooksAllowLoopback),
+		"job_rescue_after":         c.JobRescueAfter.String(),
 		"oidc_issuer":              or(c.OIDCIssuer, "none (console sign-in off)"),
 		"oidc_client_id":           c.OIDCClientID,
 		"oidc_client_secret":       onOff(c.OIDCClientSecret != ""),

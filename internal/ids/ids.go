@@ -27,6 +27,10 @@ const (
 	Audit   = "aud_"
 	Client  = "cli_"
 	Session = "ses_"
+	// Endpoint names webhook endpoints; Delivery one event's delivery to one endpoint.
+	Endpoint = "we_"
+	Delivery = "dlv_"
+	Monitor  = "mon_"
 	// SigningKey names the keys that sign OAuth2 access tokens (their JWK "kid").
 	SigningKey = "sig_"
 	// AccessToken names OAuth2 access tokens (their "jti").

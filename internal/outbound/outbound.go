@@ -27,6 +27,9 @@ type Policy struct {
 	// AllowLoopback admits http and https to 127.0.0.0/8, ::1 and localhost, for development and
 	// test suites only (ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK); private and metadata ranges stay refused.
 	AllowLoopback bool
+	// AllowHTTP admits plain http to any address the policy allows (sandbox endpoints); without it
+	// plain http goes only to loopback, and only under AllowLoopback.
+	AllowHTTP bool
 	// Lookup resolves a host name; nil uses the system resolver. Tests give their own.
 	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 }
@@ -117,7 +120,7 @@ func (p Policy) CheckURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !(p.AllowLoopback && loopbackHost) {
+		if !p.AllowHTTP && !(p.AllowLoopback && loopbackHost) {
 			return nil, refused("use https (plain http is allowed only to loopback in development)")
 		}
 	default:
@@ -125,6 +128,31 @@ func (p Policy) CheckURL(raw string) (*url.URL, error) {
 	}
 	if loopbackHost && !p.AllowLoopback {
 		return nil, refused("%s is a loopback host", host)
+	}
+	return u, nil
+}
+
+// Resolve checks a destination as CheckURL does, then every address its host resolves to now:
+// what an endpoint's creation checks (each delivery checks again when it connects).
+func (p Policy) Resolve(ctx context.Context, raw string) (*url.URL, error) {
+	u, err := p.CheckURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	addrs, err := p.lookup(ctx, u.Hostname())
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, err
+		}
+		return nil, refused("%s does not resolve: %v", u.Hostname(), err)
+	}
+	if len(addrs) == 0 {
+		return nil, refused("%s resolves to no address", u.Hostname())
+	}
+	for _, a := range addrs {
+		if err := p.Check(a); err != nil {
+			return nil, fmt.Errorf("%s: %w", u.Hostname(), err)
+		}
 	}
 	return u, nil
 }

@@ -129,3 +129,42 @@ func TestRedirectsAreNotFollowedAndAnswersAreCut(t *testing.T) {
 		t.Fatalf("loopback without the setting: %v", err)
 	}
 }
+
+// TestResolveChecksEveryAddressAtCreation: an endpoint is refused when written with plain http
+// (except in the sandbox's AllowHTTP), and when its name resolves, now, to an internal address.
+func TestResolveChecksEveryAddressAtCreation(t *testing.T) {
+	answers := map[string][]netip.Addr{
+		"hooks.example":  {netip.MustParseAddr("93.184.216.34")},
+		"rebind.example": {netip.MustParseAddr("127.0.0.1")},
+		"mixed.example":  {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("10.1.2.3")},
+		"meta.example":   {netip.MustParseAddr("169.254.169.254")},
+	}
+	lookup := func(_ context.Context, host string) ([]netip.Addr, error) {
+		if a, ok := answers[host]; ok {
+			return a, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	live, sandbox := Policy{Lookup: lookup}, Policy{Lookup: lookup, AllowHTTP: true}
+	for _, c := range []struct {
+		url           string
+		live, sandbox bool
+	}{
+		{"https://hooks.example/rf", true, true},
+		{"http://hooks.example/rf", false, true},
+		{"https://rebind.example/rf", false, false},
+		{"http://mixed.example/rf", false, false},
+		{"https://meta.example/rf", false, false},
+		{"http://169.254.169.254/latest", false, false},
+		{"http://10.0.0.1/rf", false, false},
+		{"http://127.0.0.1:9/rf", false, false},
+		{"https://nowhere.example/rf", false, false},
+	} {
+		if _, err := live.Resolve(context.Background(), c.url); (err == nil) != c.live || (err != nil && !errors.Is(err, ErrRefused)) {
+			t.Errorf("live %s: %v", c.url, err)
+		}
+		if _, err := sandbox.Resolve(context.Background(), c.url); (err == nil) != c.sandbox {
+			t.Errorf("sandbox %s: %v", c.url, err)
+		}
+	}
+}
