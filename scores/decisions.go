@@ -66,6 +66,12 @@ type Decision struct {
 	Language string
 	// Metadata are the client's pairs, JSON text (internal/metadata).
 	Metadata string
+	// MonitorID is the monitor a decision was made for (its first evaluation or a re-score);
+	// PreviousDecisionID the monitor's decision it follows; Cause what made it (monitor_created,
+	// data_added, daily_sweep, simulated).
+	MonitorID          *string
+	PreviousDecisionID *string
+	Cause              *string
 }
 
 // CompanyRef names the company scored.

@@ -101,6 +101,11 @@ type Call struct {
 	Language       string
 	RequestID      string
 	Started        time.Time
+	// MonitorID names the monitor this call puts the company under (POST /v1/monitors); Within
+	// then runs inside the charging transaction, after the decision is written, so that the
+	// monitor exists if and only if the call is charged.
+	MonitorID string
+	Within    func(ctx context.Context, tx *gorm.DB, d Decision, req scoring.Request) error
 }
 
 // Answer is what the caller receives.
@@ -258,6 +263,10 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	if consentID != "" {
 		d.ConsentID = &consentID
 	}
+	if c.MonitorID != "" {
+		cause := CauseMonitorCreated
+		d.MonitorID, d.Cause = &c.MonitorID, &cause
+	}
 	head, err := json.Marshal(scoreHead{
 		ID: scoreID, Object: "score", Environment: string(p.Environment), CreatedAt: now,
 		Company: CompanyRef{ID: req.Company.ID, IDType: req.Company.IDType, Name: req.Company.Name}, Metadata: nonNil(ev.meta),
@@ -269,7 +278,7 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		return spliceAnswer(head, output, charge.CreditsRemaining), nil
 	}
 	free := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
-	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" {
+	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" && c.Within == nil {
 		d.LatencyUS = time.Since(c.Started).Microseconds()
 		if err := g.sandbox.write(ctx, d, metering.NewUsageEvent(call, free)); err != nil {
 			return nil, err
@@ -304,6 +313,11 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 				return metering.IdempotencyConflict(idemKey)
 			}
 			return fmt.Errorf("record call %s: %w", scoreID, err)
+		}
+		if c.Within != nil {
+			if err := c.Within(ctx, tx, d, *req); err != nil {
+				return err
+			}
 		}
 		if body, err = answer(charge); err != nil {
 			return err

@@ -17,23 +17,24 @@ import (
 )
 
 const decisionColumns = `id, tenant_id, environment, key_id, request_id, company_id, consent_id, model_version, score, pd_12m,
-	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language, metadata`
+	grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at, language, metadata, monitor_id,
+	previous_decision_id, cause`
 
 // decisionInsert is the INSERT statement of decision records. Plain SQL, as it runs on every
 // call: the ORM's reflection would cost more than the insert.
 func decisionInsert(ds []Decision) database.Statement {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO decisions (" + decisionColumns + ") VALUES ")
-	args := make([]any, 0, len(ds)*20)
+	args := make([]any, 0, len(ds)*23)
 	for i := range ds {
 		d := &ds[i]
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, d.ID, d.TenantID, d.Environment, d.KeyID, d.RequestID, d.CompanyID, d.ConsentID, d.ModelVersion,
 			d.Score, d.PD12m, d.Grade, d.Recommendation, d.Input, d.InputSHA256, d.Output, d.LatencyUS, d.AsOf, d.CreatedAt, d.Language,
-			d.Metadata)
+			d.Metadata, d.MonitorID, d.PreviousDecisionID, d.Cause)
 	}
 	return database.Statement{SQL: sb.String(), Args: args}
 }

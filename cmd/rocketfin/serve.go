@@ -43,6 +43,7 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/members"
 	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/monitoring"
 	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/sandbox"
 	"github.com/rocketfin/rocketfin/scores"
@@ -71,10 +72,11 @@ type app struct {
 	publicURL string
 	members   *members.Service
 	// queue runs background jobs (webhook deliveries); webhooks holds endpoints and events.
-	queue    *jobs.Queue
-	workers  *river.Workers
-	webhooks *webhooks.Service
-	signin   *signin.Service
+	queue      *jobs.Queue
+	workers    *river.Workers
+	webhooks   *webhooks.Service
+	monitoring *monitoring.Service
+	signin     *signin.Service
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
@@ -125,13 +127,24 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
 	a.workers = river.NewWorkers()
 	a.queue, err = jobs.Open(context.Background(), db, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
-		Queues: map[string]int{webhooks.Queue: 20}, RescueAfter: cfg.JobRescueAfter, JobTimeout: time.Minute, Logger: log})
+		Queues: map[string]int{webhooks.Queue: 20, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: time.Minute, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	a.webhooks = webhooks.New(webhooks.Options{DB: db, Clock: clk, Box: box, Queue: a.queue, AllowLoopback: cfg.WebhooksAllowLoopback,
 		Metrics: webhooks.NewMetrics(a.reg), Logger: log})
 	a.webhooks.Register(a.workers)
+	current, err := models.Engine(scoring.ModelName)
+	if err != nil {
+		return nil, err
+	}
+	var grades []string
+	for _, g := range current.Grades() {
+		grades = append(grades, g.Name)
+	}
+	a.monitoring = monitoring.New(monitoring.Options{DB: db, Clock: clk, Scores: a.scores, Webhooks: a.webhooks, Queue: a.queue,
+		Grades: grades, Logger: log})
+	a.monitoring.Register(a.workers)
 	if cfg.WebhooksAllowLoopback {
 		log.Warn("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK=true: webhook endpoints may be http://127.0.0.1 and http://localhost; use this for local development and test suites only")
 	}
@@ -366,6 +379,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.oauth.Routes(routes)
 	a.members.Routes(routes)
 	a.webhooks.Routes(routes)
+	a.monitoring.Routes(routes, sandbox.EvaluationDate)
 	a.signin.Routes(routes)
 	pages, err := console.New(console.Deps{Signin: a.signin, Tenants: a.tenants, Signup: tenantsHTTP, Keys: a.keys,
 		Clients: a.oauth.Clients(), Scores: a.scores, Meter: a.meter, Consents: a.consents, Members: a.members, Billing: a.billing.svc, DB: a.db, Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})

@@ -34,12 +34,14 @@ const (
 	WebhooksWrite Scope = "webhooks:write" // webhook endpoints: create, change, rotate, delete; redeliver events
 	WebhooksRead  Scope = "webhooks:read"  // webhook endpoints and their deliveries
 	EventsRead    Scope = "events:read"    // the events (score changes, critical events, …)
+	MonitorsWrite Scope = "monitors:write" // put companies under watch (charged as a score), add data, simulate
+	MonitorsRead  Scope = "monitors:read"  // monitors
 )
 
 // All is every scope, in the order the documentation lists them.
 var All = []Scope{ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead,
 	UsageRead, BillingRead, BillingWrite, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite,
-	WebhooksWrite, WebhooksRead, EventsRead}
+	WebhooksWrite, WebhooksRead, EventsRead, MonitorsWrite, MonitorsRead}
 
 // Role is what a person may do in a tenant.
 type Role string
@@ -77,10 +79,11 @@ func grants(scopes ...Scope) []grant {
 var roleTable = map[Role][]grant{
 	Owner: nil, // every scope: see RoleScopes
 	Admin: grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, KeysWrite, KeysRead, UsageRead,
-		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite, WebhooksWrite, WebhooksRead, EventsRead),
+		BillingRead, TenantRead, TenantWrite, AuditRead, MembersRead, MembersWrite, WebhooksWrite, WebhooksRead, EventsRead,
+		MonitorsWrite, MonitorsRead),
 	// Developers integrate in the sandbox: where live events are sent is an admin's decision.
-	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead, EventsRead),
-		grant{KeysWrite, true}, grant{KeysRead, true}, grant{WebhooksWrite, true}, grant{WebhooksRead, true}),
+	Developer: append(grants(ScoresWrite, ScoresRead, ConsentsWrite, ConsentsRead, TenantRead, EventsRead,
+		MonitorsWrite, MonitorsRead), grant{KeysWrite, true}, grant{KeysRead, true}, grant{WebhooksWrite, true}, grant{WebhooksRead, true}),
 	Finance: grants(UsageRead, BillingRead, TenantRead),
 }
 

@@ -58,6 +58,13 @@ var Routes = map[string]Scope{
 	"GET /v1/events":                               EventsRead,
 	"GET /v1/events/:id":                           EventsRead,
 	"POST /v1/events/:id/redeliver":                WebhooksWrite,
+	"POST /v1/monitors":                            MonitorsWrite,
+	"PATCH /v1/monitors/:id":                       MonitorsWrite,
+	"DELETE /v1/monitors/:id":                      MonitorsWrite,
+	"POST /v1/monitors/:id/data":                   MonitorsWrite,
+	"POST /v1/sandbox/monitors/:id/simulate":       MonitorsWrite,
+	"GET /v1/monitors":                             MonitorsRead,
+	"GET /v1/monitors/:id":                         MonitorsRead,
 
 	"GET /console":                                  TenantRead,
 	"POST /console/environment":                     TenantRead,

@@ -9,11 +9,12 @@ import (
 )
 
 // TestDomainPackagesDoNotAskForTheDialect: which database RocketFin runs on is this package's
-// business (and the migrations' and the test databases'); a domain package that branches on it
+// business (and the migrations', the test databases' and the job queue's, which picks River's
+// driver by it); a domain package that branches on it
 // uses ForUpdate, SkipLocked, LockName, ExecAll or WithAsyncCommit instead.
 func TestDomainPackagesDoNotAskForTheDialect(t *testing.T) {
 	root := filepath.Join("..", "..")
-	allowed := map[string]bool{"internal/database": true, "migrations": true, "internal/dbtest": true}
+	allowed := map[string]bool{"internal/database": true, "migrations": true, "internal/dbtest": true, "internal/jobs": true}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -1,0 +1,170 @@
+package monitoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/scores"
+)
+
+// Queue is the job queue of the sweep.
+const Queue = "monitoring"
+
+// sweepBatch is how many monitors the sweep reads at a time.
+const sweepBatch = 500
+
+// sweepArgs is the job of one daily sweep.
+type sweepArgs struct{}
+
+func (sweepArgs) Kind() string { return "monitor_sweep" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	s *Service
+}
+
+// Timeout: a sweep of many monitors takes minutes, not the default minute.
+func (sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return time.Hour }
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
+	st, err := w.s.Sweep(ctx)
+	w.s.log.Info("monitoring sweep", "seen", st.Seen, "rescored", st.Rescored, "unchanged", st.Unchanged, "paused", st.Paused,
+		"failed", st.Failed, "took", st.Took.String())
+	return err
+}
+
+// Register adds the sweep worker to workers.
+func (s *Service) Register(workers *river.Workers) {
+	river.AddWorker(workers, &sweepWorker{s: s})
+}
+
+// Periodic is the daily sweep's schedule: the leader offers a sweep every hour and the queue keeps
+// one per UTC day, so that the sweep runs once a day whichever replica leads and however often
+// they restart.
+func Periodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+		return sweepArgs{}, &river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// SweepStats sums up a sweep.
+type SweepStats struct {
+	Seen, Rescored, Unchanged, Paused, Failed int
+	Took                                      time.Duration
+}
+
+// Sweep re-scores every active live monitor for what time alone changes (data ageing, a consent
+// that expired makes bank data unusable), writing a decision and emitting events only when the
+// answer changed, and pauses the monitors of tenants that may no longer monitor (monitor.paused).
+// Sandbox monitors are evaluated on the sandbox's fixed date: time changes nothing for them.
+func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
+	start := time.Now()
+	var st SweepStats
+	now := s.clock.Now()
+	refusals := map[string]string{}
+	after := ""
+	for {
+		var batch []Monitor
+		q := s.db.WithContext(ctx).Where("status = ? AND deleted_at IS NULL AND environment = ?", StatusActive, keys.Live)
+		if after != "" {
+			q = q.Where("id > ?", after)
+		}
+		if err := q.Order("id").Limit(sweepBatch).Find(&batch).Error; err != nil {
+			return st, fmt.Errorf("read monitors: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		after = batch[len(batch)-1].ID
+		var unchanged []string
+		for _, m := range batch {
+			st.Seen++
+			reason, seen := refusals[m.TenantID]
+			if !seen {
+				var err error
+				if reason, err = s.refusal(ctx, s.db, m, now); err != nil {
+					return st, err
+				}
+				refusals[m.TenantID] = reason
+			}
+			if reason != "" {
+				if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.pause(ctx, tx, m, reason, now) }); err != nil {
+					return st, err
+				}
+				st.Paused++
+				continue
+			}
+			changed, err := s.sweepOne(ctx, m)
+			switch {
+			case err != nil:
+				if ctx.Err() != nil {
+					return st, ctx.Err()
+				}
+				st.Failed++
+				s.log.Warn("monitoring sweep could not re-score", "monitor", m.ID, "error", err.Error())
+			case changed:
+				st.Rescored++
+			default:
+				unchanged = append(unchanged, m.ID)
+			}
+		}
+		if len(unchanged) > 0 {
+			if err := s.db.WithContext(ctx).Model(&Monitor{}).Where("id IN ?", unchanged).Update("last_evaluated_at", now).Error; err != nil {
+				return st, fmt.Errorf("mark monitors evaluated: %w", err)
+			}
+			st.Unchanged += len(unchanged)
+		}
+	}
+	st.Took = time.Since(start)
+	return st, nil
+}
+
+// sweepOne re-evaluates m; when the answer changed it records it under the monitor's lock (unless
+// new data came meanwhile) and emits its events.
+func (s *Service) sweepOne(ctx context.Context, m Monitor) (bool, error) {
+	req, err := m.request()
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res, err := s.scores.Rescore(ctx, tx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
+			PreviousID: m.LastDecisionID, Cause: scores.CauseDailySweep, Language: m.Language, Metadata: m.Metadata, Request: req,
+			Unless: func(d scores.Decision) bool {
+				return d.Score == m.Score && d.Grade == m.Grade && d.Recommendation == m.Recommendation
+			}})
+		if errors.Is(err, scores.ErrUnchanged) {
+			return nil
+		}
+		if problem.CodeOf(err) == problem.ConsentRequired {
+			return s.pause(ctx, tx, m, "a consent is needed to score this company (a sole trader): record one, then resume", s.clock.Now())
+		}
+		if err != nil {
+			return err
+		}
+		var locked Monitor
+		if err := database.ForUpdate(tx).Where("id = ?", m.ID).Take(&locked).Error; err != nil {
+			return fmt.Errorf("lock monitor %s: %w", m.ID, err)
+		}
+		if locked.LastDecisionID != m.LastDecisionID || locked.Status != StatusActive {
+			return errRaced
+		}
+		changed = true
+		_, err = s.record(ctx, tx, locked, req, res, scores.CauseDailySweep, nil)
+		return err
+	})
+	if errors.Is(err, errRaced) {
+		return false, nil
+	}
+	return changed, err
+}
+
+var errRaced = errors.New("monitor changed during the sweep")
