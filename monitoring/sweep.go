@@ -21,24 +21,37 @@ const Queue = "monitoring"
 // sweepBatch is how many monitors the sweep reads at a time.
 const sweepBatch = 500
 
-// sweepArgs is the job of one daily sweep.
-type sweepArgs struct{}
+// sweepArgs is the job of one part of a daily sweep: the monitors after After, up to sweepPart;
+// each part queues the next, so that no job runs long (a job still running after the rescue delay
+// would be handed to another worker) and a crash loses at most one part's progress.
+type sweepArgs struct {
+	After string `json:"after,omitempty"`
+}
 
 func (sweepArgs) Kind() string { return "monitor_sweep" }
+
+// sweepPart is how many monitors one job of the sweep goes through.
+const sweepPart = 5000
 
 type sweepWorker struct {
 	river.WorkerDefaults[sweepArgs]
 	s *Service
 }
 
-// Timeout: a sweep of many monitors takes minutes, not the default minute.
-func (sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return time.Hour }
+// Timeout: a part of the sweep re-scores thousands of monitors.
+func (sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 25 * time.Second }
 
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
-	st, err := w.s.Sweep(ctx)
-	w.s.log.Info("monitoring sweep", "seen", st.Seen, "rescored", st.Rescored, "unchanged", st.Unchanged, "paused", st.Paused,
-		"failed", st.Failed, "took", st.Took.String())
-	return err
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error {
+	st, next, err := w.s.sweepFrom(ctx, job.Args.After, sweepPart, time.Now().Add(20*time.Second))
+	w.s.log.Info("monitoring sweep part", "after", job.Args.After, "seen", st.Seen, "rescored", st.Rescored, "unchanged", st.Unchanged,
+		"paused", st.Paused, "failed", st.Failed, "took", st.Took.String())
+	if err != nil || next == "" {
+		return err
+	}
+	return w.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := w.s.queue.InsertTx(ctx, tx, sweepArgs{After: next}, &river.InsertOpts{Queue: Queue, MaxAttempts: 3})
+		return err
+	})
 }
 
 // Register adds the sweep worker to workers.
@@ -66,19 +79,28 @@ type SweepStats struct {
 // answer changed, and pauses the monitors of tenants that may no longer monitor (monitor.paused).
 // Sandbox monitors are evaluated on the sandbox's fixed date: time changes nothing for them.
 func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
+	st, _, err := s.sweepFrom(ctx, "", 0, time.Time{})
+	return st, err
+}
+
+// sweepFrom sweeps the monitors after after, stopping after limit of them or at deadline when
+// they are set; next is where to go on ("" when every monitor was seen).
+func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadline time.Time) (st SweepStats, next string, err error) {
 	start := time.Now()
-	var st SweepStats
 	now := s.clock.Now()
 	refusals := map[string]string{}
-	after := ""
 	for {
+		if (limit > 0 && st.Seen >= limit) || (!deadline.IsZero() && time.Now().After(deadline)) {
+			st.Took = time.Since(start)
+			return st, after, nil
+		}
 		var batch []Monitor
 		q := s.db.WithContext(ctx).Where("status = ? AND deleted_at IS NULL AND environment = ?", StatusActive, keys.Live)
 		if after != "" {
 			q = q.Where("id > ?", after)
 		}
 		if err := q.Order("id").Limit(sweepBatch).Find(&batch).Error; err != nil {
-			return st, fmt.Errorf("read monitors: %w", err)
+			return st, "", fmt.Errorf("read monitors: %w", err)
 		}
 		if len(batch) == 0 {
 			break
@@ -91,13 +113,13 @@ func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
 			if !seen {
 				var err error
 				if reason, err = s.refusal(ctx, s.db, m, now); err != nil {
-					return st, err
+					return st, "", err
 				}
 				refusals[m.TenantID] = reason
 			}
 			if reason != "" {
 				if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.pause(ctx, tx, m, reason, now) }); err != nil {
-					return st, err
+					return st, "", err
 				}
 				st.Paused++
 				continue
@@ -106,7 +128,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
 			switch {
 			case err != nil:
 				if ctx.Err() != nil {
-					return st, ctx.Err()
+					return st, "", ctx.Err()
 				}
 				st.Failed++
 				s.log.Warn("monitoring sweep could not re-score", "monitor", m.ID, "error", err.Error())
@@ -118,13 +140,13 @@ func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
 		}
 		if len(unchanged) > 0 {
 			if err := s.db.WithContext(ctx).Model(&Monitor{}).Where("id IN ?", unchanged).Update("last_evaluated_at", now).Error; err != nil {
-				return st, fmt.Errorf("mark monitors evaluated: %w", err)
+				return st, "", fmt.Errorf("mark monitors evaluated: %w", err)
 			}
 			st.Unchanged += len(unchanged)
 		}
 	}
 	st.Took = time.Since(start)
-	return st, nil
+	return st, "", nil
 }
 
 // sweepOne re-evaluates m; when the answer changed it records it under the monitor's lock (unless

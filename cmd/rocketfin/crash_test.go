@@ -98,8 +98,8 @@ type childServer struct {
 	err    error         // what Wait returned, once done is closed
 }
 
-// startChild runs the binary on dbURL and waits until it is ready.
-func startChild(t *testing.T, bin, dbURL string) *childServer {
+// startChild runs the binary on dbURL, with extra environment lines, and waits until it is ready.
+func startChild(t *testing.T, bin, dbURL string, extra ...string) *childServer {
 	t.Helper()
 	s := &childServer{t: t, stderr: &syncBuffer{}, done: make(chan struct{})}
 	stdout := &listenWatcher{ready: make(chan string, 1)}
@@ -113,6 +113,7 @@ func startChild(t *testing.T, bin, dbURL string) *childServer {
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 	}
+	s.cmd.Env = append(s.cmd.Env, extra...)
 	s.cmd.Stdout = stdout
 	s.cmd.Stderr = s.stderr
 	s.cmd.WaitDelay = 5 * time.Second

@@ -127,7 +127,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
 	a.workers = river.NewWorkers()
 	a.queue, err = jobs.Open(context.Background(), db, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
-		Queues: map[string]int{webhooks.Queue: 20, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: time.Minute, Logger: log})
+		Queues: map[string]int{webhooks.Queue: 20, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: min(time.Minute, cfg.JobRescueAfter), Logger: log})
 	if err != nil {
 		return nil, err
 	}
