@@ -44,7 +44,7 @@ type Site struct {
 }
 
 // order is the guides' order in the menu; a guide not named here comes after, by name.
-var order = []string{"README", "quickstart", "authentication", "sandbox", "scoring-request", "errors-and-limits", "consents", "usage-and-billing", "reference"}
+var order = []string{"README", "quickstart", "authentication", "sandbox", "scoring-request", "errors-and-limits", "consents", "monitoring", "usage-and-billing", "reference"}
 
 var markdown = goldmark.New(
 	goldmark.WithExtensions(extension.GFM),

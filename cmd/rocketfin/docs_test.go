@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +47,9 @@ func TestDocsExamplesRun(t *testing.T) {
 		delete(env, "ROCKETFIN_PUBLIC_URL")
 	}
 	s := startServer(t, env)
+	// WEBHOOK_URL: the reader's endpoint, on loopback here (the test server allows it).
+	hooks := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hooks.Close()
 	ran := 0
 	for _, path := range guides {
 		name := strings.TrimSuffix(filepath.Base(path), ".md")
@@ -78,7 +83,7 @@ TENANT_ID=$(jq -r '.tenant.id' signup.json)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "bash", "-c", script)
 			cmd.Dir = t.TempDir()
-			cmd.Env = append(os.Environ(), "ROCKETFIN_URL="+s.base)
+			cmd.Env = append(os.Environ(), "ROCKETFIN_URL="+s.base, "WEBHOOK_URL="+hooks.URL+"/rocketfin")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("the examples of %s failed: %v\n%s\nserver log:\n%.3000s", name, err, out, s.logs.String())
