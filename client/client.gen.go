@@ -5963,6 +5963,8 @@ type ClientInterface interface {
 
 	// GetEvent One event
 	//
+	// An event of the caller's environment, with its data; another tenant's or environment's is 404.
+	//
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, id EventID, params *GetEventParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -6144,6 +6146,8 @@ type ClientInterface interface {
 	DeleteMonitor(ctx context.Context, id MonitorID, params *DeleteMonitorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMonitor One monitor
+	//
+	// A monitor of the caller's environment: its state, thresholds and last evaluation; another tenant's or environment's is 404.
 	//
 	// Corresponds with GET /v1/monitors/{id} (the `GetMonitor` operationId).
 	GetMonitor(ctx context.Context, id MonitorID, params *GetMonitorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7839,6 +7843,8 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 
 // GetEvent One event
 //
+// An event of the caller's environment, with its data; another tenant's or environment's is 404.
+//
 // Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, id EventID, params *GetEventParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEventRequest(c.Server, id, params)
@@ -8260,6 +8266,8 @@ func (c *Client) DeleteMonitor(ctx context.Context, id MonitorID, params *Delete
 }
 
 // GetMonitor One monitor
+//
+// A monitor of the caller's environment: its state, thresholds and last evaluation; another tenant's or environment's is 404.
 //
 // Corresponds with GET /v1/monitors/{id} (the `GetMonitor` operationId).
 func (c *Client) GetMonitor(ctx context.Context, id MonitorID, params *GetMonitorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -16123,6 +16131,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetEventWithResponse One event
 	//
+	// An event of the caller's environment, with its data; another tenant's or environment's is 404.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
@@ -16328,6 +16338,8 @@ type ClientWithResponsesInterface interface {
 	DeleteMonitorWithResponse(ctx context.Context, id MonitorID, params *DeleteMonitorParams, reqEditors ...RequestEditorFn) (*DeleteMonitorResponse, error)
 
 	// GetMonitorWithResponse One monitor
+	//
+	// A monitor of the caller's environment: its state, thresholds and last evaluation; another tenant's or environment's is 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -31965,6 +31977,8 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 
 // GetEventWithResponse One event
 //
+// An event of the caller's environment, with its data; another tenant's or environment's is 404.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
@@ -32314,6 +32328,8 @@ func (c *ClientWithResponses) DeleteMonitorWithResponse(ctx context.Context, id 
 }
 
 // GetMonitorWithResponse One monitor
+//
+// A monitor of the caller's environment: its state, thresholds and last evaluation; another tenant's or environment's is 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
