@@ -945,6 +945,30 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ProductTermsType.
+const (
+	ProductTermsTypeCreditInsurance ProductTermsType = "credit_insurance"
+	ProductTermsTypeFactoring       ProductTermsType = "factoring"
+	ProductTermsTypeLeasing         ProductTermsType = "leasing"
+	ProductTermsTypeTradeCredit     ProductTermsType = "trade_credit"
+)
+
+// Valid indicates whether the value is a known member of the ProductTermsType enum.
+func (e ProductTermsType) Valid() bool {
+	switch e {
+	case ProductTermsTypeCreditInsurance:
+		return true
+	case ProductTermsTypeFactoring:
+		return true
+	case ProductTermsTypeLeasing:
+		return true
+	case ProductTermsTypeTradeCredit:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxCompaniesDataConsentScopes.
 const (
 	SandboxCompaniesDataConsentScopesBankData     SandboxCompaniesDataConsentScopes = "bank_data"
@@ -1017,6 +1041,30 @@ func (e ScoreReplayLanguage) Valid() bool {
 	case Fr:
 		return true
 	case Pt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScoreRequestRequestProduct.
+const (
+	ScoreRequestRequestProductCreditInsurance ScoreRequestRequestProduct = "credit_insurance"
+	ScoreRequestRequestProductFactoring       ScoreRequestRequestProduct = "factoring"
+	ScoreRequestRequestProductLeasing         ScoreRequestRequestProduct = "leasing"
+	ScoreRequestRequestProductTradeCredit     ScoreRequestRequestProduct = "trade_credit"
+)
+
+// Valid indicates whether the value is a known member of the ScoreRequestRequestProduct enum.
+func (e ScoreRequestRequestProduct) Valid() bool {
+	switch e {
+	case ScoreRequestRequestProductCreditInsurance:
+		return true
+	case ScoreRequestRequestProductFactoring:
+		return true
+	case ScoreRequestRequestProductLeasing:
+		return true
+	case ScoreRequestRequestProductTradeCredit:
 		return true
 	default:
 		return false
@@ -1778,6 +1826,9 @@ type Decision struct {
 	PathToAccept *PathToAccept `json:"path_to_accept,omitempty"`
 	Pd12m        float64       `json:"pd_12m"`
 
+	// Product the terms of the product asked (request.product); credit_limit is then the product's limit
+	Product *ProductTerms `json:"product,omitempty"`
+
 	// Reasons up to four factors that raised the risk the most against the reference company, most costly first (model rf-ebm-1.0.0 also listed factors that lowered it when fewer than four raised it)
 	Reasons        []Reason               `json:"reasons"`
 	Recommendation DecisionRecommendation `json:"recommendation"`
@@ -1838,6 +1889,9 @@ type Evaluation struct {
 	// PathToAccept the smallest change in one or two actionable inputs that reaches accept under the same model (options needing no money first, then by the amount against total assets), with the alternatives
 	PathToAccept *PathToAccept `json:"path_to_accept,omitempty"`
 	Pd12m        float64       `json:"pd_12m"`
+
+	// Product the terms of the product asked (request.product); credit_limit is then the product's limit
+	Product *ProductTerms `json:"product,omitempty"`
 
 	// Reasons up to four factors that raised the risk the most against the reference company, most costly first (model rf-ebm-1.0.0 also listed factors that lowered it when fewer than four raised it)
 	Reasons        []Reason                 `json:"reasons"`
@@ -2508,6 +2562,33 @@ type Problem struct {
 // ProblemCode defines model for Problem.Code.
 type ProblemCode string
 
+// ProductTerms the terms of the product asked (request.product); credit_limit is then the product's limit
+type ProductTerms struct {
+	// AdvanceAmount factoring: advance_rate x credit_limit
+	AdvanceAmount *Money `json:"advance_amount,omitempty"`
+
+	// AdvanceRate factoring: share of the face value advanced (90 % at the lowest risk, falling to 0 at the decline threshold)
+	AdvanceRate *float32 `json:"advance_rate,omitempty"`
+
+	// InsurableLimit credit insurance: the cover the buyer supports
+	InsurableLimit *Money `json:"insurable_limit,omitempty"`
+
+	// MaxAssetValue leasing: the largest asset the lessee's rent capacity carries over the term
+	MaxAssetValue *Money `json:"max_asset_value,omitempty"`
+
+	// PdOverTerm probability of default over the exposure's term: 1 - (1 - pd_12m)^(months/12)
+	PdOverTerm float32 `json:"pd_over_term"`
+
+	// PurchaseLimit factoring: the most receivables on this debtor a factor should hold
+	PurchaseLimit *Money           `json:"purchase_limit,omitempty"`
+	TermDays      *int             `json:"term_days,omitempty"`
+	TermMonths    *int             `json:"term_months,omitempty"`
+	Type          ProductTermsType `json:"type"`
+}
+
+// ProductTermsType defines model for ProductTerms.Type.
+type ProductTermsType string
+
 // QualityItem defines model for QualityItem.
 type QualityItem struct {
 	// Field the input (or the feature computed from it) concerned
@@ -2638,6 +2719,9 @@ type Score struct {
 	PathToAccept *PathToAccept `json:"path_to_accept,omitempty"`
 	Pd12m        float64       `json:"pd_12m"`
 
+	// Product the terms of the product asked (request.product); credit_limit is then the product's limit
+	Product *ProductTerms `json:"product,omitempty"`
+
 	// Reasons up to four factors that raised the risk the most against the reference company, most costly first (model rf-ebm-1.0.0 also listed factors that lowered it when fewer than four raised it)
 	Reasons        []Reason            `json:"reasons"`
 	Recommendation ScoreRecommendation `json:"recommendation"`
@@ -2740,10 +2824,19 @@ type ScoreRequest struct {
 		Amount *float64 `json:"amount,omitempty"`
 
 		// Currency ISO 4217 currency of account
-		Currency  *string `json:"currency,omitempty"`
-		TermsDays *int64  `json:"terms_days,omitempty"`
+		Currency *string `json:"currency,omitempty"`
+
+		// Product what to assess the company for (default trade_credit, answered without `product` terms): factoring (the company is the debtor of a receivable: amount is its face value, terms_days the days to its due date, 1 to 180), leasing (the company is the lessee: amount is the asset's value, term_months the term), credit_insurance (the company is a buyer to cover: amount is the cover asked). The formulas are in the scoring request guide.
+		Product *ScoreRequestRequestProduct `json:"product,omitempty"`
+
+		// TermMonths leasing only: the lease's term in months (default 36)
+		TermMonths *int   `json:"term_months,omitempty"`
+		TermsDays  *int64 `json:"terms_days,omitempty"`
 	} `json:"request,omitempty"`
 }
+
+// ScoreRequestRequestProduct what to assess the company for (default trade_credit, answered without `product` terms): factoring (the company is the debtor of a receivable: amount is its face value, terms_days the days to its due date, 1 to 180), leasing (the company is the lessee: amount is the asset's value, term_months the term), credit_insurance (the company is a buyer to cover: amount is the cover asked). The formulas are in the scoring request guide.
+type ScoreRequestRequestProduct string
 
 // Session defines model for Session.
 type Session struct {

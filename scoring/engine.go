@@ -142,5 +142,6 @@ func (e *Engine) outcome(ev *evaluation) Result {
 	default:
 		res.Recommendation = Accept
 	}
+	e.product(ev, &res, lim)
 	return res
 }

@@ -28,6 +28,10 @@ const (
 type limitResult struct {
 	money Money
 	short bool // the need exceeds what the firm supports at its risk
+	// supported is what the firm's figures support before risk, k the risk factor, in currency cur
+	// (partner products build on them).
+	supported, k float64
+	cur          string
 }
 
 func (ev *evaluation) limitCurrency() string {
@@ -97,7 +101,7 @@ func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 		need = *r.Amount
 	}
 	amount := math.Floor(math.Min(need, capacity))
-	res := limitResult{short: need > capacity+0.5}
+	res := limitResult{short: need > capacity+0.5, supported: supported, k: k, cur: cur}
 	res.money = Money{Amount: int64(amount) * pow10(MinorUnits(cur)), Currency: cur}
 	return res
 }

@@ -88,9 +88,15 @@ const (
 	EventTaxLien              = "tax_lien"
 )
 
-// CreditRequest is the trade credit asked for: an amount and payment terms.
+// CreditRequest is the credit asked for: by default trade credit (an amount and payment terms);
+// Product names a partner operation that assesses the company another way (see products.go):
+// factoring (Amount is the receivable's face value, TermsDays the days to its due date), leasing
+// (Amount is the asset's value, TermMonths the lease's term) or credit insurance (Amount is the
+// cover asked on the company as a buyer, TermsDays the payment terms).
 type CreditRequest struct {
-	Amount    *float64 `json:"amount,omitempty"`
-	Currency  string   `json:"currency,omitempty"`
-	TermsDays *int     `json:"terms_days,omitempty"`
+	Amount     *float64 `json:"amount,omitempty"`
+	Currency   string   `json:"currency,omitempty"`
+	TermsDays  *int     `json:"terms_days,omitempty"`
+	Product    string   `json:"product,omitempty"`
+	TermMonths *int     `json:"term_months,omitempty"`
 }

@@ -14,7 +14,9 @@ type Result struct {
 	Grade          string   `json:"grade"`
 	Recommendation string   `json:"recommendation"`
 	CreditLimit    Money    `json:"credit_limit"`
-	Reasons        []Reason `json:"reasons"`
+	// Product holds the terms of a partner operation when request.product names one.
+	Product *ProductTerms `json:"product,omitempty"`
+	Reasons []Reason      `json:"reasons"`
 	// Strengths (rules 2) are up to three factors that lowered the risk, most helpful first.
 	Strengths []Reason `json:"strengths,omitzero"`
 	// ExplainedShare (rules 2) is the share of the score's total movement against the reference

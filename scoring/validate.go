@@ -197,6 +197,22 @@ func (r *Request) Validate() error {
 		if v := cr.TermsDays; v != nil && (*v < 0 || *v > maxTermsDays) {
 			add("request.terms_days", "must be between 0 and 3650")
 		}
+		switch cr.Product {
+		case "", ProductTradeCredit, ProductCreditInsurance:
+		case ProductFactoring:
+			if v := cr.TermsDays; v != nil && (*v < 1 || *v > maxFactoringDays) {
+				add("request.terms_days", "must be between 1 and 180: the days to the receivable's due date")
+			}
+		case ProductLeasing:
+			if v := cr.TermMonths; v != nil && (*v < minLeaseMonths || *v > maxLeaseMonths) {
+				add("request.term_months", "must be between 12 and 84: the lease's term in months")
+			}
+		default:
+			add("request.product", "must be trade_credit, factoring, leasing or credit_insurance")
+		}
+		if cr.TermMonths != nil && cr.Product != ProductLeasing {
+			add("request.term_months", "goes with product leasing only")
+		}
 	}
 
 	if len(errs) > 0 {

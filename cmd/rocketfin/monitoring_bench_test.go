@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkMonitoringDeliveryLag puts ROCKETFIN_BENCH_MONITORS live companies under watch (default
+// 1,000), changes the data of all of them at once (64 concurrent clients), and measures, for each
+// change, the time from sending the new data to the first delivery attempt of its score.updated
+// event at a loopback receiver. It reports the p50, p99 and maximum (the target: p99 under 1 s).
+//
+//	go test ./cmd/rocketfin -run '^$' -bench MonitoringDeliveryLag -benchtime 1x
+func BenchmarkMonitoringDeliveryLag(b *testing.B) {
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("ROCKETFIN_BENCH_MONITORS")); err == nil && v > 0 {
+		n = v
+	}
+	s := startServer(b, nil)
+	a := s.signup("lag@bench.example")
+	s.unlimit(a.TenantID)
+	expect(b, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+
+	var mu sync.Mutex
+	arrived := map[string]time.Time{}
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		mu.Lock()
+		if _, seen := arrived[r.Header.Get("webhook-id")]; !seen {
+			arrived[r.Header.Get("webhook-id")] = now
+		}
+		mu.Unlock()
+	}))
+	defer rec.Close()
+	expect(b, s.do("POST", "/v1/webhook-endpoints", a.Live, map[string]any{"url": rec.URL, "events": []string{"score.updated"}}), http.StatusCreated)
+
+	monitors := make([]string, n)
+	parallel(n, 16, func(i int) {
+		body := monitorBody(i)
+		r := s.do("POST", "/v1/monitors", a.Live, body)
+		expect(b, r, http.StatusCreated)
+		monitors[i] = r.str("id")
+	})
+
+	b.ResetTimer()
+	for range b.N {
+		sent := make([]time.Time, n)
+		events := make([]string, n)
+		parallel(n, 64, func(i int) {
+			sent[i] = time.Now()
+			r := s.do("POST", "/v1/monitors/"+monitors[i]+"/data", a.Live, map[string]any{"payments": map[string]any{"days_beyond_terms_avg": 5 + b.N}})
+			expect(b, r, http.StatusOK)
+			for _, e := range r.Body["events"].([]any) {
+				if m := e.(map[string]any); m["type"] == "score.updated" {
+					events[i] = m["id"].(string)
+				}
+			}
+		})
+		var lags []time.Duration
+		deadline := time.Now().Add(60 * time.Second)
+		for len(lags) < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			lags = lags[:0]
+			mu.Lock()
+			for i, id := range events {
+				if at, ok := arrived[id]; ok {
+					lags = append(lags, at.Sub(sent[i]))
+				}
+			}
+			mu.Unlock()
+		}
+		if len(lags) < n {
+			b.Fatalf("%d of %d events delivered within a minute", len(lags), n)
+		}
+		slices.Sort(lags)
+		p := func(q float64) time.Duration { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }
+		b.ReportMetric(float64(p(0.50).Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(p(0.99).Milliseconds()), "p99-ms")
+		b.ReportMetric(float64(lags[len(lags)-1].Milliseconds()), "max-ms")
+		fmt.Fprintf(os.Stderr, "%d changes at once: data change to first delivery attempt p50 %s, p99 %s, max %s\n",
+			n, p(0.50), p(0.99), lags[len(lags)-1])
+	}
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
