@@ -9,11 +9,11 @@ import (
 
 // Result holds the scoring fields of the POST /v1/scores response.
 type Result struct {
-	Score          int      `json:"score"`
-	PD12m          float64  `json:"pd_12m"`
-	Grade          string   `json:"grade"`
-	Recommendation string   `json:"recommendation"`
-	CreditLimit    Money    `json:"credit_limit"`
+	Score          int     `json:"score"`
+	PD12m          float64 `json:"pd_12m"`
+	Grade          string  `json:"grade"`
+	Recommendation string  `json:"recommendation"`
+	CreditLimit    Money   `json:"credit_limit"`
 	// Product holds the terms of a partner operation when request.product names one.
 	Product *ProductTerms `json:"product,omitempty"`
 	Reasons []Reason      `json:"reasons"`
