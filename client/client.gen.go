@@ -96,6 +96,54 @@ func (e ChangeInput) Valid() bool {
 	}
 }
 
+// Defines values for CollectionPrioritiesDataAction.
+const (
+	Call             CollectionPrioritiesDataAction = "call"
+	CollectionAgency CollectionPrioritiesDataAction = "collection_agency"
+	FormalNotice     CollectionPrioritiesDataAction = "formal_notice"
+	Legal            CollectionPrioritiesDataAction = "legal"
+	Reminder         CollectionPrioritiesDataAction = "reminder"
+)
+
+// Valid indicates whether the value is a known member of the CollectionPrioritiesDataAction enum.
+func (e CollectionPrioritiesDataAction) Valid() bool {
+	switch e {
+	case Call:
+		return true
+	case CollectionAgency:
+		return true
+	case FormalNotice:
+		return true
+	case Legal:
+		return true
+	case Reminder:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionPrioritiesDataDebtorSource.
+const (
+	CollectionPrioritiesDataDebtorSourceDecision CollectionPrioritiesDataDebtorSource = "decision"
+	CollectionPrioritiesDataDebtorSourceMonitor  CollectionPrioritiesDataDebtorSource = "monitor"
+	CollectionPrioritiesDataDebtorSourceScored   CollectionPrioritiesDataDebtorSource = "scored"
+)
+
+// Valid indicates whether the value is a known member of the CollectionPrioritiesDataDebtorSource enum.
+func (e CollectionPrioritiesDataDebtorSource) Valid() bool {
+	switch e {
+	case CollectionPrioritiesDataDebtorSourceDecision:
+		return true
+	case CollectionPrioritiesDataDebtorSourceMonitor:
+		return true
+	case CollectionPrioritiesDataDebtorSourceScored:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConsentStatus.
 const (
 	ConsentStatusActive    ConsentStatus = "active"
@@ -1710,6 +1758,122 @@ type Change struct {
 
 // ChangeInput days_beyond_terms: suppliers paid sooner; collect_receivables: receivables collected into cash; debt_to_equity: liabilities converted into equity; equity: new equity paid in cash
 type ChangeInput string
+
+// CollectionPriorities defines model for CollectionPriorities.
+type CollectionPriorities struct {
+	// AnalysesCharged live scoring calls this ranking charged (debtors sent with data and not scored with the same data in the last 24 hours)
+	AnalysesCharged int                `json:"analyses_charged"`
+	AsOf            openapi_types.Date `json:"as_of"`
+	Data            []struct {
+		Action CollectionPrioritiesDataAction `json:"action"`
+
+		// Amount an amount in MINOR units of its currency (cents for EUR, yen for JPY): {"amount": 5000000, "currency": "EUR"} is 50,000.00 EUR
+		Amount Money `json:"amount"`
+
+		// DaysPastDue negative: not yet due
+		DaysPastDue int `json:"days_past_due"`
+		Debtor      struct {
+			CompanyId      string                               `json:"company_id"`
+			DecisionId     string                               `json:"decision_id"`
+			Grade          string                               `json:"grade"`
+			Pd12m          float32                              `json:"pd_12m"`
+			Recommendation string                               `json:"recommendation"`
+			Score          int                                  `json:"score"`
+			Source         CollectionPrioritiesDataDebtorSource `json:"source"`
+		} `json:"debtor"`
+		DueDate openapi_types.Date `json:"due_date"`
+
+		// Escalated the action is one step further than the age alone calls for (a debtor RocketFin would decline), or legal for a debtor in collective proceedings
+		Escalated bool `json:"escalated"`
+
+		// ExpectedLoss an amount in MINOR units of its currency (cents for EUR, yen for JPY): {"amount": 5000000, "currency": "EUR"} is 50,000.00 EUR
+		ExpectedLoss Money  `json:"expected_loss"`
+		Id           string `json:"id"`
+
+		// Lgd loss given default by days past due
+		Lgd    float32 `json:"lgd"`
+		Rank   int     `json:"rank"`
+		Reason string  `json:"reason"`
+	} `json:"data"`
+	Object interface{} `json:"object"`
+}
+
+// CollectionPrioritiesDataAction defines model for CollectionPriorities.Data.Action.
+type CollectionPrioritiesDataAction string
+
+// CollectionPrioritiesDataDebtorSource defines model for CollectionPriorities.Data.Debtor.Source.
+type CollectionPrioritiesDataDebtorSource string
+
+// CollectionsInput defines model for CollectionsInput.
+type CollectionsInput struct {
+	// AsOf the day ages are counted at (default today)
+	AsOf        *openapi_types.Date `json:"as_of,omitempty"`
+	Receivables []struct {
+		// Amount the amount owed, in MAJOR units of currency
+		Amount float32 `json:"amount"`
+
+		// Currency ISO 4217; one currency per call
+		Currency string `json:"currency"`
+
+		// Debtor the debtor: a company with its data, scored now (charged as an analysis in live) unless sent without data and decided in the last 30 days
+		Debtor *struct {
+			// Bank needs a bank_data consent
+			Bank *struct {
+				// Currency ISO 4217 currency of the bank months
+				Currency *string `json:"currency,omitempty"`
+				Months   *[]struct {
+					// EndBalance in MAJOR units of bank.currency
+					EndBalance *float64 `json:"end_balance,omitempty"`
+
+					// Inflows in MAJOR units of bank.currency
+					Inflows *float64 `json:"inflows,omitempty"`
+
+					// MinBalance in MAJOR units of bank.currency
+					MinBalance *float64 `json:"min_balance,omitempty"`
+					Month      *string  `json:"month,omitempty"`
+
+					// Outflows in MAJOR units of bank.currency
+					Outflows *float64 `json:"outflows,omitempty"`
+				} `json:"months,omitempty"`
+			} `json:"bank,omitempty"`
+			Company struct {
+				Country *string `json:"country,omitempty"`
+				Id      string  `json:"id"`
+
+				// IdType siren, vat, other…
+				IdType         *string             `json:"id_type,omitempty"`
+				IncorporatedOn *openapi_types.Date `json:"incorporated_on,omitempty"`
+
+				// LegalForm EI or sole_trader needs a personal_data consent
+				LegalForm *string `json:"legal_form,omitempty"`
+				Nace      *string `json:"nace,omitempty"`
+				Name      *string `json:"name,omitempty"`
+			} `json:"company"`
+
+			// Financials yearly statements, newest first or in any order
+			Financials  *[]Statement `json:"financials,omitempty"`
+			LegalEvents *[]struct {
+				Date    *openapi_types.Date `json:"date,omitempty"`
+				EndedOn *openapi_types.Date `json:"ended_on,omitempty"`
+
+				// Type collective_proceeding and payment_incident are critical
+				Type *string `json:"type,omitempty"`
+			} `json:"legal_events,omitempty"`
+			Payments *struct {
+				DaysBeyondTermsAvg *float64 `json:"days_beyond_terms_avg,omitempty"`
+				Incidents12m       *int64   `json:"incidents_12m,omitempty"`
+				LateInvoiceRatio   *float64 `json:"late_invoice_ratio,omitempty"`
+			} `json:"payments,omitempty"`
+		} `json:"debtor,omitempty"`
+		DueDate openapi_types.Date `json:"due_date"`
+
+		// Id your reference of the receivable
+		Id string `json:"id"`
+
+		// MonitorId the debtor as a monitor: its last decision, never charged
+		MonitorId *string `json:"monitor_id,omitempty"`
+	} `json:"receivables"`
+}
 
 // Consent defines model for Consent.
 type Consent struct {
@@ -3709,6 +3873,16 @@ type CreateSubscriptionParams struct {
 	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
 }
 
+// PrioritizeCollectionsParams defines parameters for PrioritizeCollections.
+type PrioritizeCollectionsParams struct {
+	// IdempotencyKey folded into the keys of the debtors' scoring calls: a retry with the same key scores nothing twice
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+	AcceptLanguage *string `json:"Accept-Language,omitempty"`
+
+	// RocketFinVersion the dated API version to serve this request in (YYYY-MM-DD); without it, the version the tenant was pinned to at signup (the current one for calls without a key). An unknown version is 400.
+	RocketFinVersion *RocketFinVersion `json:"RocketFin-Version,omitempty"`
+}
+
 // ListConsentsParams defines parameters for ListConsents.
 type ListConsentsParams struct {
 	CompanyId *string `form:"company_id,omitempty" json:"company_id,omitempty"`
@@ -4271,6 +4445,9 @@ type SignUpWithFormFormdataRequestBody SignUpWithFormFormdataBody
 
 // CreateSubscriptionJSONRequestBody defines body for CreateSubscription for application/json ContentType.
 type CreateSubscriptionJSONRequestBody = SubscriptionInput
+
+// PrioritizeCollectionsJSONRequestBody defines body for PrioritizeCollections for application/json ContentType.
+type PrioritizeCollectionsJSONRequestBody = CollectionsInput
 
 // CreateConsentJSONRequestBody defines body for CreateConsent for application/json ContentType.
 type CreateConsentJSONRequestBody = ConsentInput
@@ -6004,6 +6181,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/billing/subscription (the `CreateSubscription` operationId).
 	CreateSubscription(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PrioritizeCollectionsWithBody Rank receivables by expected loss, each with the action to take
+	//
+	// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+	PrioritizeCollectionsWithBody(ctx context.Context, params *PrioritizeCollectionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PrioritizeCollections Rank receivables by expected loss, each with the action to take
+	//
+	// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+	PrioritizeCollections(ctx context.Context, params *PrioritizeCollectionsParams, body PrioritizeCollectionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConsents Consents, newest first
 	//
@@ -7805,6 +8000,44 @@ func (c *Client) CreateSubscriptionWithBody(ctx context.Context, params *CreateS
 // Corresponds with POST /v1/billing/subscription (the `CreateSubscription` operationId).
 func (c *Client) CreateSubscription(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateSubscriptionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PrioritizeCollectionsWithBody Rank receivables by expected loss, each with the action to take
+//
+// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+func (c *Client) PrioritizeCollectionsWithBody(ctx context.Context, params *PrioritizeCollectionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPrioritizeCollectionsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PrioritizeCollections Rank receivables by expected loss, each with the action to take
+//
+// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+func (c *Client) PrioritizeCollections(ctx context.Context, params *PrioritizeCollectionsParams, body PrioritizeCollectionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPrioritizeCollectionsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11824,6 +12057,83 @@ func NewCreateSubscriptionRequestWithBody(server string, params *CreateSubscript
 			}
 
 			req.Header.Set("RocketFin-Version", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPrioritizeCollectionsRequest calls the generic PrioritizeCollections builder with application/json body
+func NewPrioritizeCollectionsRequest(server string, params *PrioritizeCollectionsParams, body PrioritizeCollectionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPrioritizeCollectionsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPrioritizeCollectionsRequestWithBody constructs an http.Request for the PrioritizeCollections method, with any body, and a specified content type
+func NewPrioritizeCollectionsRequestWithBody(server string, params *PrioritizeCollectionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/collections/prioritize")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.AcceptLanguage != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam1)
+		}
+
+		if params.RocketFinVersion != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("RocketFin-Version", headerParam2)
 		}
 
 	}
@@ -16162,6 +16472,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/billing/subscription (the `CreateSubscription` operationId).
 	CreateSubscriptionWithResponse(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
+
+	// PrioritizeCollectionsWithBodyWithResponse Rank receivables by expected loss, each with the action to take
+	//
+	// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+	PrioritizeCollectionsWithBodyWithResponse(ctx context.Context, params *PrioritizeCollectionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PrioritizeCollectionsResponse, error)
+
+	// PrioritizeCollectionsWithResponse Rank receivables by expected loss, each with the action to take
+	//
+	// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+	PrioritizeCollectionsWithResponse(ctx context.Context, params *PrioritizeCollectionsParams, body PrioritizeCollectionsJSONRequestBody, reqEditors ...RequestEditorFn) (*PrioritizeCollectionsResponse, error)
 
 	// ListConsentsWithResponse Consents, newest first
 	//
@@ -22037,6 +22365,202 @@ func (r CreateSubscriptionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PrioritizeCollectionsResponse200Headers the declared response headers of an HTTP 200 response for PrioritizeCollections
+type PrioritizeCollectionsResponse200Headers struct {
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse400Headers the declared response headers of an HTTP 400 response for PrioritizeCollections
+type PrioritizeCollectionsResponse400Headers struct {
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse401Headers the declared response headers of an HTTP 401 response for PrioritizeCollections
+type PrioritizeCollectionsResponse401Headers struct {
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	WWWAuthenticate         *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse402Headers the declared response headers of an HTTP 402 response for PrioritizeCollections
+type PrioritizeCollectionsResponse402Headers struct {
+	RateLimit               *string
+	RateLimitPolicy         *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse403Headers the declared response headers of an HTTP 403 response for PrioritizeCollections
+type PrioritizeCollectionsResponse403Headers struct {
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse415Headers the declared response headers of an HTTP 415 response for PrioritizeCollections
+type PrioritizeCollectionsResponse415Headers struct {
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse422Headers the declared response headers of an HTTP 422 response for PrioritizeCollections
+type PrioritizeCollectionsResponse422Headers struct {
+	RateLimit               *string
+	RateLimitPolicy         *string
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse429Headers the declared response headers of an HTTP 429 response for PrioritizeCollections
+type PrioritizeCollectionsResponse429Headers struct {
+	RateLimit               *string
+	RateLimitPolicy         *string
+	RetryAfter              *int64
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+// PrioritizeCollectionsResponse503Headers the declared response headers of an HTTP 503 response for PrioritizeCollections
+type PrioritizeCollectionsResponse503Headers struct {
+	RetryAfter              *int64
+	RocketFinVersion        string
+	StrictTransportSecurity *string
+	XContentTypeOptions     *string
+	XRequestId              string
+}
+
+type PrioritizeCollectionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CollectionPriorities
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthenticated
+	// ApplicationproblemJSON402 the response for an HTTP 402 `application/problem+json` response
+	ApplicationproblemJSON402 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMedia
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PrioritizeCollectionsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PrioritizeCollectionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PrioritizeCollectionsResponse401Headers
+	// Headers402 the parsed response headers for an HTTP 402 response
+	Headers402 *PrioritizeCollectionsResponse402Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PrioritizeCollectionsResponse403Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PrioritizeCollectionsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PrioritizeCollectionsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PrioritizeCollectionsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PrioritizeCollectionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PrioritizeCollectionsResponse) GetJSON200() *CollectionPriorities {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON401() *Unauthenticated {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON402 returns the response for an HTTP 402 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON402() *Problem {
+	return r.ApplicationproblemJSON402
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON415() *UnsupportedMedia {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PrioritizeCollectionsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PrioritizeCollectionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PrioritizeCollectionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PrioritizeCollectionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PrioritizeCollectionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31965,6 +32489,36 @@ func (c *ClientWithResponses) CreateSubscriptionWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseCreateSubscriptionResponse(rsp)
+}
+
+// PrioritizeCollectionsWithBodyWithResponse Rank receivables by expected loss, each with the action to take
+//
+// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+func (c *ClientWithResponses) PrioritizeCollectionsWithBodyWithResponse(ctx context.Context, params *PrioritizeCollectionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PrioritizeCollectionsResponse, error) {
+	rsp, err := c.PrioritizeCollectionsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePrioritizeCollectionsResponse(rsp)
+}
+
+// PrioritizeCollectionsWithResponse Rank receivables by expected loss, each with the action to take
+//
+// Expected loss = the debtor's 12-month PD (1 in collective proceedings) × the amount owed × the LGD by days past due (not yet due 10 %, 1-30 days 20 %, 31-90 35 %, 91-180 55 %, 181-365 75 %, beyond 90 %). Ranked largest first (ties: due earlier, then larger). Action by age: reminder up to 15 days past due (and before the due date), call to 45, formal notice to 90, collection agency to 180, legal beyond; one step further for an overdue receivable of a debtor RocketFin would decline; legal at once (file the claim) for a debtor in collective proceedings. Debtors: a monitor (`monitor_id`, its last decision, never charged), or a company (`debtor`): sent without data, its decision of the last 30 days stands; otherwise it is scored now, charged as an analysis in live and refused as a scoring call would be (402, 403 consent_required, 422 insufficient_data), and the same debtor data within 24 hours is replayed, not charged again. Every receivable is checked before anything is scored. At most 500 receivables and 50 debtors by data per call; one currency per call.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/collections/prioritize (the `PrioritizeCollections` operationId).
+func (c *ClientWithResponses) PrioritizeCollectionsWithResponse(ctx context.Context, params *PrioritizeCollectionsParams, body PrioritizeCollectionsJSONRequestBody, reqEditors ...RequestEditorFn) (*PrioritizeCollectionsResponse, error) {
+	rsp, err := c.PrioritizeCollections(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePrioritizeCollectionsResponse(rsp)
 }
 
 // ListConsentsWithResponse Consents, newest first
@@ -45527,6 +46081,433 @@ func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePrioritizeCollectionsResponse parses an HTTP response from a PrioritizeCollectionsWithResponse call
+func ParsePrioritizeCollectionsResponse(rsp *http.Response) (*PrioritizeCollectionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PrioritizeCollectionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CollectionPriorities
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 402:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON402 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMedia
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PrioritizeCollectionsResponse200Headers
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PrioritizeCollectionsResponse400Headers
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PrioritizeCollectionsResponse401Headers
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 402:
+		var headers PrioritizeCollectionsResponse402Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers402 = &headers
+	case rsp.StatusCode == 403:
+		var headers PrioritizeCollectionsResponse403Headers
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 415:
+		var headers PrioritizeCollectionsResponse415Headers
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PrioritizeCollectionsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers PrioritizeCollectionsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RocketFinVersion = value
+		}
+		if values := rsp.Header.Values("Strict-Transport-Security"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Strict-Transport-Security", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.StrictTransportSecurity = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PrioritizeCollectionsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int64
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {

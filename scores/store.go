@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -90,4 +91,19 @@ func (g *Service) decisions(ctx context.Context, p keys.Principal, page httpx.Pa
 		return nil, fmt.Errorf("list decisions: %w", err)
 	}
 	return list, nil
+}
+
+// Latest is the newest decision of a company of the principal's tenant and environment made at or
+// after since, or nil.
+func (g *Service) Latest(ctx context.Context, p keys.Principal, companyID string, since time.Time) (*Decision, error) {
+	var ds []Decision
+	err := g.db.WithContext(ctx).Where("tenant_id = ? AND environment = ? AND company_id = ? AND created_at >= ?",
+		p.TenantID, string(p.Environment), companyID, since.UTC()).Order("id DESC").Limit(1).Find(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("latest decision of %s: %w", companyID, err)
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return &ds[0], nil
 }

@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/audit"
+	"github.com/rocketfin/rocketfin/collections"
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/console"
 	"github.com/rocketfin/rocketfin/docs"
@@ -72,11 +73,12 @@ type app struct {
 	publicURL string
 	members   *members.Service
 	// queue runs background jobs (webhook deliveries); webhooks holds endpoints and events.
-	queue      *jobs.Queue
-	workers    *river.Workers
-	webhooks   *webhooks.Service
-	monitoring *monitoring.Service
-	signin     *signin.Service
+	queue       *jobs.Queue
+	workers     *river.Workers
+	webhooks    *webhooks.Service
+	monitoring  *monitoring.Service
+	collections *collections.Service
+	signin      *signin.Service
 	// buckets hold the rate limits: scoring calls and signups.
 	buckets ratelimit.Limiter
 }
@@ -145,6 +147,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	a.monitoring = monitoring.New(monitoring.Options{DB: db, Clock: clk, Scores: a.scores, Webhooks: a.webhooks, Queue: a.queue,
 		Grades: grades, Logger: log})
 	a.monitoring.Register(a.workers)
+	a.collections = collections.New(a.scores, a.monitoring, clk, current.Card().Decision.DeclinePD)
 	if cfg.WebhooksAllowLoopback {
 		log.Warn("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK=true: webhook endpoints may be http://127.0.0.1 and http://localhost; use this for local development and test suites only")
 	}
@@ -380,6 +383,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.members.Routes(routes)
 	a.webhooks.Routes(routes)
 	a.monitoring.Routes(routes, sandbox.EvaluationDate)
+	a.collections.Routes(routes)
 	a.signin.Routes(routes)
 	pages, err := console.New(console.Deps{Signin: a.signin, Tenants: a.tenants, Signup: tenantsHTTP, Keys: a.keys,
 		Clients: a.oauth.Clients(), Scores: a.scores, Meter: a.meter, Consents: a.consents, Members: a.members, Billing: a.billing.svc, DB: a.db, Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})

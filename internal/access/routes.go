@@ -64,6 +64,7 @@ var Routes = map[string]Scope{
 	"POST /v1/monitors/:id/data":                   MonitorsWrite,
 	"POST /v1/sandbox/monitors/:id/simulate":       MonitorsWrite,
 	"GET /v1/monitors":                             MonitorsRead,
+	"POST /v1/collections/prioritize":              ScoresWrite,
 	"GET /v1/monitors/:id":                         MonitorsRead,
 
 	"GET /console":                                  TenantRead,
