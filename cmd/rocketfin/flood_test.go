@@ -35,7 +35,7 @@ func stall(t *testing.T, base, method, path, key string, contentLength, send int
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	conn, err := net.DialTimeout("tcp", u.Host, 20*time.Second) // generous: 400 dials at once on a busy CI machine
 	if err != nil {
 		t.Fatal(err)
 	}
