@@ -20,6 +20,9 @@ type Options struct {
 	Logger *slog.Logger
 	// PriceID is the metered price subscriptions are made of (STRIPE_PRICE_ID).
 	PriceID string
+	// MonitoringPriceID is the metered price of monitored company days (STRIPE_MONITORING_PRICE_ID);
+	// empty leaves monitoring unbilled in Stripe (its days are still counted as usage).
+	MonitoringPriceID string
 	// WebhookSecret verifies webhook signatures (STRIPE_WEBHOOK_SECRET);
 	// empty refuses every webhook.
 	WebhookSecret string
@@ -37,6 +40,7 @@ type Service struct {
 	clock         clock.Clock
 	log           *slog.Logger
 	priceID       string
+	monitoringID  string
 	webhookSecret string
 	grace         time.Duration
 	publicURL     string
@@ -45,7 +49,7 @@ type Service struct {
 // NewService returns the billing service.
 func NewService(o Options) *Service {
 	s := &Service{db: o.DB, store: NewStore(o.DB), stripe: o.Stripe, clock: o.Clock, log: o.Logger,
-		priceID: o.PriceID, webhookSecret: o.WebhookSecret, grace: o.PastDueGrace, publicURL: o.PublicURL}
+		priceID: o.PriceID, monitoringID: o.MonitoringPriceID, webhookSecret: o.WebhookSecret, grace: o.PastDueGrace, publicURL: o.PublicURL}
 	if s.clock == nil {
 		s.clock = clock.System{}
 	}

@@ -138,7 +138,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	if cus.InvoiceSettings != nil && cus.InvoiceSettings.DefaultPaymentMethod != nil && cus.InvoiceSettings.DefaultPaymentMethod.ID != "" {
 		sp := &stripe.SubscriptionParams{
 			Customer:        stripe.String(acct.StripeCustomerID),
-			Items:           []*stripe.SubscriptionItemsParams{{Price: stripe.String(s.priceID)}},
+			Items:           s.subscriptionItems(),
 			PaymentBehavior: stripe.String("allow_incomplete"),
 		}
 		sp.AddMetadata("tenant_id", t.ID)
@@ -157,7 +157,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
 		Customer:          stripe.String(acct.StripeCustomerID),
 		ClientReferenceID: stripe.String(t.ID),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(s.priceID)}},
+		LineItems:         s.checkoutItems(),
 		SuccessURL:        stripe.String(success),
 		CancelURL:         stripe.String(cancel),
 		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{"tenant_id": t.ID}},
@@ -220,4 +220,23 @@ func stripeProblem(err error, what string) error {
 	default:
 		return problem.New(problem.Invalid, "refused by Stripe: %s", se.Msg)
 	}
+}
+
+// subscriptionItems are the metered prices a subscription is made of: analyses, and monitored
+// company days when their price is configured.
+func (s *Service) subscriptionItems() []*stripe.SubscriptionItemsParams {
+	items := []*stripe.SubscriptionItemsParams{{Price: stripe.String(s.priceID)}}
+	if s.monitoringID != "" {
+		items = append(items, &stripe.SubscriptionItemsParams{Price: stripe.String(s.monitoringID)})
+	}
+	return items
+}
+
+// checkoutItems are subscriptionItems for a Checkout session.
+func (s *Service) checkoutItems() []*stripe.CheckoutSessionLineItemParams {
+	items := []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(s.priceID)}}
+	if s.monitoringID != "" {
+		items = append(items, &stripe.CheckoutSessionLineItemParams{Price: stripe.String(s.monitoringID)})
+	}
+	return items
 }

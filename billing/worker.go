@@ -34,6 +34,9 @@ type WorkerOptions struct {
 	Logger *slog.Logger
 	// EventName is the event_name of the Billing Meter (STRIPE_METER_EVENT_NAME).
 	EventName string
+	// MonitoringEventName is the event_name of the monitored company days' meter
+	// (STRIPE_MONITORING_METER_EVENT_NAME).
+	MonitoringEventName string
 	// Batch is how many outbox rows one pass claims (default 100).
 	Batch int
 	// Concurrency is how many meter events one worker has in flight (default 4).
@@ -54,17 +57,19 @@ type WorkerOptions struct {
 // suspends tenants whose grace ran out. Any number of workers, in any
 // number of processes, may run against one PostgreSQL database.
 type Worker struct {
-	db          *gorm.DB
-	outbox      *metering.Outbox
-	api         *client.API
-	clock       clock.Clock
-	log         *slog.Logger
-	eventName   string
-	batch       int
-	concurrency int
-	lease       time.Duration
-	grace       time.Duration
-	jitter      func() float64
+	db        *gorm.DB
+	outbox    *metering.Outbox
+	api       *client.API
+	clock     clock.Clock
+	log       *slog.Logger
+	eventName string
+	// monitoringEventName is the meter of monitored company days.
+	monitoringEventName string
+	batch               int
+	concurrency         int
+	lease               time.Duration
+	grace               time.Duration
+	jitter              func() float64
 
 	lag     prometheus.Gauge
 	results *prometheus.CounterVec
@@ -74,7 +79,7 @@ type Worker struct {
 func NewWorker(o WorkerOptions) *Worker {
 	w := &Worker{
 		db: o.DB, outbox: metering.NewOutbox(o.DB), api: o.Stripe, clock: o.Clock, log: o.Logger, eventName: o.EventName,
-		batch: o.Batch, concurrency: o.Concurrency, lease: o.Lease, grace: o.PastDueGrace, jitter: o.Jitter,
+		monitoringEventName: o.MonitoringEventName, batch: o.Batch, concurrency: o.Concurrency, lease: o.Lease, grace: o.PastDueGrace, jitter: o.Jitter,
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rocketfin_billing_usage_report_lag_seconds",
 			Help: "Age of the oldest metered usage event not yet reported to Stripe (0 when none wait).",
@@ -268,8 +273,15 @@ func (w *Worker) deliver(ctx context.Context, r metering.Claimed, customer strin
 	if customer == "" {
 		return "retry", w.reschedule(ctx, r, now, stripeVerdict{}, "the tenant has no Stripe customer yet")
 	}
+	eventName := w.eventName
+	if p.Metric == metering.MetricMonitoredCompanyDays {
+		eventName = w.monitoringEventName
+	}
+	if eventName == "" {
+		return "failed", w.finish(ctx, r, metering.OutboxFailed, "no Stripe meter is configured for "+p.Metric, now)
+	}
 	params := &stripe.BillingMeterEventParams{
-		EventName:  stripe.String(w.eventName),
+		EventName:  stripe.String(eventName),
 		Identifier: stripe.String(identifier),
 		Payload:    map[string]string{"stripe_customer_id": customer, "value": strconv.Itoa(p.Quantity)},
 		Timestamp:  stripe.Int64(p.Timestamp),

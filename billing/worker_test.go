@@ -15,6 +15,7 @@ import (
 	"github.com/rocketfin/rocketfin/billing/billingtest"
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/metering"
 )
 
@@ -306,5 +307,55 @@ func TestARefusalStripeSaysNotToRetryIsFlaggedFailed(t *testing.T) {
 	}
 	if r := outbox(t, db, tenant)[events[0]]; r.State != metering.OutboxFailed || r.BillingState != metering.StateFailed || r.LastError == nil {
 		t.Errorf("refused event: %+v, want failed with the reason kept", r)
+	}
+}
+
+// TestMonitoredDaysGoToTheirOwnMeter: monitored company days recorded by the meter are reported
+// once each under the monitoring meter's event name; analyses keep theirs.
+func TestMonitoredDaysGoToTheirOwnMeter(t *testing.T) {
+	mock := billingtest.MockURL(t)
+	db := dbtest.Postgres(t)
+	tenant := newTenant(t, db, "active", "cus_mon")
+	analyses := meteredCalls(t, db, tenant, 2, epoch)
+	var decision string
+	if err := db.Raw("SELECT id FROM decisions WHERE tenant_id = ? LIMIT 1", tenant).Scan(&decision).Error; err != nil {
+		t.Fatal(err)
+	}
+	meter := metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clock.NewFake(epoch)).
+		WithMonitoringPrice(money.Money{Amount: 5, Currency: "EUR"})
+	days := []metering.MonitoredDay{
+		{TenantID: tenant, MonitorID: "mon_a", DecisionID: decision, Metered: true, At: epoch},
+		{TenantID: tenant, MonitorID: "mon_b", DecisionID: decision, Metered: true, At: epoch},
+	}
+	for range 2 { // the same days twice: counted once
+		if err := db.Transaction(func(tx *gorm.DB) error { _, err := meter.ChargeMonitoredDays(context.Background(), tx, days); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := billingtest.NewProxy(t, mock)
+	w := billing.NewWorker(billing.WorkerOptions{DB: db, Stripe: stripeVia(p), Clock: clock.NewFake(epoch.Add(time.Minute)),
+		EventName: eventName, MonitoringEventName: "rocketfin_monitored_company_day", Jitter: func() float64 { return 0.5 }})
+	if got := drain(t, w); got.Delivered != 4 {
+		t.Fatalf("delivered %d, want 2 analyses and 2 monitored days", got.Delivered)
+	}
+	names := map[string]string{}
+	for _, c := range p.Calls(http.MethodPost, "/v1/billing/meter_events") {
+		names[c.Form.Get("identifier")] = c.Form.Get("event_name")
+	}
+	monitoring := 0
+	for id, name := range names {
+		switch {
+		case contains(analyses, id):
+			if name != eventName {
+				t.Errorf("analysis %s sent as %s", id, name)
+			}
+		case name == "rocketfin_monitored_company_day":
+			monitoring++
+		default:
+			t.Errorf("event %s sent as %s", id, name)
+		}
+	}
+	if monitoring != 2 || len(names) != 4 {
+		t.Fatalf("sent %v", names)
 	}
 }

@@ -18,16 +18,18 @@ import (
 
 // Meter spends credits and records usage.
 type Meter struct {
-	db       *gorm.DB
-	price    money.Money
-	clock    clock.Clock
-	accounts *tenants.Store
+	db    *gorm.DB
+	price money.Money
+	// monitoringPrice is what a monitored company day costs (WithMonitoringPrice).
+	monitoringPrice money.Money
+	clock           clock.Clock
+	accounts        *tenants.Store
 }
 
 // NewMeter returns a meter charging price per metered analysis; clk says what today is for the
 // usage summary's default range.
 func NewMeter(db *gorm.DB, price money.Money, clk clock.Clock) *Meter {
-	return &Meter{db: db, price: price, clock: clk, accounts: tenants.NewStore(db)}
+	return &Meter{db: db, price: price, monitoringPrice: money.Money{Currency: price.Currency}, clock: clk, accounts: tenants.NewStore(db)}
 }
 
 // Price is what one metered analysis costs.
@@ -74,6 +76,7 @@ func OutboxFor(ev UsageEvent) (*OutboxRow, error) {
 	}
 	payload, err := json.Marshal(MeterEvent{
 		UsageEventID: ev.ID, TenantID: ev.TenantID, ScoreID: ev.ScoreID, Quantity: ev.Quantity, Timestamp: ev.CreatedAt.Unix(),
+		Metric: eventMetric(ev),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode outbox payload: %w", err)

@@ -46,6 +46,9 @@ type MeterEvent struct {
 	ScoreID      string `json:"score_id"`
 	Quantity     int    `json:"quantity"`
 	Timestamp    int64  `json:"timestamp"`
+	// Metric is the usage metric reported: empty for analyses, monitored_company_days for
+	// monitoring (each has its own Stripe meter).
+	Metric string `json:"metric,omitempty"`
 }
 
 // Claimed is an outbox row a worker holds until its lease ends.

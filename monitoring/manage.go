@@ -120,12 +120,24 @@ func (s *Service) refusal(ctx context.Context, tx *gorm.DB, m Monitor, now time.
 	if m.Environment != keys.Live {
 		return "", nil
 	}
+	a, err := s.account(ctx, tx, m.TenantID, now)
+	return a.refusal, err
+}
+
+// monitoringAccount is what monitoring needs of a tenant: whether it may monitor, and whether its
+// monitored days are billed.
+type monitoringAccount struct {
+	refusal string
+	metered bool
+}
+
+func (s *Service) account(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time) (monitoringAccount, error) {
 	var status tenants.Status
 	var trialEnds time.Time
-	if err := tx.WithContext(ctx).Raw("SELECT status, trial_ends_at FROM tenants WHERE id = ?", m.TenantID).Row().Scan(&status, &trialEnds); err != nil {
-		return "", fmt.Errorf("read tenant %s: %w", m.TenantID, err)
+	if err := tx.WithContext(ctx).Raw("SELECT status, trial_ends_at FROM tenants WHERE id = ?", tenantID).Row().Scan(&status, &trialEnds); err != nil {
+		return monitoringAccount{}, fmt.Errorf("read tenant %s: %w", tenantID, err)
 	}
-	return refusalOf(status, trialEnds, now), nil
+	return monitoringAccount{refusal: refusalOf(status, trialEnds, now), metered: status.Metered()}, nil
 }
 
 func refusalOf(status tenants.Status, trialEnds, now time.Time) string {

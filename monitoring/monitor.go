@@ -27,6 +27,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/jobs"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/webhooks"
@@ -104,6 +105,8 @@ type Options struct {
 	Queue    *jobs.Queue
 	// Grades are the master scale, best first (the current model's), for grade notches.
 	Grades []string
+	// Meter counts monitored company days (nil: not counted, in tests of other things).
+	Meter  *metering.Meter
 	Logger *slog.Logger
 }
 
@@ -115,6 +118,7 @@ type Service struct {
 	webhooks *webhooks.Service
 	queue    *jobs.Queue
 	grades   []string
+	meter    *metering.Meter
 	log      *slog.Logger
 }
 
@@ -124,7 +128,7 @@ func New(o Options) *Service {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	grades := append(slices.Clone(o.Grades), scoring.DefaultGrade)
-	return &Service{db: o.DB, clock: o.Clock, scores: o.Scores, webhooks: o.Webhooks, queue: o.Queue, grades: grades, log: o.Logger}
+	return &Service{db: o.DB, clock: o.Clock, scores: o.Scores, webhooks: o.Webhooks, queue: o.Queue, grades: grades, meter: o.Meter, log: o.Logger}
 }
 
 // notches is how many grades worse b is than a (negative when better); 0 when either is unknown.

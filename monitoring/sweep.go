@@ -12,6 +12,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scores"
 )
 
@@ -71,12 +72,16 @@ func Periodic() *river.PeriodicJob {
 // SweepStats sums up a sweep.
 type SweepStats struct {
 	Seen, Rescored, Unchanged, Paused, Failed int
-	Took                                      time.Duration
+	// Days counts the monitored company days this sweep recorded (those new today).
+	Days int
+	Took time.Duration
 }
 
 // Sweep re-scores every active live monitor for what time alone changes (data ageing, a consent
 // that expired makes bank data unusable), writing a decision and emitting events only when the
-// answer changed, and pauses the monitors of tenants that may no longer monitor (monitor.paused).
+// answer changed, pauses the monitors of tenants that may no longer monitor (monitor.paused), and
+// counts one monitored company day for each monitor still active (metered for subscribed tenants,
+// once per monitor and UTC day however often the sweep runs).
 // Sandbox monitors are evaluated on the sandbox's fixed date: time changes nothing for them.
 func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
 	st, _, err := s.sweepFrom(ctx, "", 0, time.Time{})
@@ -88,7 +93,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
 func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadline time.Time) (st SweepStats, next string, err error) {
 	start := time.Now()
 	now := s.clock.Now()
-	refusals := map[string]string{}
+	accounts := map[string]monitoringAccount{}
 	for {
 		if (limit > 0 && st.Seen >= limit) || (!deadline.IsZero() && time.Now().After(deadline)) {
 			st.Took = time.Since(start)
@@ -107,17 +112,18 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 		}
 		after = batch[len(batch)-1].ID
 		var unchanged []string
+		var days []metering.MonitoredDay
 		for _, m := range batch {
 			st.Seen++
-			reason, seen := refusals[m.TenantID]
+			acct, seen := accounts[m.TenantID]
 			if !seen {
 				var err error
-				if reason, err = s.refusal(ctx, s.db, m, now); err != nil {
+				if acct, err = s.account(ctx, s.db, m.TenantID, now); err != nil {
 					return st, "", err
 				}
-				refusals[m.TenantID] = reason
+				accounts[m.TenantID] = acct
 			}
-			if reason != "" {
+			if reason := acct.refusal; reason != "" {
 				if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.pause(ctx, tx, m, reason, now) }); err != nil {
 					return st, "", err
 				}
@@ -125,6 +131,8 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 				continue
 			}
 			changed, err := s.sweepOne(ctx, m)
+			days = append(days, metering.MonitoredDay{TenantID: m.TenantID, MonitorID: m.ID, DecisionID: m.LastDecisionID,
+				Metered: acct.metered, At: now})
 			switch {
 			case err != nil:
 				if ctx.Err() != nil {
@@ -136,6 +144,16 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 				st.Rescored++
 			default:
 				unchanged = append(unchanged, m.ID)
+			}
+		}
+		if s.meter != nil && len(days) > 0 {
+			err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				n, err := s.meter.ChargeMonitoredDays(ctx, tx, days)
+				st.Days += n
+				return err
+			})
+			if err != nil {
+				return st, "", err
 			}
 		}
 		if len(unchanged) > 0 {

@@ -17,8 +17,10 @@ import (
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/jobs"
+	"github.com/rocketfin/rocketfin/internal/money"
 	"github.com/rocketfin/rocketfin/internal/secretbox"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/sandbox"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -37,6 +39,8 @@ type sweepRig struct {
 	clk    *clock.Fake
 	tenant string
 	engine *scoring.Engine
+	// seedDecision is the decision the seeded monitors name as their last.
+	seedDecision string
 }
 
 func newSweepRig(tb testing.TB, db *gorm.DB, status string) *sweepRig {
@@ -62,8 +66,15 @@ func newSweepRig(tb testing.TB, db *gorm.DB, status string) *sweepRig {
 	}
 	tenant := ids.New(ids.Tenant)
 	dbtest.InsertTenant(tb, db, dbtest.Tenant{ID: tenant, Status: status, TrialEndsAt: clk.Now().Add(24 * time.Hour)})
-	return &sweepRig{db: db, clk: clk, tenant: tenant, engine: engine,
-		svc: New(Options{DB: db, Clock: clk, Scores: sc, Webhooks: hooks, Queue: q, Grades: grades})}
+	meter := metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clk).WithMonitoringPrice(money.Money{Amount: 5, Currency: "EUR"})
+	seed := ids.New(ids.Score)
+	if err := db.Exec(`INSERT INTO decisions (id, tenant_id, environment, key_id, request_id, company_id, model_version, score, pd_12m,
+		grade, recommendation, input, input_sha256, output, latency_us, as_of, created_at) VALUES (?, ?, 'live', 'key_x', '', 'FR-0', ?, 0, 0, '', '', '{}', '', '{}', 0, ?, ?)`,
+		seed, tenant, scoring.ModelName, clk.Now(), clk.Now()).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return &sweepRig{db: db, clk: clk, tenant: tenant, engine: engine, seedDecision: seed,
+		svc: New(Options{DB: db, Clock: clk, Scores: sc, Webhooks: hooks, Queue: q, Grades: grades, Meter: meter})}
 }
 
 // template is a live monitored company's data.
@@ -102,7 +113,7 @@ func (r *sweepRig) seed(tb testing.TB, n, stale int) {
 			}
 			ms = append(ms, Monitor{ID: ids.New(ids.Monitor), TenantID: r.tenant, Environment: keys.Live, CompanyID: "FR-" + strconv.Itoa(i),
 				Request: string(data), ScoreDropPoints: 50, GradeNotches: 2, Status: StatusActive, AlertState: AlertOK,
-				LastDecisionID: "sc_seed", Score: score, PD12m: res.PD12m, Grade: res.Grade, Recommendation: res.Recommendation,
+				LastDecisionID: r.seedDecision, Score: score, PD12m: res.PD12m, Grade: res.Grade, Recommendation: res.Recommendation,
 				Language: "en", Metadata: "{}", LastEvaluatedAt: now, CreatedAt: now, UpdatedAt: now})
 		}
 		if err := r.db.CreateInBatches(ms, 500).Error; err != nil {
@@ -122,18 +133,31 @@ func TestTheSweepKeepsADecisionOnlyWhenTheAnswerChanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		first := st
 		if st.Seen != 10 || st.Rescored != 2 || st.Unchanged != 8 || st.Paused != 0 || st.Failed != 0 {
 			t.Fatalf("sweep %+v", st)
 		}
 		var decisions, events int64
-		db.Table("decisions").Where("tenant_id = ? AND cause = ? AND previous_decision_id = ?", r.tenant, scores.CauseDailySweep, "sc_seed").Count(&decisions)
+		db.Table("decisions").Where("tenant_id = ? AND cause = ? AND previous_decision_id = ?", r.tenant, scores.CauseDailySweep, r.seedDecision).Count(&decisions)
 		db.Table("events").Where("tenant_id = ? AND type = ?", r.tenant, webhooks.ScoreUpdated).Count(&events)
 		if decisions != 2 || events != 2 {
 			t.Fatalf("%d decisions and %d score.updated events, want 2 each", decisions, events)
 		}
-		// Swept again the same day, nothing has changed.
-		if st, err := r.svc.Sweep(context.Background()); err != nil || st.Rescored != 0 || st.Unchanged != 10 {
+		// Swept again the same day, nothing has changed and no day is counted twice.
+		if st, err := r.svc.Sweep(context.Background()); err != nil || st.Rescored != 0 || st.Unchanged != 10 || st.Days != 0 {
 			t.Fatalf("second sweep %+v %v", st, err)
+		}
+		// One monitored company day per monitor, billed (the tenant is subscribed): one outbox row each.
+		var days, outbox int64
+		db.Table("usage_events").Where("tenant_id = ? AND metric = ? AND billing_state = ? AND amount = 5", r.tenant, metering.MetricMonitoredCompanyDays, metering.StatePending).Count(&days)
+		db.Table("outbox").Where("tenant_id = ? AND payload LIKE ?", r.tenant, `%"metric":"monitored_company_days"%`).Count(&outbox)
+		if first.Days != 10 || days != 10 || outbox != 10 {
+			t.Fatalf("%d days in the first sweep, %d usage events, %d outbox rows; want 10 each", first.Days, days, outbox)
+		}
+		// The next day counts again.
+		r.clk.Advance(24 * time.Hour)
+		if st, err := r.svc.Sweep(context.Background()); err != nil || st.Days != 10 {
+			t.Fatalf("next day's sweep %+v %v", st, err)
 		}
 	})
 }

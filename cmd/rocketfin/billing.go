@@ -49,14 +49,15 @@ func stripeClient(cfg config.Config) *client.API {
 func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, reg prometheus.Registerer, publicURL string) *billingParts {
 	api := stripeClient(cfg)
 	svc := billing.NewService(billing.Options{
-		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID,
+		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID, MonitoringPriceID: cfg.StripeMonitoringPriceID,
 		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: publicURL,
 	})
 	b := &billingParts{svc: svc, http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
 	if api != nil {
 		b.worker = billing.NewWorker(billing.WorkerOptions{
 			DB: db, Stripe: api, Clock: clk, Logger: log, EventName: cfg.StripeMeterEventName,
-			PastDueGrace: cfg.PastDueGrace, Registerer: reg,
+			MonitoringEventName: cfg.StripeMonitoringMeterEventName,
+			PastDueGrace:        cfg.PastDueGrace, Registerer: reg,
 		})
 	}
 	return b
@@ -106,6 +107,7 @@ func runBilling(ctx context.Context, cfg config.Config, args []string, stdout io
 	}
 	res, err := billing.Setup(ctx, api, billing.SetupOptions{
 		EventName: cfg.StripeMeterEventName, UnitAmount: cfg.PriceAmount, Currency: cfg.PriceCurrency,
+		MonitoringEventName: cfg.StripeMonitoringMeterEventName, MonitoringUnitAmount: cfg.PricePerMonitoredDay,
 	})
 	if err != nil {
 		return fmt.Errorf("billing setup: %w", err)
@@ -119,6 +121,11 @@ func runBilling(ctx context.Context, cfg config.Config, args []string, stdout io
 	fmt.Fprintf(stdout, "meter    %s (%s; event name %s)\n", res.MeterID, state("meter"), cfg.StripeMeterEventName)
 	fmt.Fprintf(stdout, "product  %s (%s)\n", res.ProductID, state("product"))
 	fmt.Fprintf(stdout, "price    %s (%s; %d %s minor units per analysis, monthly, metered)\n", res.PriceID, state("price"), cfg.PriceAmount, cfg.PriceCurrency)
-	fmt.Fprintf(stdout, "\nAdd to RocketFin's configuration:\n\nSTRIPE_PRICE_ID=%s\nSTRIPE_METER_EVENT_NAME=%s\n", res.PriceID, cfg.StripeMeterEventName)
+	fmt.Fprintf(stdout, "meter    %s (%s; event name %s)\n", res.MonitoringMeterID, state("monitoring meter"), cfg.StripeMonitoringMeterEventName)
+	fmt.Fprintf(stdout, "product  %s (%s)\n", res.MonitoringProductID, state("monitoring product"))
+	fmt.Fprintf(stdout, "price    %s (%s; %d %s minor units per monitored company day, monthly, metered)\n", res.MonitoringPriceID,
+		state("monitoring price"), cfg.PricePerMonitoredDay, cfg.PriceCurrency)
+	fmt.Fprintf(stdout, "\nAdd to RocketFin's configuration:\n\nSTRIPE_PRICE_ID=%s\nSTRIPE_METER_EVENT_NAME=%s\nSTRIPE_MONITORING_PRICE_ID=%s\nSTRIPE_MONITORING_METER_EVENT_NAME=%s\n",
+		res.PriceID, cfg.StripeMeterEventName, res.MonitoringPriceID, cfg.StripeMonitoringMeterEventName)
 	return nil
 }

@@ -316,37 +316,42 @@ func TestBillingSetupFindsOrCreatesMeterProductAndPrice(t *testing.T) {
 	if err := run(context.Background(), []string{"billing", "setup"}, getenv, &out); err != nil {
 		t.Fatalf("billing setup: %v\n%s", err, out.String())
 	}
+	// Two meters, products and prices: analyses, and monitored company days.
 	meters := proxy.Calls("POST", "/v1/billing/meters")
 	prices := proxy.Calls("POST", "/v1/prices")
-	if len(meters) != 1 || meters[0].Form.Get("event_name") != "rocketfin_analysis" || meters[0].Form.Get("default_aggregation[formula]") != "sum" ||
-		meters[0].Form.Get("customer_mapping[event_payload_key]") != "stripe_customer_id" {
+	if len(meters) != 2 || meters[0].Form.Get("event_name") != "rocketfin_analysis" || meters[0].Form.Get("default_aggregation[formula]") != "sum" ||
+		meters[0].Form.Get("customer_mapping[event_payload_key]") != "stripe_customer_id" ||
+		meters[1].Form.Get("event_name") != "rocketfin_monitored_company_day" {
 		t.Fatalf("meter creation %+v", meters)
 	}
-	if len(prices) != 1 {
-		t.Fatalf("%d prices created, want 1", len(prices))
+	if len(prices) != 2 || prices[1].Form.Get("unit_amount") != "5" || prices[1].Form.Get("product") != billing.MonitoringProductID {
+		t.Fatalf("prices created %+v", prices)
 	}
 	pf := prices[0].Form
 	if pf.Get("recurring[usage_type]") != "metered" || pf.Get("recurring[meter]") == "" || pf.Get("unit_amount") != "150" || pf.Get("currency") != "eur" ||
 		pf.Get("product") != billing.ProductID || pf.Get("lookup_key") == "" {
 		t.Fatalf("price created as %v", pf)
 	}
-	if !strings.Contains(out.String(), "STRIPE_PRICE_ID=price_") {
+	if !strings.Contains(out.String(), "STRIPE_PRICE_ID=price_") || !strings.Contains(out.String(), "STRIPE_MONITORING_PRICE_ID=price_") {
 		t.Fatalf("setup printed:\n%s", out.String())
 	}
 
 	// Run again on an account that has them: nothing is created. stripe-mock
 	// keeps no state, so the proxy answers the two lists as Stripe would.
 	meterID, lookupKey := pf.Get("recurring[meter]"), pf.Get("lookup_key")
+	monMeterID, monKey := prices[1].Form.Get("recurring[meter]"), prices[1].Form.Get("lookup_key")
 	proxy.Override(func(r *http.Request, form url.Values) (int, string, bool) {
 		switch {
 		case r.Method == "GET" && r.URL.Path == "/v1/billing/meters":
 			return 200, fmt.Sprintf(`{"object":"list","url":"/v1/billing/meters","has_more":false,"data":[
 				{"id":"mtr_other","object":"billing.meter","event_name":"something_else","status":"active"},
-				{"id":%q,"object":"billing.meter","event_name":"rocketfin_analysis","status":"active"}]}`, meterID), true
+				{"id":%q,"object":"billing.meter","event_name":"rocketfin_analysis","status":"active"},
+				{"id":%q,"object":"billing.meter","event_name":"rocketfin_monitored_company_day","status":"active"}]}`, meterID, monMeterID), true
 		case r.Method == "GET" && r.URL.Path == "/v1/prices":
 			return 200, fmt.Sprintf(`{"object":"list","url":"/v1/prices","has_more":false,"data":[
-				{"id":"price_found","object":"price","lookup_key":%q,"unit_amount":150,"currency":"eur","recurring":{"interval":"month","usage_type":"metered","meter":%q}}]}`,
-				lookupKey, meterID), true
+				{"id":"price_found","object":"price","lookup_key":%q,"unit_amount":150,"currency":"eur","recurring":{"interval":"month","usage_type":"metered","meter":%q}},
+				{"id":"price_mon","object":"price","lookup_key":%q,"unit_amount":5,"currency":"eur","recurring":{"interval":"month","usage_type":"metered","meter":%q}}]}`,
+				lookupKey, meterID, monKey, monMeterID), true
 		}
 		return 0, "", false
 	})
@@ -354,10 +359,11 @@ func TestBillingSetupFindsOrCreatesMeterProductAndPrice(t *testing.T) {
 	if err := run(context.Background(), []string{"billing", "setup"}, getenv, &out); err != nil {
 		t.Fatalf("second billing setup: %v", err)
 	}
-	if n, m := len(proxy.Calls("POST", "/v1/billing/meters")), len(proxy.Calls("POST", "/v1/prices")); n != 1 || m != 1 || len(proxy.Calls("POST", "/v1/products")) != 0 {
+	if n, m := len(proxy.Calls("POST", "/v1/billing/meters")), len(proxy.Calls("POST", "/v1/prices")); n != 2 || m != 2 || len(proxy.Calls("POST", "/v1/products")) != 0 {
 		t.Fatalf("second run created objects (meters %d, prices %d in all)", n, m)
 	}
-	if !strings.Contains(out.String(), "STRIPE_PRICE_ID=price_found") || !strings.Contains(out.String(), "(found") {
+	if !strings.Contains(out.String(), "STRIPE_PRICE_ID=price_found") || !strings.Contains(out.String(), "STRIPE_MONITORING_PRICE_ID=price_mon") ||
+		!strings.Contains(out.String(), "(found") {
 		t.Fatalf("second run printed:\n%s", out.String())
 	}
 

@@ -98,7 +98,8 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 	}
 	a.tenants = tenants.NewService(db, a.keys, clk, verification)
 	a.consents = consents.NewService(db, clk)
-	a.meter = metering.NewMeter(db, money.Money{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency}, clk)
+	a.meter = metering.NewMeter(db, money.Money{Amount: cfg.PriceAmount, Currency: cfg.PriceCurrency}, clk).
+		WithMonitoringPrice(money.Money{Amount: cfg.PricePerMonitoredDay, Currency: cfg.PriceCurrency})
 	models := &scoring.Library{} // every embedded model: the current one scores, the others replay
 	var scorer scores.Scorer
 	if cfg.ScoringURL != "" {
@@ -145,7 +146,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		grades = append(grades, g.Name)
 	}
 	a.monitoring = monitoring.New(monitoring.Options{DB: db, Clock: clk, Scores: a.scores, Webhooks: a.webhooks, Queue: a.queue,
-		Grades: grades, Logger: log})
+		Grades: grades, Meter: a.meter, Logger: log})
 	a.monitoring.Register(a.workers)
 	a.collections = collections.New(a.scores, a.monitoring, clk, current.Card().Decision.DeclinePD)
 	if cfg.WebhooksAllowLoopback {

@@ -48,6 +48,11 @@ type Config struct {
 	StripeWebhookSecret  string
 	StripePriceID        string
 	StripeMeterEventName string
+	// StripeMonitoringPriceID and StripeMonitoringMeterEventName bill monitored company days.
+	StripeMonitoringPriceID        string
+	StripeMonitoringMeterEventName string
+	// PricePerMonitoredDay is what one monitored company day costs a subscribed tenant (minor units).
+	PricePerMonitoredDay int64
 	// PastDueGrace is how long a tenant whose payment failed is still served.
 	PastDueGrace time.Duration
 	// BillingInterval is the pause between passes of the usage-reporting worker.
@@ -129,13 +134,16 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionIdleTimeout:    30 * time.Minute,
 		SessionMaxAge:         12 * time.Hour,
 
-		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
-		StripeAPIBase:        or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
-		StripeWebhookSecret:  getenv("STRIPE_WEBHOOK_SECRET"),
-		StripePriceID:        getenv("STRIPE_PRICE_ID"),
-		StripeMeterEventName: or(getenv("STRIPE_METER_EVENT_NAME"), "rocketfin_analysis"),
-		PastDueGrace:         7 * 24 * time.Hour,
-		BillingInterval:      5 * time.Second,
+		StripeSecretKey:                getenv("STRIPE_SECRET_KEY"),
+		StripeAPIBase:                  or(getenv("STRIPE_API_BASE"), "https://api.stripe.com"),
+		StripeWebhookSecret:            getenv("STRIPE_WEBHOOK_SECRET"),
+		StripePriceID:                  getenv("STRIPE_PRICE_ID"),
+		StripeMeterEventName:           or(getenv("STRIPE_METER_EVENT_NAME"), "rocketfin_analysis"),
+		StripeMonitoringPriceID:        getenv("STRIPE_MONITORING_PRICE_ID"),
+		StripeMonitoringMeterEventName: or(getenv("STRIPE_MONITORING_METER_EVENT_NAME"), "rocketfin_monitored_company_day"),
+		PricePerMonitoredDay:           5,
+		PastDueGrace:                   7 * 24 * time.Hour,
+		BillingInterval:                5 * time.Second,
 	}
 	var errs []error
 	if s := getenv("ROCKETFIN_SIGNUP_PER_HOUR"); s != "" {
@@ -151,6 +159,7 @@ func Load(getenv func(string) string) (Config, error) {
 		min, max int64
 	}{
 		{"ROCKETFIN_PRICE_PER_ANALYSIS", &c.PriceAmount, 0, 1_000_000},
+		{"ROCKETFIN_PRICE_PER_MONITORED_DAY", &c.PricePerMonitoredDay, 0, 1_000_000},
 		{"ROCKETFIN_BODY_MEMORY_MB", &c.BodyMemoryMB, 1, 4096},
 		{"ROCKETFIN_SANDBOX_DAILY_CALLS", &c.SandboxDailyCalls, 1, 100_000_000},
 	}
@@ -331,44 +340,47 @@ func (c Config) Masked() map[string]string {
 		db = maskURL(c.DatabaseURL)
 	}
 	return map[string]string{
-		"addr":                     c.Addr,
-		"database":                 db,
-		"operator_api":             onOff(c.OperatorToken != ""),
-		"tls":                      onOff(c.TLSCertFile != ""),
-		"signup_per_hour":          strconv.Itoa(c.SignupPerHour),
-		"key_cache_ttl":            c.KeyCacheTTL.String(),
-		"last_used_flush_interval": c.LastUsedFlush.String(),
-		"trusted_proxies":          strings.Join(c.TrustedProxies, ","),
-		"db_max_conns":             strconv.Itoa(c.DBMaxConns),
-		"scoring":                  or(c.ScoringURL, "in-process"),
-		"scoring_timeout":          c.ScoringTimeout.String(),
-		"rate_limit_store":         c.RateLimitStore,
-		"price_per_analysis":       strconv.FormatInt(c.PriceAmount, 10) + " " + c.PriceCurrency + " minor units",
-		"stripe":                   stripeMode(c.StripeSecretKey),
-		"stripe_api_base":          c.StripeAPIBase,
-		"stripe_webhook_secret":    onOff(c.StripeWebhookSecret != ""),
-		"stripe_price_id":          c.StripePriceID,
-		"stripe_meter_event_name":  c.StripeMeterEventName,
-		"past_due_grace":           c.PastDueGrace.String(),
-		"billing_interval":         c.BillingInterval.String(),
-		"body_memory":              strconv.FormatInt(c.BodyMemoryMB, 10) + " MiB",
-		"max_conns":                strconv.Itoa(c.MaxConns),
-		"auth_failures_per_second": strconv.FormatFloat(c.AuthFailuresPerSecond, 'g', -1, 64),
-		"sandbox_daily_calls":      strconv.FormatInt(c.SandboxDailyCalls, 10),
-		"email_verification":       c.EmailVerification,
-		"smtp":                     or(maskURL(c.SMTPURL), "none (verification links go to the log)"),
-		"mail_from":                c.MailFrom,
-		"metrics":                  or(c.MetricsAddr, "/metrics on the API listener, loopback clients only"),
-		"secret_key":               secretKeySource(c),
-		"oauth_token_ttl":          c.OAuthTokenTTL.String(),
-		"signing_key_rotation":     c.SigningKeyRotation.String(),
-		"webhooks_allow_loopback":  strconv.FormatBool(c.WebhooksAllowLoopback),
-		"job_rescue_after":         c.JobRescueAfter.String(),
-		"oidc_issuer":              or(c.OIDCIssuer, "none (console sign-in off)"),
-		"oidc_client_id":           c.OIDCClientID,
-		"oidc_client_secret":       onOff(c.OIDCClientSecret != ""),
-		"session_idle_timeout":     c.SessionIdleTimeout.String(),
-		"session_max_age":          c.SessionMaxAge.String(),
+		"addr":                               c.Addr,
+		"database":                           db,
+		"operator_api":                       onOff(c.OperatorToken != ""),
+		"tls":                                onOff(c.TLSCertFile != ""),
+		"signup_per_hour":                    strconv.Itoa(c.SignupPerHour),
+		"key_cache_ttl":                      c.KeyCacheTTL.String(),
+		"last_used_flush_interval":           c.LastUsedFlush.String(),
+		"trusted_proxies":                    strings.Join(c.TrustedProxies, ","),
+		"db_max_conns":                       strconv.Itoa(c.DBMaxConns),
+		"scoring":                            or(c.ScoringURL, "in-process"),
+		"scoring_timeout":                    c.ScoringTimeout.String(),
+		"rate_limit_store":                   c.RateLimitStore,
+		"price_per_analysis":                 strconv.FormatInt(c.PriceAmount, 10) + " " + c.PriceCurrency + " minor units",
+		"stripe":                             stripeMode(c.StripeSecretKey),
+		"stripe_api_base":                    c.StripeAPIBase,
+		"stripe_webhook_secret":              onOff(c.StripeWebhookSecret != ""),
+		"stripe_price_id":                    c.StripePriceID,
+		"stripe_meter_event_name":            c.StripeMeterEventName,
+		"stripe_monitoring_price_id":         c.StripeMonitoringPriceID,
+		"stripe_monitoring_meter_event_name": c.StripeMonitoringMeterEventName,
+		"price_per_monitored_day":            strconv.FormatInt(c.PricePerMonitoredDay, 10) + " " + c.PriceCurrency + " minor units",
+		"past_due_grace":                     c.PastDueGrace.String(),
+		"billing_interval":                   c.BillingInterval.String(),
+		"body_memory":                        strconv.FormatInt(c.BodyMemoryMB, 10) + " MiB",
+		"max_conns":                          strconv.Itoa(c.MaxConns),
+		"auth_failures_per_second":           strconv.FormatFloat(c.AuthFailuresPerSecond, 'g', -1, 64),
+		"sandbox_daily_calls":                strconv.FormatInt(c.SandboxDailyCalls, 10),
+		"email_verification":                 c.EmailVerification,
+		"smtp":                               or(maskURL(c.SMTPURL), "none (verification links go to the log)"),
+		"mail_from":                          c.MailFrom,
+		"metrics":                            or(c.MetricsAddr, "/metrics on the API listener, loopback clients only"),
+		"secret_key":                         secretKeySource(c),
+		"oauth_token_ttl":                    c.OAuthTokenTTL.String(),
+		"signing_key_rotation":               c.SigningKeyRotation.String(),
+		"webhooks_allow_loopback":            strconv.FormatBool(c.WebhooksAllowLoopback),
+		"job_rescue_after":                   c.JobRescueAfter.String(),
+		"oidc_issuer":                        or(c.OIDCIssuer, "none (console sign-in off)"),
+		"oidc_client_id":                     c.OIDCClientID,
+		"oidc_client_secret":                 onOff(c.OIDCClientSecret != ""),
+		"session_idle_timeout":               c.SessionIdleTimeout.String(),
+		"session_max_age":                    c.SessionMaxAge.String(),
 	}
 }
 
