@@ -328,7 +328,10 @@ func TestMonitoredDaysGoToTheirOwnMeter(t *testing.T) {
 		{TenantID: tenant, MonitorID: "mon_b", DecisionID: decision, Metered: true, At: epoch},
 	}
 	for range 2 { // the same days twice: counted once
-		if err := db.Transaction(func(tx *gorm.DB) error { _, err := meter.ChargeMonitoredDays(context.Background(), tx, days); return err }); err != nil {
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			_, err := meter.ChargeMonitoredDays(context.Background(), tx, days)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
