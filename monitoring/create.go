@@ -165,8 +165,12 @@ func (s *Service) admit(ctx context.Context, tx *gorm.DB, p keys.Principal, comp
 		}
 	}
 	if n >= limit {
-		return problem.New(problem.Conflict, "this tenant already monitors %d companies, the most it may (%d%s); delete a monitor first; nothing was charged",
-			n, limit, map[bool]string{true: " during the trial", false: ""}[limit == TrialMonitors])
+		during := ""
+		if limit == TrialMonitors {
+			during = " during the trial"
+		}
+		return problem.New(problem.Conflict, "this tenant already monitors %d companies, the most it may%s; delete a monitor first; nothing was charged",
+			n, during)
 	}
 	return nil
 }
