@@ -28,11 +28,13 @@ import (
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/members"
 	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/monitoring"
 	"github.com/rocketfin/rocketfin/oauth"
 	"github.com/rocketfin/rocketfin/scores"
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/signin"
 	"github.com/rocketfin/rocketfin/tenants"
+	"github.com/rocketfin/rocketfin/webhooks"
 )
 
 //go:embed templates/*.html
@@ -53,6 +55,9 @@ type Deps struct {
 	Consents *consents.Service
 	Members  *members.Service
 	Billing  *billing.Service
+	// Monitoring and Webhooks feed the monitoring page.
+	Monitoring *monitoring.Service
+	Webhooks   *webhooks.Service
 	// DB is read for the audit trail (audit.List).
 	DB    *gorm.DB
 	Clock clock.Clock
@@ -219,6 +224,7 @@ func (cs *Console) Routes(r httpx.Routes) {
 	at(http.MethodGet, "/consents", cs.handleConsents)
 	at(http.MethodPost, "/consents", cs.handleCreateConsent)
 	at(http.MethodPost, "/consents/:id/withdraw", cs.handleWithdrawConsent)
+	at(http.MethodGet, "/monitoring", cs.handleMonitoring)
 	at(http.MethodGet, "/team", cs.handleTeam)
 	at(http.MethodPost, "/team", cs.handleInvite)
 	at(http.MethodPost, "/team/:id/role", cs.handleSetRole)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +199,65 @@ func BenchmarkSweep(b *testing.B) {
 		b.ReportMetric(st.Took.Seconds(), "s/sweep")
 		b.ReportMetric(float64(st.Seen)/st.Took.Seconds(), "monitors/s")
 		fmt.Fprintf(os.Stderr, "sweep of %d monitors: %+v\n", n, st)
+	}
+}
+
+// TestAnExpiredConsentTakesTheBankDataOutOfTheNextSweep: a monitor whose bank data was scored under
+// a consent that has since expired is re-scored without it, and the event says so.
+func TestAnExpiredConsentTakesTheBankDataOutOfTheNextSweep(t *testing.T) {
+	r := newSweepRig(t, dbtest.Postgres(t), "active")
+	req := template()
+	in, out, low := 150_000.0, 170_000.0, -40_000.0
+	req.Bank = &scoring.Bank{Currency: "EUR"}
+	for _, m := range []string{"2026-08", "2026-09", "2026-10"} {
+		req.Bank.Months = append(req.Bank.Months, scoring.BankMonth{Month: m, Inflows: &in, Outflows: &out, MinBalance: &low, EndBalance: &low})
+	}
+	withBank, err := r.engine.Evaluate(&req, scoring.Options{AsOf: r.clk.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(req)
+	then := r.clk.Now().Add(-24 * time.Hour)
+	m := Monitor{ID: ids.New(ids.Monitor), TenantID: r.tenant, Environment: keys.Live, CompanyID: req.Company.ID, Request: string(data),
+		ScoreDropPoints: 50, GradeNotches: 2, Status: StatusActive, AlertState: AlertOK, LastDecisionID: r.seedDecision,
+		Score: withBank.Score, PD12m: withBank.PD12m, Grade: withBank.Grade, Recommendation: withBank.Recommendation, Language: "en",
+		Metadata: "{}", LastEvaluatedAt: then, CreatedAt: then, UpdatedAt: then}
+	if err := r.db.Create(&m).Error; err != nil {
+		t.Fatal(err)
+	}
+	// A second company with the same data, whose consent is still in force: its answer stands.
+	kept := m
+	kept.ID, kept.CompanyID = ids.New(ids.Monitor), "FR-KEPT"
+	keptReq := req
+	keptReq.Company.ID = kept.CompanyID
+	keptData, _ := json.Marshal(keptReq)
+	kept.Request = string(keptData)
+	if err := r.db.Create(&kept).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.Exec(`INSERT INTO consents (id, tenant_id, environment, company_id, scopes, evidence, key_id, created_at, expires_at)
+		VALUES (?, ?, 'live', ?, 'bank_data', 'form', 'key_x', ?, ?)`, ids.New(ids.Consent), r.tenant, kept.CompanyID, then, then.Add(365*24*time.Hour)).Error; err != nil {
+		t.Fatal(err)
+	}
+	// The first one's consent expired yesterday.
+	if err := r.db.Exec(`INSERT INTO consents (id, tenant_id, environment, company_id, scopes, evidence, key_id, created_at, expires_at)
+		VALUES (?, ?, 'live', ?, 'bank_data', 'form', 'key_x', ?, ?)`, ids.New(ids.Consent), r.tenant, req.Company.ID, then.Add(-365*24*time.Hour), then).Error; err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.svc.Sweep(context.Background())
+	if err != nil || st.Rescored != 1 || st.Unchanged != 1 {
+		t.Fatalf("sweep %+v %v", st, err)
+	}
+	var ev webhooks.Event
+	if err := r.db.Where("tenant_id = ? AND type = ?", r.tenant, webhooks.ScoreUpdated).Take(&ev).Error; err != nil {
+		t.Fatal(err)
+	}
+	var change ScoreChange
+	if err := json.Unmarshal([]byte(ev.Data), &change); err != nil || !change.BankDropped || change.Decision.Score == withBank.Score {
+		t.Fatalf("score.updated %s (%v)", ev.Data, err)
+	}
+	var d scores.Decision
+	if err := r.db.Where("id = ?", change.Decision.ID).Take(&d).Error; err != nil || strings.Contains(d.Input, `"bank"`) {
+		t.Fatalf("the decision scored bank data: %v %s", err, d.Input)
 	}
 }

@@ -216,8 +216,8 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		offered    []string
 		withheld   []string
 	}{
-		{"adm", "admin", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents", "/console/usage", "/console/billing", "/console/team", "/console/audit"}, nil},
-		{"dev", "developer", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents"}, []string{"/console/usage", "/console/billing", "/console/team", "/console/audit"}},
+		{"adm", "admin", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents", "/console/monitoring", "/console/usage", "/console/billing", "/console/team", "/console/audit"}, nil},
+		{"dev", "developer", []string{"/console/keys", "/console/playground", "/console/decisions", "/console/consents", "/console/monitoring"}, []string{"/console/usage", "/console/billing", "/console/team", "/console/audit"}},
 	} {
 		expect(t, s.do("POST", "/v1/members", liveKey, map[string]string{"email": who.user + "@browser.example", "role": who.role}), http.StatusCreated)
 		c := newChrome(t, s.base)

@@ -12,6 +12,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/rocketfin/rocketfin/internal/oidctest"
 	"github.com/rocketfin/rocketfin/sandbox"
 )
 
@@ -270,4 +271,59 @@ func TestTheSweepPausesMonitorsWhenTheTrialEnds(t *testing.T) {
 		return len(got) == 1 && got[0].Type == "monitor.paused" && got[0].Verified
 	})
 	expectProblem(t, s.do("PATCH", "/v1/monitors/"+id, a.Live, map[string]any{"status": "active"}), http.StatusConflict, "conflict", "")
+}
+
+// TestATrialMonitorsAtMostFiveCompanies: with credits to spare, the sixth live monitor of a trial
+// is refused (409) and charges nothing; a subscribed tenant is not held to it.
+func TestATrialMonitorsAtMostFiveCompanies(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("five@acme.example")
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"credits_remaining": 20}), http.StatusOK)
+	for i := range 5 {
+		expect(t, s.do("POST", "/v1/monitors", a.Live, monitorBody(100+i)), http.StatusCreated)
+	}
+	r := s.do("POST", "/v1/monitors", a.Live, monitorBody(105))
+	expectProblem(t, r, http.StatusConflict, "conflict", "")
+	if !strings.Contains(r.str("detail"), "trial") {
+		t.Fatalf("refusal %s", r.Raw)
+	}
+	if tr := s.do("GET", "/v1/tenant", a.Live, nil); dig(tr.Body, "credits_remaining") != 15.0 {
+		t.Fatalf("the refused monitor spent a credit: %s", tr.Raw)
+	}
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+	expect(t, s.do("POST", "/v1/monitors", a.Live, monitorBody(105)), http.StatusCreated)
+}
+
+// TestTheConsoleShowsMonitorsEndpointsAndADisabledEndpoint: the monitoring page lists the
+// environment's monitors and endpoints, and warns when an endpoint was disabled.
+func TestTheConsoleShowsMonitorsEndpointsAndADisabledEndpoint(t *testing.T) {
+	users := []oidctest.User{{ID: "u-own", Username: "own", Password: "pw-own", Email: "owner@console-mon.example", EmailVerified: true}}
+	s, op := consoleEnv(t, users)
+	a := s.signup("owner@console-mon.example")
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }))
+	defer gone.Close()
+	expect(t, s.do("POST", "/v1/webhook-endpoints", a.Sandbox, map[string]any{"url": gone.URL + "/gone", "events": []string{"*"}}), http.StatusCreated)
+	r := s.do("POST", "/v1/monitors", a.Sandbox, map[string]any{"company": map[string]any{"id": sandbox.Companies()[0].ID}})
+	expect(t, r, http.StatusCreated)
+	expect(t, s.do("POST", "/v1/sandbox/monitors/"+r.str("id")+"/simulate", a.Sandbox, map[string]any{"event": "payment_incident"}), http.StatusOK)
+	waitFor(t, "the endpoint is disabled", func() bool {
+		e := s.do("GET", "/v1/events?type=webhook_endpoint.disabled", a.Sandbox, nil)
+		return len(e.Body["data"].([]any)) == 1
+	})
+	b := newBrowser(t, s)
+	if code, body := b.signIn(op, "own", "pw-own"); code != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	res, err := b.client.Get(s.base + "/console/monitoring") // a session starts in the sandbox
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(raw)
+	for _, want := range []string{sandbox.Companies()[0].ID, gone.URL + "/gone", "disabled recently", "410 Gone", "company.critical_event"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the monitoring page lacks %q:\n%s", want, page)
+		}
+	}
 }

@@ -387,7 +387,7 @@ func (a *app) router() (*gin.Engine, error) {
 	a.collections.Routes(routes)
 	a.signin.Routes(routes)
 	pages, err := console.New(console.Deps{Signin: a.signin, Tenants: a.tenants, Signup: tenantsHTTP, Keys: a.keys,
-		Clients: a.oauth.Clients(), Scores: a.scores, Meter: a.meter, Consents: a.consents, Members: a.members, Billing: a.billing.svc, DB: a.db, Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})
+		Clients: a.oauth.Clients(), Scores: a.scores, Meter: a.meter, Consents: a.consents, Members: a.members, Billing: a.billing.svc, Monitoring: a.monitoring, Webhooks: a.webhooks, DB: a.db, Clock: a.clock, PublicURL: a.publicURL, RequireVerifiedEmail: a.cfg.EmailVerification == "required"})
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,7 @@ var Routes = map[string]Scope{
 	"GET /console/consents":                         ConsentsRead,
 	"POST /console/consents":                        ConsentsWrite,
 	"POST /console/consents/:id/withdraw":           ConsentsWrite,
+	"GET /console/monitoring":                       EventsRead,
 	"GET /console/team":                             MembersRead,
 	"POST /console/team":                            MembersWrite,
 	"POST /console/team/:id/role":                   MembersWrite,
