@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -113,6 +114,7 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 		after = batch[len(batch)-1].ID
 		var unchanged []string
 		var days []metering.MonitoredDay
+		var active []Monitor
 		for _, m := range batch {
 			st.Seen++
 			acct, seen := accounts[m.TenantID]
@@ -130,20 +132,32 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 				st.Paused++
 				continue
 			}
-			changed, err := s.sweepOne(ctx, m)
-			days = append(days, metering.MonitoredDay{TenantID: m.TenantID, MonitorID: m.ID, DecisionID: m.LastDecisionID,
-				Metered: acct.metered, At: now})
+			active = append(active, m)
+		}
+		// Re-scores wait on the database more than on the engine: a few at a time.
+		outcomes := make([]sweepOutcome, len(active))
+		parallel(len(active), sweepWorkers, func(i int) {
+			outcomes[i].changed, outcomes[i].err = s.sweepOne(ctx, active[i])
+		})
+		for i, o := range outcomes {
+			m := active[i]
+			if !errors.Is(o.err, errPaused) {
+				days = append(days, metering.MonitoredDay{TenantID: m.TenantID, MonitorID: m.ID, DecisionID: m.LastDecisionID,
+					Metered: accounts[m.TenantID].metered, At: now})
+			}
 			switch {
-			case err != nil:
+			case errors.Is(o.err, errPaused):
+				st.Paused++
+			case o.err != nil:
 				if ctx.Err() != nil {
 					return st, "", ctx.Err()
 				}
 				st.Failed++
-				s.log.Warn("monitoring sweep could not re-score", "monitor", m.ID, "error", err.Error())
-			case changed:
+				s.log.Warn("monitoring sweep could not re-score", "monitor", active[i].ID, "error", o.err.Error())
+			case o.changed:
 				st.Rescored++
 			default:
-				unchanged = append(unchanged, m.ID)
+				unchanged = append(unchanged, active[i].ID)
 			}
 		}
 		if s.meter != nil && len(days) > 0 {
@@ -167,29 +181,32 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 	return st, "", nil
 }
 
-// sweepOne re-evaluates m; when the answer changed it records it under the monitor's lock (unless
-// new data came meanwhile) and emits its events.
+// sweepOne re-evaluates m outside any transaction; when the answer changed it records it under the
+// monitor's lock (unless new data came meanwhile) and emits its events.
 func (s *Service) sweepOne(ctx context.Context, m Monitor) (bool, error) {
 	req, err := m.request()
 	if err != nil {
 		return false, err
 	}
-	changed := false
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res, err := s.scores.Rescore(ctx, tx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
-			PreviousID: m.LastDecisionID, Cause: scores.CauseDailySweep, Language: m.Language, Metadata: m.Metadata, Request: req,
-			Unless: func(d scores.Decision) bool {
-				return d.Score == m.Score && d.Grade == m.Grade && d.Recommendation == m.Recommendation
-			}})
-		if errors.Is(err, scores.ErrUnchanged) {
-			return nil
-		}
-		if problem.CodeOf(err) == problem.ConsentRequired {
+	res, err := s.scores.Reevaluate(ctx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
+		PreviousID: m.LastDecisionID, Cause: scores.CauseDailySweep, Language: m.Language, Metadata: m.Metadata, Request: req})
+	if problem.CodeOf(err) == problem.ConsentRequired {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return s.pause(ctx, tx, m, "a consent is needed to score this company (a sole trader): record one, then resume", s.clock.Now())
+		})
+		if err == nil {
+			err = errPaused
 		}
-		if err != nil {
-			return err
-		}
+		return false, err
+	}
+	if err != nil {
+		return false, err
+	}
+	d := res.Decision
+	if d.Score == m.Score && d.Grade == m.Grade && d.Recommendation == m.Recommendation {
+		return false, nil
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var locked Monitor
 		if err := database.ForUpdate(tx).Where("id = ?", m.ID).Take(&locked).Error; err != nil {
 			return fmt.Errorf("lock monitor %s: %w", m.ID, err)
@@ -197,14 +214,47 @@ func (s *Service) sweepOne(ctx context.Context, m Monitor) (bool, error) {
 		if locked.LastDecisionID != m.LastDecisionID || locked.Status != StatusActive {
 			return errRaced
 		}
-		changed = true
-		_, err = s.record(ctx, tx, locked, req, res, scores.CauseDailySweep, nil)
+		if err := s.scores.Record(ctx, tx, d); err != nil {
+			return err
+		}
+		_, err := s.record(ctx, tx, locked, req, res, scores.CauseDailySweep, nil)
 		return err
 	})
 	if errors.Is(err, errRaced) {
 		return false, nil
 	}
-	return changed, err
+	return err == nil, err
 }
 
-var errRaced = errors.New("monitor changed during the sweep")
+// sweepWorkers is how many monitors the sweep re-scores at once.
+const sweepWorkers = 4
+
+type sweepOutcome struct {
+	changed bool
+	err     error
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+var (
+	errRaced  = errors.New("monitor changed during the sweep")
+	errPaused = errors.New("monitor paused by the sweep")
+)

@@ -2,7 +2,6 @@ package scores
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -34,13 +33,7 @@ type Rescore struct {
 	Language    string
 	Metadata    string
 	Request     scoring.Request
-	// Unless, when it reports true for the new decision, leaves it unwritten (ErrUnchanged): the
-	// daily sweep keeps a decision only when the answer changed.
-	Unless func(d Decision) bool
 }
-
-// ErrUnchanged is Rescore's answer when Unless kept the decision unwritten.
-var ErrUnchanged = errors.New("the re-score changed nothing")
 
 // Rescored is a re-evaluation's decision, and what it could not use.
 type Rescored struct {
@@ -55,6 +48,21 @@ type Rescored struct {
 // a consent in force is left out, as a scoring call would refuse it; a sole trader without one
 // cannot be scored (403 consent_required, for the caller to pause the monitor).
 func (g *Service) Rescore(ctx context.Context, tx *gorm.DB, in Rescore) (Rescored, error) {
+	out, err := g.Reevaluate(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	return out, g.Record(ctx, tx, out.Decision)
+}
+
+// Record writes a decision Reevaluate made, inside tx.
+func (g *Service) Record(ctx context.Context, tx *gorm.DB, d Decision) error {
+	return insertDecision(ctx, tx, d)
+}
+
+// Reevaluate is Rescore without the write: the decision it would record (the daily sweep keeps
+// it only when the answer changed, and reads nothing but consents to find out).
+func (g *Service) Reevaluate(ctx context.Context, in Rescore) (Rescored, error) {
 	now := g.clock.Now()
 	p := keys.Principal{TenantID: in.TenantID, Environment: in.Environment}
 	req := in.Request
@@ -104,12 +112,6 @@ func (g *Service) Rescore(ctx context.Context, tx *gorm.DB, in Rescore) (Rescore
 	}
 	if consentID != "" {
 		d.ConsentID = &consentID
-	}
-	if in.Unless != nil && in.Unless(d) {
-		return out, ErrUnchanged
-	}
-	if err := insertDecision(ctx, tx, d); err != nil {
-		return out, err
 	}
 	out.Decision, out.Result = d, result
 	return out, nil
