@@ -122,44 +122,61 @@ type payload struct {
 	Data      json.RawMessage `json:"data"`
 }
 
+// pending is a delivery about to be attempted, with its endpoint and event, read in one query.
+type pending struct {
+	Delivery
+	URL                     string
+	EndpointStatus          string
+	EndpointDeleted         *time.Time
+	SecretSealed            string
+	PreviousSecretSealed    *string
+	PreviousSecretExpiresAt *time.Time
+	FailingSince            *time.Time
+	Data                    string
+	EventCreatedAt          time.Time
+}
+
+// endpoint is the part of an endpoint an attempt needs.
+func (p pending) endpoint() Endpoint {
+	return Endpoint{ID: p.EndpointID, TenantID: p.TenantID, Environment: p.Environment, URL: p.URL, Status: p.EndpointStatus,
+		DeletedAt: p.EndpointDeleted, SecretSealed: p.SecretSealed, PreviousSecretSealed: p.PreviousSecretSealed,
+		PreviousSecretExpiresAt: p.PreviousSecretExpiresAt, FailingSince: p.FailingSince}
+}
+
 // attempt delivers once; pause > 0 asks for another attempt after it.
 func (s *Service) attempt(ctx context.Context, id string) (pause time.Duration, err error) {
-	var d Delivery
-	db := s.db.WithContext(ctx)
-	if err := db.Where("id = ?", id).Take(&d).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return 0, nil
-		}
+	var rows []pending
+	err = s.work.WithContext(ctx).Raw(`SELECT d.*, e.url, e.status AS endpoint_status, e.deleted_at AS endpoint_deleted,
+			e.secret_sealed, e.previous_secret_sealed, e.previous_secret_expires_at, e.failing_since,
+			v.data, v.created_at AS event_created_at
+		FROM webhook_deliveries d
+		JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.tenant_id = d.tenant_id
+		JOIN events v ON v.id = d.event_id AND v.tenant_id = d.tenant_id
+		WHERE d.id = ?`, id).Scan(&rows).Error
+	if err != nil {
 		return 0, fmt.Errorf("read delivery %s: %w", id, err)
 	}
-	if d.Status != DeliveryPending {
+	if len(rows) == 0 || rows[0].Status != DeliveryPending {
 		return 0, nil
 	}
-	var e Endpoint
-	if err := db.Where("id = ? AND tenant_id = ?", d.EndpointID, d.TenantID).Take(&e).Error; err != nil {
-		return 0, fmt.Errorf("read endpoint %s: %w", d.EndpointID, err)
-	}
+	d, e := rows[0].Delivery, rows[0].endpoint()
 	if e.DeletedAt != nil || e.Status != StatusEnabled {
 		return 0, s.finish(ctx, d, DeliveryCanceled)
 	}
-	var ev Event
-	if err := db.Where("id = ? AND tenant_id = ?", d.EventID, d.TenantID).Take(&ev).Error; err != nil {
-		return 0, fmt.Errorf("read event %s: %w", d.EventID, err)
-	}
 	start := s.clock.Now()
 	if d.Attempts == 0 {
-		s.metrics.lag.Observe(start.Sub(ev.CreatedAt).Seconds())
+		s.metrics.lag.Observe(start.Sub(rows[0].EventCreatedAt).Seconds())
 	}
-	body, err := json.Marshal(payload{Type: ev.Type, Timestamp: ev.CreatedAt.UTC(), Data: json.RawMessage(ev.Data)})
+	body, err := json.Marshal(payload{Type: d.EventType, Timestamp: rows[0].EventCreatedAt.UTC(), Data: json.RawMessage(rows[0].Data)})
 	if err != nil {
-		return 0, fmt.Errorf("encode event %s: %w", ev.ID, err)
+		return 0, fmt.Errorf("encode event %s: %w", d.EventID, err)
 	}
 	secrets, err := s.secrets(e, start)
 	if err != nil {
 		return 0, err
 	}
 	// The receiver checks the timestamp against its own clock: the attempt's wall-clock time.
-	header, err := Headers(ev.ID, time.Now(), body, secrets...)
+	header, err := Headers(d.EventID, time.Now(), body, secrets...)
 	if err != nil {
 		return 0, err
 	}
@@ -177,7 +194,7 @@ func (s *Service) attempt(ctx context.Context, id string) (pause time.Duration, 
 
 // finish closes a pending delivery without an attempt.
 func (s *Service) finish(ctx context.Context, d Delivery, status string) error {
-	err := s.db.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).
+	err := s.work.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).
 		Updates(map[string]any{"status": status, "next_attempt_at": nil}).Error
 	if err != nil {
 		return fmt.Errorf("close delivery %s: %w", d.ID, err)
@@ -218,14 +235,25 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 	} else {
 		changes["last_error"] = nil
 	}
+	if outcome == "succeeded" && e.FailingSince == nil {
+		// The common case needs one statement, no transaction.
+		changes["status"], changes["delivered_at"], changes["next_attempt_at"] = DeliverySucceeded, now, nil
+		if err := s.work.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).Updates(changes).Error; err != nil {
+			return 0, fmt.Errorf("record attempt of %s: %w", d.ID, err)
+		}
+		s.metrics.attempts.WithLabelValues(outcome).Inc()
+		return 0, nil
+	}
 	var pause time.Duration
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.work.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		disable := ""
 		switch outcome {
 		case "succeeded":
 			changes["status"], changes["delivered_at"], changes["next_attempt_at"] = DeliverySucceeded, now, nil
-			if err := tx.Model(&Endpoint{}).Where("id = ? AND failing_since IS NOT NULL", e.ID).Update("failing_since", nil).Error; err != nil {
-				return fmt.Errorf("clear failures of %s: %w", e.ID, err)
+			if e.FailingSince != nil {
+				if err := tx.Model(&Endpoint{}).Where("id = ? AND failing_since IS NOT NULL", e.ID).Update("failing_since", nil).Error; err != nil {
+					return fmt.Errorf("clear failures of %s: %w", e.ID, err)
+				}
 			}
 		case "gone":
 			changes["status"], changes["next_attempt_at"] = DeliveryFailed, nil

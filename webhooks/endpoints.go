@@ -81,8 +81,11 @@ func (e Endpoint) Subscribed(t string) bool {
 
 // Options configure the service.
 type Options struct {
-	DB    *gorm.DB
-	Clock clock.Clock
+	DB *gorm.DB
+	// WorkDB is the pool delivery attempts use (nil: DB): on PostgreSQL a pool of its own, so that a
+	// flood of API calls does not hold deliveries back, nor deliveries the API.
+	WorkDB *gorm.DB
+	Clock  clock.Clock
 	// Box seals endpoint secrets at rest.
 	Box   *secretbox.Box
 	Queue *jobs.Queue
@@ -100,6 +103,7 @@ type Options struct {
 // Service holds webhook endpoints, events and their deliveries.
 type Service struct {
 	db      *gorm.DB
+	work    *gorm.DB
 	clock   clock.Clock
 	box     *secretbox.Box
 	queue   *jobs.Queue
@@ -115,8 +119,11 @@ const AttemptTimeout = 15 * time.Second
 
 // New returns the service.
 func New(opt Options) *Service {
-	s := &Service{db: opt.DB, clock: opt.Clock, box: opt.Box, queue: opt.Queue, metrics: opt.Metrics, log: opt.Logger, retry: opt.Retry,
+	s := &Service{db: opt.DB, work: opt.WorkDB, clock: opt.Clock, box: opt.Box, queue: opt.Queue, metrics: opt.Metrics, log: opt.Logger, retry: opt.Retry,
 		policy: map[keys.Environment]outbound.Policy{}, client: map[keys.Environment]*http.Client{}}
+	if s.work == nil {
+		s.work = s.db
+	}
 	if s.retry == nil {
 		s.retry = func(n int) (time.Duration, bool) { return Retry(n, rand.Float64()) }
 	}

@@ -74,6 +74,7 @@ type app struct {
 	members   *members.Service
 	// queue runs background jobs (webhook deliveries); webhooks holds endpoints and events.
 	queue       *jobs.Queue
+	workDB      *gorm.DB // the job pool (the API pool on SQLite)
 	workers     *river.Workers
 	webhooks    *webhooks.Service
 	monitoring  *monitoring.Service
@@ -129,12 +130,19 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		Keyring: oauth.NewKeyring(db, box, clk, log, cfg.SigningKeyRotation, cfg.OAuthTokenTTL),
 		Guard:   a.keys.Guard(), Issuer: publicURL, TokenTTL: cfg.OAuthTokenTTL})
 	a.workers = river.NewWorkers()
-	a.queue, err = jobs.Open(context.Background(), db, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
-		Queues: map[string]int{webhooks.Queue: 20, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: min(time.Minute, cfg.JobRescueAfter), Logger: log})
+	// Background jobs get a pool of their own on PostgreSQL (SQLite has one connection for all).
+	a.workDB = db
+	if cfg.DatabaseURL != "" {
+		if a.workDB, err = database.Open(context.Background(), database.Options{URL: cfg.DatabaseURL, MaxOpenConns: cfg.JobDBMaxConns}); err != nil {
+			return nil, fmt.Errorf("open the job pool: %w", err)
+		}
+	}
+	a.queue, err = jobs.Open(context.Background(), a.workDB, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
+		Queues: map[string]int{webhooks.Queue: 50, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: min(time.Minute, cfg.JobRescueAfter), Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	a.webhooks = webhooks.New(webhooks.Options{DB: db, Clock: clk, Box: box, Queue: a.queue, AllowLoopback: cfg.WebhooksAllowLoopback,
+	a.webhooks = webhooks.New(webhooks.Options{DB: db, WorkDB: a.workDB, Clock: clk, Box: box, Queue: a.queue, AllowLoopback: cfg.WebhooksAllowLoopback,
 		Metrics: webhooks.NewMetrics(a.reg), Logger: log})
 	a.webhooks.Register(a.workers)
 	current, err := models.Engine(scoring.ModelName)
@@ -159,6 +167,14 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 			PublicURL: publicURL, Secure: cfg.TLSCertFile != "" || strings.HasPrefix(publicURL, "https://"),
 			IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}})
 	return a, nil
+}
+
+// closeJobs releases the job queue's connections (after its workers stopped).
+func (a *app) closeJobs() {
+	a.queue.Close()
+	if a.workDB != a.db {
+		_ = database.Close(a.workDB)
+	}
 }
 
 // secretBox is the key that seals secrets at rest: ROCKETFIN_SECRET_KEY, or one generated into
@@ -260,7 +276,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	work.Every("sign-in purge", time.Hour, a.signin.PurgeLogins)
 	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
 	work.Go("job queue", a.queue.Run)
-	defer a.queue.Close()
+	defer a.closeJobs()
 
 	if addr := d.pprofAddr; addr != "" {
 		// Profiling stays off the public listener: its own address, loopback in practice.

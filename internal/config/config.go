@@ -88,6 +88,8 @@ type Config struct {
 	WebhooksAllowLoopback bool
 	// JobRescueAfter hands a background job whose worker died to another after it.
 	JobRescueAfter time.Duration
+	// JobDBMaxConns bounds the PostgreSQL pool of background jobs (apart from the API's).
+	JobDBMaxConns int
 	// OIDCIssuer is the OpenID Provider people sign in to the console with; empty turns console
 	// sign-in off. OIDCClientID and OIDCClientSecret are RocketFin's client at that provider.
 	OIDCIssuer, OIDCClientID, OIDCClientSecret string
@@ -128,6 +130,7 @@ func Load(getenv func(string) string) (Config, error) {
 		OAuthTokenTTL:         15 * time.Minute,
 		SigningKeyRotation:    30 * 24 * time.Hour,
 		JobRescueAfter:        2 * time.Minute,
+		JobDBMaxConns:         10,
 		OIDCIssuer:            getenv("OIDC_ISSUER"),
 		OIDCClientID:          getenv("OIDC_CLIENT_ID"),
 		OIDCClientSecret:      getenv("OIDC_CLIENT_SECRET"),
@@ -189,12 +192,18 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxConns = n
 	}
+	if s := getenv("ROCKETFIN_JOB_DB_MAX_CONNS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 || n > 200 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_JOB_DB_MAX_CONNS: want an integer from 2 to 200, got %q", s))
+		}
+		c.JobDBMaxConns = n
+	}
 	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)
-		// The two sandbox writers each keep a connection of their own, the job queue needs two;
-		// live calls need the rest.
-		if err != nil || n < 6 || n > 500 {
-			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 6 to 500 (two connections are the sandbox writers', two the job queue's), got %q", s))
+		// The two sandbox writers each keep a connection of their own; live calls need the rest.
+		if err != nil || n < 4 || n > 500 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_DB_MAX_CONNS: want an integer from 4 to 500 (two connections are the sandbox writers'), got %q", s))
 		}
 		c.DBMaxConns = n
 	}

@@ -60,10 +60,10 @@ func TestAPoolTooSmallForTheSandboxWritersIsRefused(t *testing.T) {
 	if _, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "2"})); err == nil || !strings.Contains(err.Error(), "ROCKETFIN_DB_MAX_CONNS") {
 		t.Fatalf("a pool of 2: %v", err)
 	}
-	if _, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "5"})); err == nil {
-		t.Fatal("a pool of 5 leaves the job queue without its connections")
+	if _, err := Load(env(map[string]string{"ROCKETFIN_JOB_DB_MAX_CONNS": "1"})); err == nil {
+		t.Fatal("a job pool of 1")
 	}
-	if c, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "6"})); err != nil || c.DBMaxConns != 6 {
-		t.Fatalf("a pool of 6: %+v %v", c.DBMaxConns, err)
+	if c, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "4"})); err != nil || c.DBMaxConns != 4 {
+		t.Fatalf("a pool of 4: %+v %v", c.DBMaxConns, err)
 	}
 }

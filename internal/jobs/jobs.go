@@ -81,7 +81,9 @@ func Open(ctx context.Context, db *gorm.DB, opt Options) (*Queue, error) {
 	if cfg.FetchPollInterval < 50*time.Millisecond {
 		cfg.FetchPollInterval = 50 * time.Millisecond
 	}
-	cfg.FetchCooldown = min(100*time.Millisecond, cfg.FetchPollInterval)
+	// A burst of jobs (a thousand events at once) is fetched a queue's free workers at a time: a
+	// short cooldown between fetches keeps the first attempts of a burst within a second.
+	cfg.FetchCooldown = min(10*time.Millisecond, cfg.FetchPollInterval)
 	if q.working {
 		cfg.Workers = opt.Workers
 		cfg.Queues = map[string]river.QueueConfig{}

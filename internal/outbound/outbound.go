@@ -222,7 +222,7 @@ func (p Policy) Client(timeout time.Duration) *http.Client {
 			DialContext:           p.dial,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,
-			MaxIdleConnsPerHost:   2,
+			MaxIdleConnsPerHost:   16, // a burst of deliveries to one receiver reuses its connections
 			IdleConnTimeout:       30 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
