@@ -3,6 +3,7 @@ package monitoring
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -124,31 +125,54 @@ func (s *Service) AddData(ctx context.Context, p keys.Principal, id string, in D
 	})
 }
 
-// change applies edit to a live, active monitor's data under its row lock, re-scores and records
-// the outcome, all in one transaction.
+// change applies edit to a live, active monitor's data and re-scores it: the evaluation runs
+// outside any transaction (it reads consents), then the outcome is recorded under the monitor's row
+// lock if nothing changed the monitor meanwhile; a concurrent change makes it start over (three
+// times at most, then 409).
 func (s *Service) change(ctx context.Context, p keys.Principal, id, cause string,
 	edit func(m Monitor, r *scoring.Request) ([]scoring.LegalEvent, error)) (Update, error) {
-	var out Update
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		m, err := s.get(ctx, tx, p, id)
+	for range 3 {
+		m, err := s.get(ctx, s.db, p, id)
 		if err != nil {
-			return err
+			return Update{}, err
 		}
 		if m.Status != StatusActive {
-			return problem.New(problem.Conflict, "monitor %s is paused (%s); resume it (PATCH status: active) first", m.ID, deref(m.PausedReason))
+			return Update{}, problem.New(problem.Conflict, "monitor %s is paused (%s); resume it (PATCH status: active) first", m.ID, deref(m.PausedReason))
 		}
 		req, err := m.request()
 		if err != nil {
-			return err
+			return Update{}, err
 		}
 		critical, err := edit(m, &req)
 		if err != nil {
-			return err
+			return Update{}, err
 		}
-		out, err = s.rescore(ctx, tx, m, req, cause, critical)
-		return err
-	})
-	return out, err
+		res, err := s.scores.Reevaluate(ctx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
+			PreviousID: m.LastDecisionID, Cause: cause, Language: m.Language, Metadata: m.Metadata, Request: req})
+		if err != nil {
+			return Update{}, err
+		}
+		var out Update
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			locked, err := s.get(ctx, tx, p, id)
+			if err != nil {
+				return err
+			}
+			if locked.LastDecisionID != m.LastDecisionID || locked.Status != StatusActive || locked.DeletedAt != nil {
+				return errRaced
+			}
+			if err := s.scores.Record(ctx, tx, res.Decision); err != nil {
+				return err
+			}
+			out, err = s.record(ctx, tx, locked, req, res, cause, critical)
+			return err
+		})
+		if errors.Is(err, errRaced) {
+			continue
+		}
+		return out, err
+	}
+	return Update{}, problem.New(problem.Conflict, "monitor %s changed while this data was scored; send it again", id)
 }
 
 func deref(s *string) string {
@@ -156,17 +180,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// rescore evaluates req for m inside tx, stores the decision and the monitor's new state, and
-// emits score.updated, score.dropped and company.critical_event as they apply.
-func (s *Service) rescore(ctx context.Context, tx *gorm.DB, m Monitor, req scoring.Request, cause string, critical []scoring.LegalEvent) (Update, error) {
-	res, err := s.scores.Rescore(ctx, tx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
-		PreviousID: m.LastDecisionID, Cause: cause, Language: m.Language, Metadata: m.Metadata, Request: req})
-	if err != nil {
-		return Update{}, err
-	}
-	return s.record(ctx, tx, m, req, res, cause, critical)
 }
 
 // record stores a re-score's outcome on the monitor and emits its events.

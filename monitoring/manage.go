@@ -40,6 +40,19 @@ func (s *Service) Update(ctx context.Context, p keys.Principal, id string, in Up
 			return Monitor{}, err
 		}
 	}
+	if in.Status != nil && *in.Status == StatusActive {
+		// Checked before the transaction: scoring reads consents through the pool (on SQLite the
+		// transaction would hold its one connection).
+		cur, err := s.get(ctx, s.db, p, id)
+		if err != nil {
+			return Monitor{}, err
+		}
+		if cur.Status != StatusActive {
+			if reason := s.unscorable(ctx, cur); reason != "" {
+				return Monitor{}, problem.New(problem.Conflict, "monitoring cannot resume: %s", reason)
+			}
+		}
+	}
 	var m Monitor
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -112,6 +125,21 @@ func (s *Service) Delete(ctx context.Context, p keys.Principal, id string) (Moni
 		return audit.Record(ctx, tx, ch, now)
 	})
 	return m, err
+}
+
+// unscorable is why m's data cannot be scored now ("" when it can): a consent missing for a sole
+// trader, or nothing left to score. It reads consents through the pool, as the sweep would.
+func (s *Service) unscorable(ctx context.Context, m Monitor) string {
+	req, err := m.request()
+	if err != nil {
+		return err.Error()
+	}
+	_, err = s.scores.Reevaluate(ctx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
+		PreviousID: m.LastDecisionID, Language: m.Language, Request: req})
+	if pe := problem.As(err); pe != nil {
+		return pe.Detail
+	}
+	return ""
 }
 
 // refusal is why a live monitor may not run at now ("" when it may): a trial that ended, a

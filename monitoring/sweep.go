@@ -28,6 +28,9 @@ const sweepBatch = 500
 // would be handed to another worker) and a crash loses at most one part's progress.
 type sweepArgs struct {
 	After string `json:"after,omitempty"`
+	// Day is the UTC day swept (YYYY-MM-DD): the monitored days are counted on it even when a
+	// sweep runs past midnight.
+	Day string `json:"day"`
 }
 
 func (sweepArgs) Kind() string { return "monitor_sweep" }
@@ -44,14 +47,20 @@ type sweepWorker struct {
 func (sweepWorker) Timeout(*river.Job[sweepArgs]) time.Duration { return 25 * time.Second }
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[sweepArgs]) error {
-	st, next, err := w.s.sweepFrom(ctx, job.Args.After, sweepPart, time.Now().Add(20*time.Second))
+	day, err := time.Parse("2006-01-02", job.Args.Day)
+	if err != nil {
+		day = w.s.clock.Now()
+	}
+	st, next, err := w.s.sweepFrom(ctx, job.Args.After, sweepPart, time.Now().Add(20*time.Second), day)
 	w.s.log.Info("monitoring sweep part", "after", job.Args.After, "seen", st.Seen, "rescored", st.Rescored, "unchanged", st.Unchanged,
 		"paused", st.Paused, "failed", st.Failed, "took", st.Took.String())
 	if err != nil || next == "" {
 		return err
 	}
 	return w.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := w.s.queue.InsertTx(ctx, tx, sweepArgs{After: next}, &river.InsertOpts{Queue: Queue, MaxAttempts: 3})
+		// Unique by its arguments: a part rerun after a crash does not start a second chain.
+		_, err := w.s.queue.InsertTx(ctx, tx, sweepArgs{After: next, Day: job.Args.Day},
+			&river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 		return err
 	})
 }
@@ -66,7 +75,8 @@ func (s *Service) Register(workers *river.Workers) {
 // they restart.
 func Periodic() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-		return sweepArgs{}, &river.InsertOpts{Queue: Queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
+		return sweepArgs{Day: time.Now().UTC().Format("2006-01-02")}, &river.InsertOpts{Queue: Queue, MaxAttempts: 3,
+			UniqueOpts: river.UniqueOpts{ByArgs: true}}
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
@@ -85,13 +95,14 @@ type SweepStats struct {
 // once per monitor and UTC day however often the sweep runs).
 // Sandbox monitors are evaluated on the sandbox's fixed date: time changes nothing for them.
 func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
-	st, _, err := s.sweepFrom(ctx, "", 0, time.Time{})
+	st, _, err := s.sweepFrom(ctx, "", 0, time.Time{}, s.clock.Now())
 	return st, err
 }
 
 // sweepFrom sweeps the monitors after after, stopping after limit of them or at deadline when
-// they are set; next is where to go on ("" when every monitor was seen).
-func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadline time.Time) (st SweepStats, next string, err error) {
+// they are set, counting monitored days on day; next is where to go on ("" when every monitor was
+// seen).
+func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadline, day time.Time) (st SweepStats, next string, err error) {
 	start := time.Now()
 	now := s.clock.Now()
 	accounts := map[string]monitoringAccount{}
@@ -143,7 +154,7 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 			m := active[i]
 			if !errors.Is(o.err, errPaused) {
 				days = append(days, metering.MonitoredDay{TenantID: m.TenantID, MonitorID: m.ID, DecisionID: m.LastDecisionID,
-					Metered: accounts[m.TenantID].metered, At: now})
+					Metered: accounts[m.TenantID].metered, At: day})
 			}
 			switch {
 			case errors.Is(o.err, errPaused):
@@ -190,9 +201,15 @@ func (s *Service) sweepOne(ctx context.Context, m Monitor) (bool, error) {
 	}
 	res, err := s.scores.Reevaluate(ctx, scores.Rescore{TenantID: m.TenantID, Environment: m.Environment, MonitorID: m.ID,
 		PreviousID: m.LastDecisionID, Cause: scores.CauseDailySweep, Language: m.Language, Metadata: m.Metadata, Request: req})
-	if problem.CodeOf(err) == problem.ConsentRequired {
+	if pe := problem.As(err); pe != nil {
+		// What the client must fix (a consent for a sole trader; data left with nothing to score once
+		// bank data lost its consent): monitoring stops, says why, and bills nothing more.
+		reason := "a consent is needed to score this company (a sole trader): record one, then resume"
+		if pe.Code != problem.ConsentRequired {
+			reason = "the company cannot be scored: " + pe.Detail + "; add data, then resume"
+		}
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return s.pause(ctx, tx, m, "a consent is needed to score this company (a sole trader): record one, then resume", s.clock.Now())
+			return s.pause(ctx, tx, m, reason, s.clock.Now())
 		})
 		if err == nil {
 			err = errPaused
@@ -211,7 +228,7 @@ func (s *Service) sweepOne(ctx context.Context, m Monitor) (bool, error) {
 		if err := database.ForUpdate(tx).Where("id = ?", m.ID).Take(&locked).Error; err != nil {
 			return fmt.Errorf("lock monitor %s: %w", m.ID, err)
 		}
-		if locked.LastDecisionID != m.LastDecisionID || locked.Status != StatusActive {
+		if locked.LastDecisionID != m.LastDecisionID || locked.Status != StatusActive || locked.DeletedAt != nil {
 			return errRaced
 		}
 		if err := s.scores.Record(ctx, tx, d); err != nil {

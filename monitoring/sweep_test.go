@@ -261,3 +261,37 @@ func TestAnExpiredConsentTakesTheBankDataOutOfTheNextSweep(t *testing.T) {
 		t.Fatalf("the decision scored bank data: %v %s", err, d.Input)
 	}
 }
+
+// TestNewDataIsScoredUnderItsConsentOnBothDatabases: a monitor with bank data takes new data (its
+// consent is read while nothing holds the one SQLite connection) and keeps the bank data.
+func TestNewDataIsScoredUnderItsConsentOnBothDatabases(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		r := newSweepRig(t, db, "active")
+		req := template()
+		in, out, bal := 150_000.0, 140_000.0, 20_000.0
+		req.Bank = &scoring.Bank{Currency: "EUR", Months: []scoring.BankMonth{{Month: "2026-10", Inflows: &in, Outflows: &out, MinBalance: &bal, EndBalance: &bal}}}
+		data, _ := json.Marshal(req)
+		now := r.clk.Now()
+		m := Monitor{ID: ids.New(ids.Monitor), TenantID: r.tenant, Environment: keys.Live, CompanyID: req.Company.ID, Request: string(data),
+			ScoreDropPoints: 50, GradeNotches: 2, Status: StatusActive, AlertState: AlertOK, LastDecisionID: r.seedDecision,
+			Score: 500, PD12m: 0.01, Grade: "R4", Recommendation: "accept", Language: "en", Metadata: "{}", LastEvaluatedAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := r.db.Create(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := r.db.Exec(`INSERT INTO consents (id, tenant_id, environment, company_id, scopes, evidence, key_id, created_at, expires_at)
+			VALUES (?, ?, 'live', ?, 'bank_data', 'form', 'key_x', ?, ?)`, ids.New(ids.Consent), r.tenant, req.Company.ID, now, now.Add(365*24*time.Hour)).Error; err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p := keys.Principal{TenantID: r.tenant, Environment: keys.Live}
+		incidents := 1
+		u, err := r.svc.AddData(ctx, p, m.ID, DataInput{Payments: &scoring.Payments{Incidents12m: &incidents}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Decision.ConsentID == nil || !strings.Contains(u.Decision.Input, `"bank"`) || u.Monitor.LastDecisionID != u.Decision.ID {
+			t.Fatalf("decision %+v", u.Decision)
+		}
+	})
+}

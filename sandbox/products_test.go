@@ -148,3 +148,48 @@ func TestPartnerProductsOnlyTightenWithRisk(t *testing.T) {
 		}
 	}
 }
+
+// TestWithheldFiguresNeverEarnAPartnerProductMore: the same request with the latest statement's
+// figures left out never gets a larger limit, purchase limit, asset value or cover.
+func TestWithheldFiguresNeverEarnAPartnerProductMore(t *testing.T) {
+	e := engine(t)
+	amount := func(m *scoring.Money) int64 {
+		if m == nil {
+			return 0
+		}
+		return m.Amount
+	}
+	for _, co := range Companies() {
+		for _, c := range productCases {
+			if c.product == scoring.ProductTradeCredit {
+				continue // the trade credit limit of the embedded models is the scoring core's own rule
+			}
+			base := productRequest(t, co.ID, c)
+			if len(base.Financials) == 0 {
+				continue
+			}
+			blind := productRequest(t, co.ID, c)
+			latest := 0
+			for i := range blind.Financials {
+				if blind.Financials[i].PeriodEnd > blind.Financials[latest].PeriodEnd {
+					latest = i
+				}
+			}
+			st := &blind.Financials[latest]
+			blind.Financials[latest] = scoring.Statement{PeriodEnd: st.PeriodEnd, Currency: st.Currency}
+			a, err := e.Evaluate(&base, scoring.Options{AsOf: EvaluationDate()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := e.Evaluate(&blind, scoring.Options{AsOf: EvaluationDate()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pa, pb := a.Product, b.Product
+			if b.CreditLimit.Amount > a.CreditLimit.Amount || amount(pb.PurchaseLimit) > amount(pa.PurchaseLimit) ||
+				amount(pb.MaxAssetValue) > amount(pa.MaxAssetValue) || amount(pb.InsurableLimit) > amount(pa.InsurableLimit) {
+				t.Errorf("%s %s: withholding the statement's figures loosened the terms: %+v then %+v", co.ID, c.product, pa, pb)
+			}
+		}
+	}
+}

@@ -32,6 +32,9 @@ type limitResult struct {
 	// (partner products build on them).
 	supported, k float64
 	cur          string
+	// statementSilent: a statement exists but none of its figures capped the limit (the bank inflows
+	// did). Partner products read that as nothing supported.
+	statementSilent bool
 }
 
 func (ev *evaluation) limitCurrency() string {
@@ -72,6 +75,7 @@ func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 		capBy(limitWCShare*math.Max(wc, 0)+limitRevenueFloor*math.Max(orZero(f.rev), 0), s.Currency)
 		capBy(limitTermShare*math.Max(f.rev, 0)*terms/365, s.Currency)
 	}
+	statementSilent := ev.latest >= 0 && math.IsInf(supported, 1)
 	if math.IsInf(supported, 1) {
 		if b := ev.req.Bank; b != nil && len(b.Months) > 0 {
 			var in float64
@@ -101,7 +105,7 @@ func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 		need = *r.Amount
 	}
 	amount := math.Floor(math.Min(need, capacity))
-	res := limitResult{short: need > capacity+0.5, supported: supported, k: k, cur: cur}
+	res := limitResult{short: need > capacity+0.5, supported: supported, k: k, cur: cur, statementSilent: statementSilent}
 	res.money = Money{Amount: int64(amount) * pow10(MinorUnits(cur)), Currency: cur}
 	return res
 }

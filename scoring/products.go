@@ -16,8 +16,9 @@ import "math"
 //     recourse) above the guarantee threshold, when the face value exceeds the purchase limit,
 //     when the advance rate is under 50 %, or without a statement; accept otherwise.
 //   - leasing: the company is the lessee of an asset of value A over M = term_months (default 36,
-//     12 to 84). Rent capacity R = 30 % of the latest EBITDA (EBIT + depreciation) a year, or,
-//     without it, 10 % of the average monthly bank inflows × 12. Maximum asset value =
+//     12 to 84). Rent capacity R = 30 % of the latest EBITDA (EBIT + depreciation) a year (0 when
+//     the statement gives no EBIT), or, without a statement, 10 % of the average monthly bank
+//     inflows × 12. Maximum asset value =
 //     k × R × M / 12; credit_limit = min(A, maximum). Decline above D, or when the PD over the
 //     lease's term exceeds D (the cumulative risk of a long lease); request_guarantees above the
 //     guarantee threshold, when A exceeds the maximum or without a statement; accept otherwise.
@@ -27,7 +28,10 @@ import "math"
 //     (request_guarantees) above the guarantee threshold, when the cover asked exceeds the
 //     insurable limit or without a statement; accept otherwise.
 //
-// Every rule only tightens as PD rises or data goes missing.
+// A statement whose figures cap nothing supports nothing for these products (S = 0): the trade
+// credit rule falls back to bank inflows then, which partner products do not, so that leaving a
+// statement's figures out never earns more than reporting poor ones. Every rule only tightens as PD
+// rises or data goes missing.
 const (
 	ProductTradeCredit     = "trade_credit"
 	ProductFactoring       = "factoring"
@@ -79,6 +83,11 @@ func (e *Engine) product(ev *evaluation, res *Result, lim limitResult) {
 	}
 	pd, d, g := res.PD12m, e.decision.DeclinePD, e.decision.GuaranteePD
 	noStatement := ev.latest < 0
+	if lim.statementSilent {
+		// A statement without the figures the limit needs supports nothing: leaving figures out
+		// must never earn more than reporting poor ones.
+		lim.supported = 0
+	}
 	asked := func(def float64) float64 {
 		if cr.Amount != nil {
 			return *cr.Amount
@@ -153,19 +162,21 @@ func decide(decline, guarantees bool) string {
 	}
 }
 
-// rentCapacity is what the lessee can pay in rent a year, in cur: a share of the latest EBITDA,
-// or without it of its bank inflows; 0 when neither is known or convertible.
+// rentCapacity is what the lessee can pay in rent a year, in cur: a share of the latest EBITDA;
+// without a statement, of its bank inflows; 0 when the statement has no EBIT (leaving it out must
+// never earn more than reporting a loss) or nothing is known or convertible.
 func (ev *evaluation) rentCapacity(cur string) float64 {
 	if ev.latest >= 0 {
 		s := &ev.req.Financials[ev.latest]
 		f := figuresOf(s)
-		if !math.IsNaN(f.ebit) {
-			ebitda := f.ebit + orZero(f.dep)
-			if c, ok := convert(leaseEBITDAShare*math.Max(ebitda, 0), s.Currency, cur); ok {
-				return c
-			}
+		if math.IsNaN(f.ebit) {
 			return 0
 		}
+		ebitda := f.ebit + orZero(f.dep)
+		if c, ok := convert(leaseEBITDAShare*math.Max(ebitda, 0), s.Currency, cur); ok {
+			return c
+		}
+		return 0
 	}
 	if b := ev.req.Bank; b != nil && len(b.Months) > 0 {
 		var in float64

@@ -107,6 +107,10 @@ func (s *Service) Register(workers *river.Workers) {
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	pause, err := w.s.attempt(ctx, job.Args.DeliveryID)
 	if err != nil {
+		if job.Attempt >= job.MaxAttempts && ctx.Err() == nil {
+			// River gives the job up after this run: so does the delivery, visibly.
+			w.s.giveUp(context.WithoutCancel(ctx), job.Args.DeliveryID, err)
+		}
 		return err
 	}
 	if pause > 0 {
@@ -192,6 +196,20 @@ func (s *Service) attempt(ctx context.Context, id string) (pause time.Duration, 
 	return s.record(ctx, d, e, answer, postErr)
 }
 
+// giveUp marks a delivery failed when its job could not run to the end (a database or secret
+// error on every run).
+func (s *Service) giveUp(ctx context.Context, id string, cause error) {
+	msg := "could not be attempted: " + cause.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	err := s.work.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", id, DeliveryPending).
+		Updates(map[string]any{"status": DeliveryFailed, "next_attempt_at": nil, "last_error": msg}).Error
+	if err != nil {
+		s.log.Error("could not mark a delivery failed", "delivery", id, "error", err.Error())
+	}
+}
+
 // finish closes a pending delivery without an attempt.
 func (s *Service) finish(ctx context.Context, d Delivery, status string) error {
 	err := s.work.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).
@@ -235,11 +253,16 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 	} else {
 		changes["last_error"] = nil
 	}
-	if outcome == "succeeded" && e.FailingSince == nil {
-		// The common case needs one statement, no transaction.
+	if outcome == "succeeded" {
+		// A success needs no transaction: record it, then clear the endpoint's failures (another
+		// attempt may have failed since this one read the endpoint).
 		changes["status"], changes["delivered_at"], changes["next_attempt_at"] = DeliverySucceeded, now, nil
-		if err := s.work.WithContext(ctx).Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).Updates(changes).Error; err != nil {
+		db := s.work.WithContext(ctx)
+		if err := db.Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).Updates(changes).Error; err != nil {
 			return 0, fmt.Errorf("record attempt of %s: %w", d.ID, err)
+		}
+		if err := db.Model(&Endpoint{}).Where("id = ? AND failing_since IS NOT NULL", e.ID).Update("failing_since", nil).Error; err != nil {
+			return 0, fmt.Errorf("clear failures of %s: %w", e.ID, err)
 		}
 		s.metrics.attempts.WithLabelValues(outcome).Inc()
 		return 0, nil
@@ -248,13 +271,6 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 	err := s.work.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		disable := ""
 		switch outcome {
-		case "succeeded":
-			changes["status"], changes["delivered_at"], changes["next_attempt_at"] = DeliverySucceeded, now, nil
-			if e.FailingSince != nil {
-				if err := tx.Model(&Endpoint{}).Where("id = ? AND failing_since IS NOT NULL", e.ID).Update("failing_since", nil).Error; err != nil {
-					return fmt.Errorf("clear failures of %s: %w", e.ID, err)
-				}
-			}
 		case "gone":
 			changes["status"], changes["next_attempt_at"] = DeliveryFailed, nil
 			disable = "the endpoint answered 410 Gone"
@@ -273,7 +289,10 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 				disable = fmt.Sprintf("every attempt failed since %s", since.UTC().Format(time.RFC3339))
 				outcome = "given_up"
 			case !more:
+				// Every attempt of this delivery failed, over about three days (the schedule's span,
+				// less its jitter): the endpoint has been failing that long.
 				changes["status"], changes["next_attempt_at"] = DeliveryFailed, nil
+				disable = fmt.Sprintf("all %d attempts of a delivery failed, since %s", d.Attempts+1, since.UTC().Format(time.RFC3339))
 				outcome = "given_up"
 			default:
 				changes["next_attempt_at"] = now.Add(p)

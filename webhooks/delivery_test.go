@@ -249,6 +249,14 @@ func TestAnEventIsDeliveredOnceSignedForTheReferenceLibrary(t *testing.T) {
 		if n := len(r.deliveries(t, b.Endpoint.ID)); n != 0 || len(drops.got) != 0 {
 			t.Fatalf("an endpoint not subscribed got %d deliveries", n)
 		}
+		// A redelivery (on SQLite too, where the transaction holds the one connection) arrives again
+		// with the same webhook-id.
+		if _, err := r.svc.Redeliver(context.Background(), r.p, ev.ID, a.Endpoint.ID); err != nil {
+			t.Fatal(err)
+		}
+		if again := all.wait(t, 1); again[0].id != ev.ID {
+			t.Fatalf("redelivered as %s, want %s", again[0].id, ev.ID)
+		}
 		// Signed with another secret, the reference library refuses it.
 		all.setSecrets(NewSecret())
 		r.emit(t, CriticalEvent, map[string]any{"kind": "payment_incident"})
@@ -464,3 +472,22 @@ func TestAddressesAreCheckedAtCreationAndAtEveryAttempt(t *testing.T) {
 }
 
 func pageOf(n int) httpx.Page { return httpx.Page{Limit: n} }
+
+// TestADeliveryThatFailsEveryAttemptDisablesItsEndpoint: when a delivery's last attempt fails, the
+// endpoint has failed for the schedule's whole span (about three days, less jitter): it is
+// disabled, whatever the jitter made of the span.
+func TestADeliveryThatFailsEveryAttemptDisablesItsEndpoint(t *testing.T) {
+	r := newRig(t, dbtest.Postgres(t), 1)
+	rec := newReceiver(t, func(int) int { return http.StatusBadGateway })
+	is := r.endpoint(t, rec.srv.URL, CriticalEvent)
+	r.emit(t, CriticalEvent, map[string]any{})
+	rec.wait(t, len(Schedule)+1)
+	eventually(t, "the endpoint is disabled", func() bool {
+		e, _ := r.svc.Get(context.Background(), r.p, is.Endpoint.ID)
+		return e.Status == StatusDisabled
+	})
+	d := r.deliveries(t, is.Endpoint.ID)
+	if len(d) != 1 || d[0].Status != DeliveryFailed || d[0].Attempts != len(Schedule)+1 {
+		t.Fatalf("deliveries %+v", d)
+	}
+}

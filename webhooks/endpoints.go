@@ -354,6 +354,7 @@ func (s *Service) Update(ctx context.Context, p keys.Principal, id string, in Up
 			return Endpoint{}, err
 		}
 		changes["url"] = u
+		changes["failing_since"] = nil // a new address starts with a clean record
 	}
 	var e Endpoint
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

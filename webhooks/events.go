@@ -152,11 +152,16 @@ func (s *Service) ListEvents(ctx context.Context, p keys.Principal, page httpx.P
 
 // GetEvent returns one of the caller's events.
 func (s *Service) GetEvent(ctx context.Context, p keys.Principal, id string) (Event, error) {
+	return s.getEvent(ctx, s.db, p, id)
+}
+
+// getEvent reads one of the caller's events on db (a transaction, or the pool).
+func (s *Service) getEvent(ctx context.Context, db *gorm.DB, p keys.Principal, id string) (Event, error) {
 	var ev Event
 	if !ids.Valid(ids.Event, id) {
 		return ev, problem.New(problem.NotFound, "no event %s", id)
 	}
-	err := s.db.WithContext(ctx).Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, p.Environment, id).Take(&ev).Error
+	err := db.WithContext(ctx).Where("tenant_id = ? AND environment = ? AND id = ?", p.TenantID, p.Environment, id).Take(&ev).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ev, problem.New(problem.NotFound, "no event %s", id)
 	}
@@ -171,7 +176,7 @@ func (s *Service) GetEvent(ctx context.Context, p keys.Principal, id string) (Ev
 func (s *Service) Redeliver(ctx context.Context, p keys.Principal, eventID, endpointID string) ([]Delivery, error) {
 	var out []Delivery
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ev, err := s.GetEvent(ctx, p, eventID)
+		ev, err := s.getEvent(ctx, tx, p, eventID)
 		if err != nil {
 			return err
 		}

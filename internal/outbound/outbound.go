@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -77,6 +78,10 @@ var (
 
 // Check refuses an address no request may reach.
 func (p Policy) Check(a netip.Addr) error {
+	if a.Zone() != "" {
+		// A zone (fe80::1%eth0) would make every range below miss: no scoped address is public.
+		return refused("%s names a network interface", a)
+	}
 	a = a.Unmap()
 	// IPv6 addresses that carry an IPv4 one are judged by it.
 	if b := a.As16(); nat64.Contains(a) {
@@ -110,6 +115,9 @@ func (p Policy) CheckURL(raw string) (*url.URL, error) {
 		return nil, refused("credentials in the URL are not allowed")
 	}
 	host := u.Hostname()
+	if strings.Contains(host, "%") {
+		return nil, refused("an address with an interface zone is not a public address")
+	}
 	loopbackHost := host == "localhost"
 	if a, err := netip.ParseAddr(host); err == nil {
 		if err := p.Check(a); err != nil {

@@ -158,6 +158,8 @@ func TestResolveChecksEveryAddressAtCreation(t *testing.T) {
 		{"http://169.254.169.254/latest", false, false},
 		{"http://10.0.0.1/rf", false, false},
 		{"http://127.0.0.1:9/rf", false, false},
+		{"http://[fd00:ec2::254%251]/latest", false, false},
+		{"http://[fe80::1%25lo]/rf", false, false},
 		{"https://nowhere.example/rf", false, false},
 	} {
 		if _, err := live.Resolve(context.Background(), c.url); (err == nil) != c.live || (err != nil && !errors.Is(err, ErrRefused)) {
