@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/stripe/stripe-go/v76/client"
 	"gorm.io/gorm"
 
@@ -75,24 +76,41 @@ func (b *billingParts) run(ctx context.Context, after func(billing.Pass, error))
 	}
 }
 
-// runWorker is `rocketfin worker`: the usage reporter alone, for running
-// it apart from the API replicas.
+// runWorker is `rocketfin worker`: the background work alone (Stripe usage reporting when Stripe
+// is configured, webhook deliveries, the monitoring sweep), for running it apart from the API
+// replicas (which then set ROCKETFIN_BACKGROUND_JOBS=false). Its metrics are served on
+// ROCKETFIN_METRICS_ADDR when set.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps) error {
-	if cfg.StripeSecretKey == "" {
-		return errors.New("worker: STRIPE_SECRET_KEY is not set, so there is nothing to report to")
-	}
-	log.Info("starting the billing worker", "config", cfg.Masked())
+	log.Info("starting the worker", "config", cfg.Masked())
 	db, _, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer database.Close(db)
-	b := wireBilling(cfg, db, log, d.clock, nil, strings.TrimRight(cfg.PublicURL, "/"))
+	cfg.BackgroundJobs = true
+	a, err := wire(cfg, db, log, d.clock, strings.TrimRight(cfg.PublicURL, "/"))
+	if err != nil {
+		return err
+	}
+	defer a.closeJobs()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if addr := cfg.MetricsAddr; addr != "" {
+		stop, err := a.serveMetrics(addr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	work := runner.New(ctx, log)
-	work.Go("billing worker", func(ctx context.Context) { b.run(ctx, d.billingPass) })
+	if a.billing.worker != nil {
+		work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
+	} else {
+		log.Info("STRIPE_SECRET_KEY is not set: no usage is reported to Stripe")
+	}
+	work.Go("job queue", a.queue.Run)
 	<-ctx.Done()
 	work.Stop()
-	log.Info("billing worker stopped")
+	log.Info("worker stopped")
 	return nil
 }
 

@@ -410,9 +410,6 @@ func TestWorkerCommandReportsTheOutboxAlone(t *testing.T) {
 	if n := len(proxy.Accepted()); n != 1 {
 		t.Errorf("%d events accepted, want 1", n)
 	}
-	if err := run(context.Background(), []string{"worker"}, func(k string) string { return "" }, &bytes.Buffer{}); err == nil {
-		t.Error("worker without STRIPE_SECRET_KEY started")
-	}
 }
 
 func TestAThousandLiveCallsAreReportedOnceByTwoRacingWorkers(t *testing.T) {

@@ -28,10 +28,12 @@ commands:
   serve          run the HTTP API and its background work (applies pending migrations first)
   migrate        apply pending database migrations and exit
   scoring-core   serve the scoring engine alone (POST /v1/evaluate), no database
-  worker         report metered usage to Stripe from the outbox (serve runs it too)
+  worker         the background work alone: Stripe usage reporting, webhook deliveries, the
+                 monitoring sweep (serve runs it too unless ROCKETFIN_BACKGROUND_JOBS=false)
   billing setup  find or create the Stripe meter, product and metered price; print their ids
   loadtest       drive a running server with scoring calls; report latency, throughput
                  and pgbench on the same transaction (flags: loadtest -h)
+  version        print the version and commit this binary was built from
 
 Settings come from the environment; see README.md.`
 
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) == 0 {
 		fmt.Fprintln(stdout, usage)
 		return errors.New("no command given")
+	}
+	if args[0] == "version" {
+		printVersion(stdout)
+		return nil
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

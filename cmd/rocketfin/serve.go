@@ -137,7 +137,11 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 			return nil, fmt.Errorf("open the job pool: %w", err)
 		}
 	}
-	a.queue, err = jobs.Open(context.Background(), a.workDB, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: a.workers,
+	jobWorkers := a.workers
+	if !cfg.BackgroundJobs {
+		jobWorkers = nil // this process inserts jobs; `rocketfin worker` processes work them
+	}
+	a.queue, err = jobs.Open(context.Background(), a.workDB, jobs.Options{ListenURL: cfg.DatabaseURL, Workers: jobWorkers,
 		Queues: map[string]int{webhooks.Queue: 50, monitoring.Queue: 1}, Periodic: []*river.PeriodicJob{monitoring.Periodic()}, RescueAfter: cfg.JobRescueAfter, JobTimeout: min(time.Minute, cfg.JobRescueAfter), Logger: log})
 	if err != nil {
 		return nil, err
@@ -258,24 +262,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	srv.Handler = router
 
 	if addr := cfg.MetricsAddr; addr != "" {
-		mln, err := net.Listen("tcp", addr)
+		stop, err := a.serveMetrics(addr)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("listen for metrics on %s: %w", addr, err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", a.metrics())
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = ms.Serve(mln) }()
-		defer ms.Close()
-		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+		defer stop()
 	}
 	work := runner.New(ctx, log)
 	work.Go("key use and auth failure flusher", func(ctx context.Context) { a.keys.RunFlusher(ctx, cfg.LastUsedFlush) })
 	work.Every("idempotency purge", time.Hour, a.purgeIdempotencyKeys)
 	work.Every("sign-in purge", time.Hour, a.signin.PurgeLogins)
-	work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
-	work.Go("job queue", a.queue.Run)
+	if cfg.BackgroundJobs {
+		work.Go("billing worker", func(ctx context.Context) { a.billing.run(ctx, d.billingPass) })
+		work.Go("job queue", a.queue.Run)
+	} else {
+		log.Info("ROCKETFIN_BACKGROUND_JOBS=false: Stripe reporting, webhook deliveries and the monitoring sweep run in `rocketfin worker` processes")
+	}
 	defer a.closeJobs()
 
 	if addr := d.pprofAddr; addr != "" {
@@ -343,6 +346,20 @@ Or in a browser: sign up at %[1]s/signup; the console is %[1]s/console
 
 Guides and API reference: %[1]s/docs (the OpenAPI document: %[1]s/openapi.json)
 `, base)
+}
+
+// serveMetrics serves /metrics on a listener of its own at addr; stop closes it.
+func (a *app) serveMetrics(addr string) (stop func(), err error) {
+	mln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metrics())
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = ms.Serve(mln) }()
+	a.log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	return func() { _ = ms.Close() }, nil
 }
 
 // metrics serves the Prometheus registry.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/rocketfin/rocketfin/internal/apiversion"
@@ -33,5 +35,19 @@ func TestAPIVersions(t *testing.T) {
 		http.StatusBadRequest, "invalid_request", "RocketFin-Version")
 	if c := creditsOf(s, a.Live); c != 5 {
 		t.Fatalf("%v credits after a refused call, want 5", c)
+	}
+}
+
+// TestVersionCommandNamesVersionAndCommit: `rocketfin version` needs no configuration and prints
+// the stamped version and commit.
+func TestVersionCommandNamesVersionAndCommit(t *testing.T) {
+	version, commit = "1.2.3", "abc123"
+	defer func() { version, commit = "dev", "" }()
+	var out strings.Builder
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "rocketfin 1.2.3 (commit abc123, go") {
+		t.Fatalf("version printed %q", out.String())
 	}
 }

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/rocketfin/rocketfin/sandbox"
 )
 
 // TestWebhookEndpointsThroughTheAPI: the endpoint routes keep the contract (every answer is
@@ -81,4 +88,35 @@ func TestWebhookEndpointsThroughTheAPI(t *testing.T) {
 		t.Fatalf("deleted %s", r.Raw)
 	}
 	expectProblem(t, s.do("GET", "/v1/webhook-endpoints/"+id, acme.Sandbox, nil), http.StatusNotFound, "not_found", "")
+}
+
+// TestAWorkerProcessDeliversWhatTheAPIQueued: with ROCKETFIN_BACKGROUND_JOBS=false the API only
+// queues deliveries; a `rocketfin worker` on the same database (and secret key) delivers them.
+func TestAWorkerProcessDeliversWhatTheAPIQueued(t *testing.T) {
+	env := map[string]string{"ROCKETFIN_BACKGROUND_JOBS": "false",
+		"ROCKETFIN_SECRET_KEY": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
+	s := startServer(t, env)
+	a := s.signup("worker@hooks.example")
+	var got atomic.Int32
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer rec.Close()
+	expect(t, s.do("POST", "/v1/webhook-endpoints", a.Sandbox, map[string]any{"url": rec.URL, "events": []string{"*"}}), http.StatusCreated)
+	r := s.do("POST", "/v1/monitors", a.Sandbox, map[string]any{"company": map[string]any{"id": sandbox.Companies()[0].ID}})
+	expect(t, r, http.StatusCreated)
+	expect(t, s.do("POST", "/v1/sandbox/monitors/"+r.str("id")+"/simulate", a.Sandbox, map[string]any{"event": "payment_incident"}), http.StatusOK)
+	time.Sleep(time.Second)
+	if n := got.Load(); n != 0 {
+		t.Fatalf("the API delivered %d events itself", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"worker"}, func(k string) string { return env[k] }, &bytes.Buffer{},
+			func(d *deps) { d.clock = s.clock; d.logOut = &bytes.Buffer{} })
+	}()
+	waitFor(t, "the worker delivers the events", func() bool { return got.Load() >= 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
 }

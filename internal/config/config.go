@@ -90,6 +90,9 @@ type Config struct {
 	JobRescueAfter time.Duration
 	// JobDBMaxConns bounds the PostgreSQL pool of background jobs (apart from the API's).
 	JobDBMaxConns int
+	// BackgroundJobs makes serve run the background work (Stripe reporting, webhook deliveries,
+	// the monitoring sweep); false leaves it to `rocketfin worker` processes.
+	BackgroundJobs bool
 	// OIDCIssuer is the OpenID Provider people sign in to the console with; empty turns console
 	// sign-in off. OIDCClientID and OIDCClientSecret are RocketFin's client at that provider.
 	OIDCIssuer, OIDCClientID, OIDCClientSecret string
@@ -131,6 +134,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SigningKeyRotation:    30 * 24 * time.Hour,
 		JobRescueAfter:        2 * time.Minute,
 		JobDBMaxConns:         10,
+		BackgroundJobs:        true,
 		OIDCIssuer:            getenv("OIDC_ISSUER"),
 		OIDCClientID:          getenv("OIDC_CLIENT_ID"),
 		OIDCClientSecret:      getenv("OIDC_CLIENT_SECRET"),
@@ -264,6 +268,13 @@ func Load(getenv func(string) string) (Config, error) {
 		if c.OIDCClientID == "" || c.OIDCClientSecret == "" {
 			errs = append(errs, errors.New("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (RocketFin's client at the provider)"))
 		}
+	}
+	switch v := getenv("ROCKETFIN_BACKGROUND_JOBS"); v {
+	case "", "true":
+	case "false":
+		c.BackgroundJobs = false
+	default:
+		errs = append(errs, fmt.Errorf("ROCKETFIN_BACKGROUND_JOBS: want true or false, got %q", v))
 	}
 	switch v := getenv("ROCKETFIN_WEBHOOKS_ALLOW_LOOPBACK"); v {
 	case "", "false":
