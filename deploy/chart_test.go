@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -240,3 +241,50 @@ func TestAGracePeriodShorterThanTheShutdownIsRefused(t *testing.T) {
 		t.Fatalf("rendered anyway: %v\n%s", err, out)
 	}
 }
+
+// TestTheAlertsAndDashboardReadRealMetrics: every rocketfin_ metric the alert rules and the
+// dashboard query is one the code registers.
+func TestTheAlertsAndDashboardReadRealMetrics(t *testing.T) {
+	registered := map[string]bool{}
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != ".." && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir // .git, .tools
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range metricName.FindAllStringSubmatch(string(b), -1) {
+				registered[m[1]] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"monitoring/alerts.yaml", "monitoring/grafana-dashboard.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range usedMetric.FindAllString(string(b), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			if !registered[base] {
+				t.Errorf("%s queries %s, which no code registers", f, m)
+			}
+		}
+	}
+}
+
+var (
+	metricName = regexp.MustCompile(`Name:\s*"(rocketfin_[a-z_]+)"`)
+	usedMetric = regexp.MustCompile(`rocketfin_[a-z_]+`)
+)
