@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/runner"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scores"
@@ -147,7 +147,7 @@ func (s *Service) sweepFrom(ctx context.Context, after string, limit int, deadli
 		}
 		// Re-scores wait on the database more than on the engine: a few at a time.
 		outcomes := make([]sweepOutcome, len(active))
-		parallel(len(active), sweepWorkers, func(i int) {
+		runner.Parallel(len(active), sweepWorkers, func(i int) {
 			outcomes[i].changed, outcomes[i].err = s.sweepOne(ctx, active[i])
 		})
 		for i, o := range outcomes {
@@ -249,26 +249,6 @@ const sweepWorkers = 4
 type sweepOutcome struct {
 	changed bool
 	err     error
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines.
-func parallel(n, workers int, fn func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 var (

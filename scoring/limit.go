@@ -77,22 +77,8 @@ func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 	}
 	statementSilent := ev.latest >= 0 && math.IsInf(supported, 1)
 	if math.IsInf(supported, 1) {
-		if b := ev.req.Bank; b != nil && len(b.Months) > 0 {
-			var in float64
-			var n int
-			for i := range b.Months {
-				if v := b.Months[i].Inflows; v != nil {
-					in += *v
-					n++
-				}
-			}
-			from := b.Currency
-			if from == "" {
-				from = cur
-			}
-			if n > 0 {
-				capBy(limitBankShare*in/float64(n)*terms/30, from)
-			}
+		if avg, from, ok := ev.averageInflows(cur); ok {
+			capBy(limitBankShare*avg*terms/30, from)
 		}
 	}
 	if math.IsInf(supported, 1) {
@@ -108,6 +94,31 @@ func (ev *evaluation) limit(pd, declinePD float64) limitResult {
 	res := limitResult{short: need > capacity+0.5, supported: supported, k: k, cur: cur, statementSilent: statementSilent}
 	res.money = Money{Amount: int64(amount) * pow10(MinorUnits(cur)), Currency: cur}
 	return res
+}
+
+// averageInflows is the average of the bank months' inflows and their currency (cur when the bank
+// names none); ok is false without a month that gives its inflows.
+func (ev *evaluation) averageInflows(cur string) (avg float64, currency string, ok bool) {
+	b := ev.req.Bank
+	if b == nil {
+		return 0, "", false
+	}
+	var in float64
+	var n int
+	for i := range b.Months {
+		if v := b.Months[i].Inflows; v != nil {
+			in += *v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, "", false
+	}
+	currency = b.Currency
+	if currency == "" {
+		currency = cur
+	}
+	return in / float64(n), currency, true
 }
 
 func orZero(v float64) float64 {

@@ -178,23 +178,9 @@ func (ev *evaluation) rentCapacity(cur string) float64 {
 		}
 		return 0
 	}
-	if b := ev.req.Bank; b != nil && len(b.Months) > 0 {
-		var in float64
-		var n int
-		for i := range b.Months {
-			if v := b.Months[i].Inflows; v != nil {
-				in += *v
-				n++
-			}
-		}
-		from := b.Currency
-		if from == "" {
-			from = cur
-		}
-		if n > 0 {
-			if c, ok := convert(leaseBankShare*math.Max(in/float64(n), 0)*12, from, cur); ok {
-				return c
-			}
+	if avg, from, ok := ev.averageInflows(cur); ok {
+		if c, ok := convert(leaseBankShare*math.Max(avg, 0)*12, from, cur); ok {
+			return c
 		}
 	}
 	return 0

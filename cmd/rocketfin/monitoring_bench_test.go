@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rocketfin/rocketfin/internal/runner"
 )
 
 // BenchmarkMonitoringDeliveryLag puts ROCKETFIN_BENCH_MONITORS live companies under watch (default
@@ -46,7 +48,7 @@ func BenchmarkMonitoringDeliveryLag(b *testing.B) {
 	expect(b, s.do("POST", "/v1/webhook-endpoints", a.Live, map[string]any{"url": rec.URL, "events": []string{"score.updated"}}), http.StatusCreated)
 
 	monitors := make([]string, n)
-	parallel(n, 16, func(i int) {
+	runner.Parallel(n, 16, func(i int) {
 		body := monitorBody(i)
 		r := s.do("POST", "/v1/monitors", a.Live, body)
 		expect(b, r, http.StatusCreated)
@@ -63,7 +65,7 @@ func BenchmarkMonitoringDeliveryLag(b *testing.B) {
 		if v, err := strconv.Atoi(os.Getenv("ROCKETFIN_BENCH_CLIENTS")); err == nil && v > 0 {
 			clients = v
 		}
-		parallel(n, clients, func(i int) {
+		runner.Parallel(n, clients, func(i int) {
 			sent[i] = time.Now()
 			defer func() { answered[i] = time.Now() }()
 			r := s.do("POST", "/v1/monitors/"+monitors[i]+"/data", a.Live, map[string]any{"payments": map[string]any{"days_beyond_terms_avg": 5 + b.N}})
@@ -104,24 +106,4 @@ func BenchmarkMonitoringDeliveryLag(b *testing.B) {
 		fmt.Fprintf(os.Stderr, "%d changes at once (sent in %s): from sending the change to the first delivery attempt p50 %s, p99 %s, max %s; from its answer p50 %s, p99 %s\n",
 			n, changes.Round(time.Millisecond), p(0.50), p(0.99), lags[len(lags)-1], pa(0.50), pa(0.99))
 	}
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines.
-func parallel(n, workers int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -60,3 +60,23 @@ func (r *Runner) Stop() {
 	r.cancel()
 	r.wg.Wait()
 }
+
+// Parallel calls fn(0), …, fn(n-1) on at most workers goroutines and returns when all have.
+func Parallel(n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,4 +31,30 @@ func TestWorkersStopTogetherAndFailuresAreLogged(t *testing.T) {
 	if !strings.Contains(logs.String(), "worker=tick") || !strings.Contains(logs.String(), "boom") {
 		t.Fatalf("the failure is not logged with its worker:\n%s", logs.String())
 	}
+}
+
+func TestParallelCallsEachIndexOnceWithinTheBound(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[int]int{}
+	running, most := 0, 0
+	Parallel(50, 4, func(i int) {
+		mu.Lock()
+		seen[i]++
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+	})
+	if len(seen) != 50 || most > 4 {
+		t.Fatalf("%d indexes, %d at once", len(seen), most)
+	}
+	for i, n := range seen {
+		if n != 1 {
+			t.Fatalf("index %d called %d times", i, n)
+		}
+	}
+	Parallel(0, 4, func(int) { t.Fatal("called for nothing") })
 }
