@@ -40,6 +40,9 @@ func (o object) kind() string { s, _ := o["kind"].(string); return s }
 func (o object) name() string { s, _ := dig(o, "metadata", "name").(string); return s }
 
 func dig(v any, path ...string) any {
+	if o, ok := v.(object); ok {
+		v = map[string]any(o)
+	}
 	for _, p := range path {
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -55,7 +58,7 @@ func list(v any) []any { l, _ := v.([]any); return l }
 // render runs helm template with the values files given and parses every document.
 func render(t *testing.T, values ...string) []object {
 	t.Helper()
-	args := []string{"template", "rf", filepath.Join("helm", "rocketfin"), "--namespace", "rocketfin"}
+	args := []string{"template", "rf", filepath.Join("helm", "rocketfin"), "--namespace", "rocketfin", "--kube-version", "1.31.0"}
 	for _, v := range values {
 		args = append(args, "-f", filepath.Join("helm", "rocketfin", v))
 	}
@@ -235,7 +238,7 @@ func toString(v any) string {
 // TestAGracePeriodShorterThanTheShutdownIsRefused: the chart fails to render rather than kill
 // requests in flight.
 func TestAGracePeriodShorterThanTheShutdownIsRefused(t *testing.T) {
-	out, err := exec.Command(helm(t), "template", "rf", filepath.Join("helm", "rocketfin"),
+	out, err := exec.Command(helm(t), "template", "rf", filepath.Join("helm", "rocketfin"), "--kube-version", "1.31.0",
 		"--set", "api.shutdownTimeout=30s", "--set", "api.terminationGracePeriodSeconds=20").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "must exceed") {
 		t.Fatalf("rendered anyway: %v\n%s", err, out)
