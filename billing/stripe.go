@@ -2,6 +2,7 @@ package billing
 
 import (
 	"errors"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ func NewStripeClient(o StripeOptions) *client.API {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	traced := *hc // each Stripe call is a span of the trace that made it
+	traced.Transport = telemetry.Transport(hc.Transport)
+	hc = &traced
 	cfg := &stripe.BackendConfig{
 		URL:               stripe.String(o.APIBase),
 		MaxNetworkRetries: stripe.Int64(o.MaxNetworkRetries),

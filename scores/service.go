@@ -24,6 +24,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -194,7 +195,9 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 			return g.replayOr(ctx, c, fingerprint, ans, problem.New(problem.InsufficientData,
 				"there is nothing to score for %s: send at least one of financials, bank.months, payments or legal_events; nothing was charged", ev.req.Company.ID))
 		}
-		result, err := g.scorer.Evaluate(ctx, &ev.req, scoring.Options{Language: c.Language, AsOf: asOf})
+		ectx, span := telemetry.Span(ctx, "scoring.evaluate")
+		result, err := g.scorer.Evaluate(ectx, &ev.req, scoring.Options{Language: c.Language, AsOf: asOf})
+		span.End(err)
 		if err != nil {
 			if problem.As(err) != nil {
 				return ans, err
@@ -209,7 +212,9 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		g.memo.put(memoKey, ev)
 	}
 
-	body, err := g.commit(ctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == tenants.StatusTrial)
+	cctx, span := telemetry.Span(ctx, "scores.charge")
+	body, err := g.commit(cctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == tenants.StatusTrial)
+	span.End(err)
 	if errors.Is(err, idempotency.ErrClaimed) {
 		stored, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
 		if rerr == nil && !found {

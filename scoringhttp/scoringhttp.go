@@ -20,6 +20,7 @@ import (
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/scoring"
 )
 
@@ -74,7 +75,7 @@ type Client struct {
 func NewClient(baseURL string, timeout time.Duration) *Client {
 	return &Client{
 		base:    strings.TrimRight(baseURL, "/"),
-		http:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
+		http:    &http.Client{Transport: telemetry.Transport(&http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second})},
 		timeout: timeout,
 	}
 }

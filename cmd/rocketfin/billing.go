@@ -22,6 +22,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/runner"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 )
 
 // billingParts is billing wired into the program: the service behind the
@@ -82,6 +83,11 @@ func (b *billingParts) run(ctx context.Context, after func(billing.Pass, error))
 // ROCKETFIN_METRICS_ADDR when set.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps) error {
 	log.Info("starting the worker", "config", cfg.Masked())
+	stopTracing, err := telemetry.Setup(ctx, d.getenv, "rocketfin-worker")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	db, _, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err

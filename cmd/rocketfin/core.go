@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rocketfin/rocketfin/internal/config"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/scoring"
 	"github.com/rocketfin/rocketfin/scoringhttp"
 )
@@ -24,10 +25,15 @@ func serveCore(ctx context.Context, cfg config.Config, log *slog.Logger, stdout 
 	if err != nil {
 		return err
 	}
+	stopTracing, err := telemetry.Setup(ctx, d.getenv, "rocketfin-scoring-core")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &http.Server{
-		Handler:           scoringhttp.Handler(engine, log, reg),
+		Handler:           telemetry.Handler(scoringhttp.Handler(engine, log, reg), "scoring-core"),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -14,7 +14,14 @@ import (
 )
 
 func TestRemoteScoringCoreGivesTheSameAnswerAsTheInProcessOne(t *testing.T) {
-	// Start `rocketfin scoring-core` through run() on a random port.
+	base, logs := startCore(t)
+	remoteCoreAnswersAsTheLocalOne(t, base, logs)
+}
+
+// startCore starts `rocketfin scoring-core` through run() on a random port and returns its URL
+// and its log.
+func startCore(t *testing.T) (string, *syncBuffer) {
+	t.Helper()
 	coreURL := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -41,7 +48,10 @@ func TestRemoteScoringCoreGivesTheSameAnswerAsTheInProcessOne(t *testing.T) {
 			t.Errorf("scoring-core stopped with %v", err)
 		}
 	})
+	return base, logs
+}
 
+func remoteCoreAnswersAsTheLocalOne(t *testing.T, base string, logs *syncBuffer) {
 	res, err := http.Get(base + "/healthz")
 	if err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("core /healthz: %v %v", res, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/clock"
 	"github.com/rocketfin/rocketfin/internal/config"
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/loadtest"
 	"github.com/rocketfin/rocketfin/migrations"
 )
@@ -103,6 +104,10 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorm.DB, []string, error) {
 	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, MaxOpenConns: cfg.DBMaxConns})
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := telemetry.GORM(db); err != nil {
+		_ = database.Close(db)
 		return nil, nil, err
 	}
 	applied, err := migrations.Apply(ctx, db)

@@ -41,6 +41,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/ratelimit"
 	"github.com/rocketfin/rocketfin/internal/runner"
 	"github.com/rocketfin/rocketfin/internal/secretbox"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/members"
 	"github.com/rocketfin/rocketfin/metering"
@@ -210,6 +211,11 @@ func (sandboxCatalog) EvaluationDate() time.Time                { return sandbox
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, d deps) error {
 	log.Info("starting rocketfin", "config", cfg.Masked())
 	tuneGC(d.getenv)
+	stopTracing, err := telemetry.Setup(ctx, d.getenv, "rocketfin")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	db, _, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -377,7 +383,7 @@ func (a *app) router() (*gin.Engine, error) {
 	if err := r.SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("ROCKETFIN_TRUSTED_PROXIES: %w", err)
 	}
-	r.Use(httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.SecurityHeaders(a.cfg.TLSCertFile != ""), apiversion.Requested,
+	r.Use(telemetry.Gin(), httpx.Observe(a.log, httpx.NewMetrics(a.reg)), httpx.SecurityHeaders(a.cfg.TLSCertFile != ""), apiversion.Requested,
 		httpx.NewBodies(a.cfg.BodyMemoryMB<<20).Middleware())
 	r.NoRoute(httpx.NotFoundHandler)
 	r.NoMethod(httpx.MethodNotAllowedHandler)

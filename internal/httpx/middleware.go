@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 )
 
 // RequestIDHeader carries the request id in both directions.
@@ -90,6 +91,9 @@ func Observe(base *slog.Logger, m *Metrics) gin.HandlerFunc {
 		log := base.With(slog.String("request_id", id))
 		if theirs := c.GetHeader(RequestIDHeader); validRequestID(theirs) {
 			log = log.With(slog.String("client_request_id", theirs))
+		}
+		if traceID, spanID := telemetry.IDs(c.Request.Context()); traceID != "" {
+			log = log.With(slog.String("trace_id", traceID), slog.String("span_id", spanID))
 		}
 		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, clientIPKey, c.ClientIP())
