@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/oidctest"
+)
+
+// haproxyBin finds HAProxy: ROCKETFIN_TEST_HAPROXY (scripts/test installs it), else PATH; without
+// it the test is skipped, except where the suite must be complete.
+func haproxyBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ROCKETFIN_TEST_HAPROXY"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("haproxy"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
+		t.Fatal("haproxy is required (scripts/test installs it and sets ROCKETFIN_TEST_HAPROXY)")
+	}
+	t.Skip("haproxy not found: run ./scripts/test")
+	return ""
+}
+
+// balancer runs HAProxy in front of the given replicas (round robin, health-checked on /readyz,
+// retrying a request whose connection failed on another replica).
+func balancer(t *testing.T, replicas []*childServer) string {
+	t.Helper()
+	bin := haproxyBin(t)
+	addr := oidctest.FreeAddr(t)
+	var servers strings.Builder
+	for i, r := range replicas {
+		fmt.Fprintf(&servers, "  server r%d %s check inter 300ms fall 1 rise 1\n", i+1, strings.TrimPrefix(r.base, "http://"))
+	}
+	cfg := fmt.Sprintf(`global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  retries 2
+  option redispatch
+  retry-on conn-failure empty-response
+frontend api
+  bind %s
+  default_backend replicas
+backend replicas
+  balance roundrobin
+  option httpchk GET /readyz
+%s`, addr, servers.String())
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-db", "-f", path)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start haproxy: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://" + addr
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not serve within 10 s:\n%s", out.String())
+		}
+	}
+}
+
+// TestThreeReplicasBehindABalancerKeepEveryInvariant: three `rocketfin serve` processes on one
+// PostgreSQL, behind HAProxy: 300 concurrent live calls against 5 trial credits charge exactly 5;
+// one Idempotency-Key sent to every replica at once charges once; a key revoked on one replica is
+// refused by the others within a second; the shared rate limit holds across replicas.
+func TestThreeReplicasBehindABalancerKeepEveryInvariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs three replicas")
+	}
+	haproxyBin(t)
+	dbURL := dbtest.PostgresURL(t)
+	bin := buildRocketfin(t)
+	env := []string{"ROCKETFIN_RATE_LIMIT_STORE=postgres", "ROCKETFIN_DB_MAX_CONNS=12", "ROCKETFIN_LOG_LEVEL=warn",
+		"ROCKETFIN_SECRET_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))}
+	var replicas []*childServer
+	for range 3 {
+		replicas = append(replicas, startChild(t, bin, dbURL, env...))
+	}
+	lb := balancer(t, replicas)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
+	call := func(base, method, path, key string, body any, header map[string]string) response {
+		return send(t, client, base, method, path, key, body, header)
+	}
+	signup := func(email string) (tenant, sandboxKey, liveKey string) {
+		r := call(lb, "POST", "/v1/signup", "", map[string]string{"company_name": "Replica " + email, "email": email, "country": "FR"}, nil)
+		expect(t, r, http.StatusCreated)
+		for _, k := range r.Body["api_keys"].([]any) {
+			m := k.(map[string]any)
+			if m["environment"] == "live" {
+				liveKey = m["secret"].(string)
+			} else {
+				sandboxKey = m["secret"].(string)
+			}
+		}
+		tenant = r.str("tenant", "id")
+		expect(t, call(lb, "PATCH", "/admin/v1/tenants/"+tenant, operatorToken, map[string]any{"rate_limit": map[string]any{"per_second": 100000, "burst": 100000}}, nil), http.StatusOK)
+		return tenant, sandboxKey, liveKey
+	}
+
+	// 300 concurrent live calls, 5 credits: exactly 5 answered 200, 5 decisions, 5 usage events.
+	tenant, _, live := signup("credits@replicas.example")
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := call(lb, "POST", "/v1/scores", live, liveBody(1000+i), nil)
+			switch r.Status {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusPaymentRequired:
+				refused.Add(1)
+			default:
+				t.Errorf("call %d: %d %s", i, r.Status, r.Raw)
+			}
+		}()
+	}
+	wg.Wait()
+	decisions, usage, _ := counts(t, dbURL, tenant, "live")
+	if ok.Load() != 5 || refused.Load() != 295 || decisions != 5 || usage != 5 {
+		t.Fatalf("%d answered, %d refused, %d decisions, %d usage events; want 5, 295, 5, 5", ok.Load(), refused.Load(), decisions, usage)
+	}
+
+	// One Idempotency-Key on every replica at once: one charge, one answer.
+	tenant2, _, live2 := signup("idem@replicas.example")
+	ids := make(chan string, 30)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := call(replicas[i%3].base, "POST", "/v1/scores", live2, liveBody(7), map[string]string{"Idempotency-Key": "order-42"})
+			if r.Status == http.StatusOK {
+				ids <- r.str("id")
+			} else if r.Status != http.StatusConflict { // a concurrent duplicate still in flight
+				t.Errorf("idempotent call: %d %s", r.Status, r.Raw)
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	decisions, usage, _ = counts(t, dbURL, tenant2, "live")
+	if len(seen) != 1 || decisions != 1 || usage != 1 {
+		t.Fatalf("one Idempotency-Key made %d answers, %d decisions, %d usage events", len(seen), decisions, usage)
+	}
+
+	// A key revoked on one replica is refused by the others within a second.
+	_, sandbox3, _ := signup("revoke@replicas.example")
+	k := call(replicas[0].base, "POST", "/v1/keys", sandbox3, map[string]string{"name": "short-lived"}, nil)
+	expect(t, k, http.StatusCreated)
+	for _, r := range replicas[1:] {
+		expect(t, call(r.base, "GET", "/v1/tenant", k.str("secret"), nil, nil), http.StatusOK) // cached there
+	}
+	expect(t, call(replicas[0].base, "DELETE", "/v1/keys/"+k.str("id"), sandbox3, nil, nil), http.StatusOK)
+	revoked := time.Now()
+	for _, r := range replicas[1:] {
+		for {
+			if call(r.base, "GET", "/v1/tenant", k.str("secret"), nil, nil).Status == http.StatusUnauthorized {
+				break
+			}
+			if time.Since(revoked) > 1500*time.Millisecond {
+				t.Fatalf("%s still accepts the revoked key %s after revocation", r.base, time.Since(revoked))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if waited := time.Since(revoked); waited > 1500*time.Millisecond {
+		t.Fatalf("revocation took %s to reach every replica", waited)
+	}
+
+	// The shared rate limit: a burst of 5 at 1 per second holds across the three replicas.
+	tenant4, sandbox4, _ := signup("limit@replicas.example")
+	expect(t, call(lb, "PATCH", "/admin/v1/tenants/"+tenant4, operatorToken, map[string]any{"rate_limit": map[string]any{"per_second": 1, "burst": 5}}, nil), http.StatusOK)
+	time.Sleep(1100 * time.Millisecond) // the tenant's cached limit expires on every replica
+	start := time.Now()
+	var passed atomic.Int32
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := call(replicas[i%3].base, "POST", "/v1/scores", sandbox4, map[string]any{"company": map[string]any{"id": "999000011"}}, nil)
+			if r.Status == http.StatusOK {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	allowed := 5 + int32(time.Since(start).Seconds()+1)
+	if n := passed.Load(); n < 5 || n > allowed {
+		t.Fatalf("%d of 30 calls passed a shared burst of 5 (at most %d with the refill)", n, allowed)
+	}
+}
