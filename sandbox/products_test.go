@@ -103,12 +103,6 @@ func jsonNumber(v float64) string { b, _ := json.Marshal(v); return string(b) }
 func TestPartnerProductsOnlyTightenWithRisk(t *testing.T) {
 	e := engine(t)
 	rank := map[string]int{scoring.Accept: 0, scoring.RequestGuarantees: 1, scoring.Decline: 2}
-	amount := func(m *scoring.Money) int64 {
-		if m == nil {
-			return 0
-		}
-		return m.Amount
-	}
 	for _, co := range Companies() {
 		for _, c := range productCases {
 			base := productRequest(t, co.ID, c)
@@ -128,8 +122,8 @@ func TestPartnerProductsOnlyTightenWithRisk(t *testing.T) {
 			}
 			pa, pb := a.Product, b.Product
 			if b.CreditLimit.Amount > a.CreditLimit.Amount || rank[b.Recommendation] < rank[a.Recommendation] ||
-				amount(pb.PurchaseLimit) > amount(pa.PurchaseLimit) || amount(pb.AdvanceAmount) > amount(pa.AdvanceAmount) ||
-				amount(pb.MaxAssetValue) > amount(pa.MaxAssetValue) || amount(pb.InsurableLimit) > amount(pa.InsurableLimit) ||
+				termAmount(pb.PurchaseLimit) > termAmount(pa.PurchaseLimit) || termAmount(pb.AdvanceAmount) > termAmount(pa.AdvanceAmount) ||
+				termAmount(pb.MaxAssetValue) > termAmount(pa.MaxAssetValue) || termAmount(pb.InsurableLimit) > termAmount(pa.InsurableLimit) ||
 				(pa.AdvanceRate != nil && *pb.AdvanceRate > *pa.AdvanceRate) {
 				t.Errorf("%s %s: a higher PD (%v > %v) loosened the terms: %+v then %+v", co.ID, c.product, b.PD12m, a.PD12m, pa, pb)
 			}
@@ -153,12 +147,6 @@ func TestPartnerProductsOnlyTightenWithRisk(t *testing.T) {
 // figures left out never gets a larger limit, purchase limit, asset value or cover.
 func TestWithheldFiguresNeverEarnAPartnerProductMore(t *testing.T) {
 	e := engine(t)
-	amount := func(m *scoring.Money) int64 {
-		if m == nil {
-			return 0
-		}
-		return m.Amount
-	}
 	for _, co := range Companies() {
 		for _, c := range productCases {
 			if c.product == scoring.ProductTradeCredit {
@@ -186,10 +174,18 @@ func TestWithheldFiguresNeverEarnAPartnerProductMore(t *testing.T) {
 				t.Fatal(err)
 			}
 			pa, pb := a.Product, b.Product
-			if b.CreditLimit.Amount > a.CreditLimit.Amount || amount(pb.PurchaseLimit) > amount(pa.PurchaseLimit) ||
-				amount(pb.MaxAssetValue) > amount(pa.MaxAssetValue) || amount(pb.InsurableLimit) > amount(pa.InsurableLimit) {
+			if b.CreditLimit.Amount > a.CreditLimit.Amount || termAmount(pb.PurchaseLimit) > termAmount(pa.PurchaseLimit) ||
+				termAmount(pb.MaxAssetValue) > termAmount(pa.MaxAssetValue) || termAmount(pb.InsurableLimit) > termAmount(pa.InsurableLimit) {
 				t.Errorf("%s %s: withholding the statement's figures loosened the terms: %+v then %+v", co.ID, c.product, pa, pb)
 			}
 		}
 	}
+}
+
+// termAmount is a product term's amount, 0 when the product has no such term.
+func termAmount(m *scoring.Money) int64 {
+	if m == nil {
+		return 0
+	}
+	return m.Amount
 }
