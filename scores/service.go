@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"math"
 	"net/http"
@@ -48,6 +49,9 @@ type Service struct {
 	log       *slog.Logger
 	// requireEmail refuses live calls of tenants whose email is not verified.
 	requireEmail bool
+	// decided counts decisions by environment and recommendation; charged counts live charges by
+	// billing state (a trial credit spent, or a metered analysis).
+	decided, charged *prometheus.CounterVec
 }
 
 // Options wire the scoring call.
@@ -69,6 +73,8 @@ type Options struct {
 	// Accounts caches tenants' accounts (shared with the tenant service); nil makes one.
 	Accounts *tenants.Cache
 	Logger   *slog.Logger
+	// Registerer receives the decision and charge counters; nil skips them.
+	Registerer prometheus.Registerer
 }
 
 // New returns the scoring call service.
@@ -82,12 +88,20 @@ func New(o Options) *Service {
 	if o.Accounts == nil {
 		o.Accounts = tenants.NewCache(o.DB, tenants.AccountTTL)
 	}
-	return &Service{
+	g := &Service{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: o.Accounts,
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
 		allowance: newSandboxAllowance(o.SandboxDailyCalls), requireEmail: o.RequireVerifiedEmail,
+		decided: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_decisions_total",
+			Help: "Decisions answered, by environment and recommendation."}, []string{"environment", "recommendation"}),
+		charged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_charges_total",
+			Help: "Live analyses charged, by billing state: trial_credit (a credit spent) or pending (metered)."}, []string{"billing_state"}),
 	}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(g.decided, g.charged)
+	}
+	return g
 }
 
 // Close waits for queued sandbox writes; call it after the HTTP server has
@@ -288,6 +302,7 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		if err := g.sandbox.write(ctx, d, metering.NewUsageEvent(call, free)); err != nil {
 			return nil, err
 		}
+		g.decided.WithLabelValues(d.Environment, d.Recommendation).Inc()
 		return answer(free)
 	}
 
@@ -337,6 +352,10 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	}
 	if charged.CreditsRemaining != nil {
 		g.tenants.SetCredits(p.TenantID, *charged.CreditsRemaining)
+	}
+	g.decided.WithLabelValues(d.Environment, d.Recommendation).Inc()
+	if p.Environment == keys.Live {
+		g.charged.WithLabelValues(charged.BillingState).Inc()
 	}
 	return body, nil
 }

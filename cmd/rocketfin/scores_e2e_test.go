@@ -579,3 +579,22 @@ func TestSubscribingWithAnOverlongIdempotencyKeyIsABadRequest(t *testing.T) {
 	r := s.doWith("POST", "/v1/billing/subscription", a.Live, nil, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)})
 	expectProblem(t, r, http.StatusBadRequest, "invalid_request", "Idempotency-Key")
 }
+
+// TestDecisionsAndChargesAreCounted: /metrics counts decisions by recommendation and the credits a
+// trial spends.
+func TestDecisionsAndChargesAreCounted(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("count@metrics.example")
+	r := s.do("POST", "/v1/scores", a.Live, liveBody(1))
+	expect(t, r, http.StatusOK)
+	m := string(s.do("GET", "/metrics", "", nil).Raw)
+	for _, want := range []string{
+		`rocketfin_charges_total{billing_state="trial_credit"} 1`,
+		`rocketfin_decisions_total{environment="live",recommendation="` + r.str("recommendation") + `"} 1`,
+		"go_goroutines", "rocketfin_webhook_delivery_lag_seconds",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
