@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,4 +224,142 @@ func TestThreeReplicasBehindABalancerKeepEveryInvariant(t *testing.T) {
 	if n := passed.Load(); n < 5 || n > allowed {
 		t.Fatalf("%d of 30 calls passed a shared burst of 5 (at most %d with the refill)", n, allowed)
 	}
+}
+
+// stop sends SIGTERM and waits for the graceful shutdown to end.
+func (s *childServer) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-s.done:
+		if s.err != nil {
+			t.Fatalf("replica stopped with %v\n%s", s.err, s.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("replica did not stop within 30 s of SIGTERM")
+	}
+}
+
+// TestARollingRestartLosesNoAnsweredCall: under a steady load of live calls through HAProxy, each
+// of three replicas in turn gets SIGTERM and is started again; every call is answered 200 (the
+// balancer retries a connection the stopping replica refused), and every 200 is one decision and
+// one usage event — none lost, none doubled.
+func TestARollingRestartLosesNoAnsweredCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and restarts three replicas")
+	}
+	haproxyBin(t)
+	dbURL := dbtest.PostgresURL(t)
+	bin := buildRocketfin(t)
+	env := []string{"ROCKETFIN_DB_MAX_CONNS=12", "ROCKETFIN_LOG_LEVEL=warn", "ROCKETFIN_SHUTDOWN_TIMEOUT=10s",
+		"ROCKETFIN_SECRET_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{6}, 32))}
+	addrs := []string{oidctest.FreeAddr(t), oidctest.FreeAddr(t), oidctest.FreeAddr(t)}
+	replicas := make([]*childServer, 3)
+	for i, a := range addrs {
+		replicas[i] = startChild(t, bin, dbURL, append(env, "ROCKETFIN_ADDR="+a)...)
+	}
+	lb := balancer(t, replicas)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	r := send(t, client, lb, "POST", "/v1/signup", "", map[string]string{"company_name": "Rolling", "email": "roll@replicas.example", "country": "FR"}, nil)
+	expect(t, r, http.StatusCreated)
+	tenant := r.str("tenant", "id")
+	var live string
+	for _, k := range r.Body["api_keys"].([]any) {
+		if m := k.(map[string]any); m["environment"] == "live" {
+			live = m["secret"].(string)
+		}
+	}
+	expect(t, send(t, client, lb, "PATCH", "/admin/v1/tenants/"+tenant, operatorToken,
+		map[string]any{"status": "active", "rate_limit": map[string]any{"per_second": 100000, "burst": 100000}}, nil), http.StatusOK)
+
+	type result struct {
+		status  int
+		scoreID string
+		took    time.Duration
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		seq     atomic.Int64
+		stop    atomic.Bool
+		wg      sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				n := seq.Add(1)
+				start := time.Now()
+				req, _ := http.NewRequest("POST", lb+"/v1/scores", bytes.NewReader(mustJSON(liveBody(int(100000+n)))))
+				req.Header.Set("Authorization", "Bearer "+live)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("roll-%d", n))
+				res, err := client.Do(req)
+				out := result{took: time.Since(start)}
+				if err == nil {
+					var body struct {
+						ID string `json:"id"`
+					}
+					_ = jsonDecode(res, &body)
+					out.status, out.scoreID = res.StatusCode, body.ID
+				}
+				mu.Lock()
+				results = append(results, out)
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond) // a steady load, not a flood
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	for i := range replicas {
+		replicas[i].stop(t)
+		replicas[i] = startChild(t, bin, dbURL, append(env, "ROCKETFIN_ADDR="+addrs[i])...)
+		time.Sleep(time.Second) // the balancer sees it healthy again before the next one stops
+	}
+	stop.Store(true)
+	wg.Wait()
+
+	ok, failed := 0, 0
+	ids := map[string]int{}
+	var lat []time.Duration
+	for _, res := range results {
+		lat = append(lat, res.took)
+		if res.status == http.StatusOK {
+			ok++
+			ids[res.scoreID]++
+		} else {
+			failed++
+		}
+	}
+	decisions, usage, _ := counts(t, dbURL, tenant, "live")
+	slices.Sort(lat)
+	t.Logf("rolling restart: %d requests, %d answered 200, %d failed, p99 %s, max %s", len(results), ok, failed,
+		lat[len(lat)*99/100], lat[len(lat)-1])
+	if failed != 0 {
+		t.Errorf("%d requests failed during the roll", failed)
+	}
+	for id, n := range ids {
+		if n != 1 || id == "" {
+			t.Errorf("score %q answered %d times", id, n)
+		}
+	}
+	if int(decisions) != ok || int(usage) != ok {
+		t.Errorf("%d calls answered 200 but %d decisions and %d usage events", ok, decisions, usage)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func jsonDecode(res *http.Response, dst any) error {
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(dst)
 }

@@ -150,3 +150,11 @@ func Close(db *gorm.DB) error {
 	}
 	return sqlDB.Close()
 }
+
+// System names the database as OpenTelemetry's db.system does: "postgresql" or "sqlite".
+func System(db *gorm.DB) string {
+	if IsPostgres(db) {
+		return "postgresql"
+	}
+	return "sqlite"
+}

@@ -24,6 +24,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/internal/database"
 )
 
 // Name is the instrumentation scope of RocketFin's spans.
@@ -122,13 +124,14 @@ func (e *Ended) End(err error) {
 // GORM traces every statement of db ("db.query", "db.create", …) as a child of its context's span.
 func GORM(db *gorm.DB) error {
 	type key struct{}
+	system := database.System(db)
 	start := func(op string) func(*gorm.DB) {
 		return func(tx *gorm.DB) {
 			if tx.Statement.Context == nil || !trace.SpanContextFromContext(tx.Statement.Context).IsValid() {
 				return // no trace to join: statements of background work without a span are not traced
 			}
 			ctx, span := Tracer().Start(tx.Statement.Context, "db."+op, trace.WithSpanKind(trace.SpanKindClient),
-				trace.WithAttributes(attribute.String("db.system", db.Dialector.Name()), attribute.String("db.sql.table", tx.Statement.Table)))
+				trace.WithAttributes(attribute.String("db.system", system), attribute.String("db.sql.table", tx.Statement.Table)))
 			tx.Statement.Context = context.WithValue(ctx, key{}, span)
 		}
 	}
