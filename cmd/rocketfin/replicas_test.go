@@ -17,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketfin/rocketfin/billing"
+	"github.com/rocketfin/rocketfin/billing/billingtest"
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/oidctest"
+	"github.com/rocketfin/rocketfin/internal/runner"
 )
 
 // haproxyBin finds HAProxy: ROCKETFIN_TEST_HAPROXY (scripts/test installs it), else PATH; without
@@ -362,4 +365,73 @@ func mustJSON(v any) []byte {
 func jsonDecode(res *http.Response, dst any) error {
 	defer res.Body.Close()
 	return json.NewDecoder(res.Body).Decode(dst)
+}
+
+// TestThreeWorkerProcessesReportEachUsageEventOnce: an API that leaves background work to workers
+// records 1,000 metered live calls; three `rocketfin worker` processes then race for the outbox and
+// report each usage event to Stripe (stripe-mock, through the recording proxy) exactly once.
+func TestThreeWorkerProcessesReportEachUsageEventOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs three workers")
+	}
+	proxy := billingtest.NewProxy(t, billingtest.MockURL(t))
+	secret := "ROCKETFIN_SECRET_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))
+	env := billingEnv(proxy, "50ms")
+	env["ROCKETFIN_BACKGROUND_JOBS"] = "false"
+	env["ROCKETFIN_SECRET_KEY"] = strings.TrimPrefix(secret, "ROCKETFIN_SECRET_KEY=")
+	s := startServer(t, env)
+	a := s.signup("workers@replicas.example")
+	s.unlimit(a.TenantID)
+	db := openDB(t, env["DATABASE_URL"])
+	if err := db.Create(&billing.Account{TenantID: a.TenantID, StripeCustomerID: "cus_workers", CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now()}).Error; err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.do("PATCH", "/admin/v1/tenants/"+a.TenantID, operatorToken, map[string]any{"status": "active"}), http.StatusOK)
+	s.statusChanged()
+	const calls = 1000
+	runner.Parallel(calls, 16, func(i int) {
+		if r := s.do("POST", "/v1/scores", a.Live, liveBody(i)); r.Status != http.StatusOK {
+			t.Errorf("call %d: %d %s", i, r.Status, r.Raw)
+		}
+	})
+	if n := pendingOutbox(t, db, a.TenantID); n != calls {
+		t.Fatalf("%d usage events wait for Stripe, want %d (the API must not report them itself)", n, calls)
+	}
+
+	bin := buildRocketfin(t)
+	for range 3 {
+		cmd := exec.Command(bin, "worker")
+		cmd.Dir = t.TempDir()
+		cmd.Env = []string{"DATABASE_URL=" + env["DATABASE_URL"], "STRIPE_SECRET_KEY=sk_test_e2e", "STRIPE_API_BASE=" + proxy.URL,
+			"ROCKETFIN_BILLING_INTERVAL=50ms", "ROCKETFIN_LOG_LEVEL=warn", secret, "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("worker log:\n%s", out.String())
+			}
+		})
+	}
+	for deadline := time.Now().Add(90 * time.Second); pendingOutbox(t, db, a.TenantID) > 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d usage events still wait after 90 s", pendingOutbox(t, db, a.TenantID))
+		}
+	}
+	count := map[string]int{}
+	for _, id := range proxy.MeterEventIdentifiers() {
+		count[id]++
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Errorf("identifier %s sent %d times", id, n)
+		}
+	}
+	if len(count) != calls {
+		t.Fatalf("%d identifiers reported, want %d", len(count), calls)
+	}
 }
