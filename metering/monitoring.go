@@ -3,7 +3,6 @@ package metering
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,5 +91,5 @@ func eventMetric(ev UsageEvent) string {
 	if ev.Metric == MetricAnalysis {
 		return ""
 	}
-	return strings.TrimSpace(ev.Metric)
+	return ev.Metric
 }

@@ -43,25 +43,17 @@ type Rescored struct {
 	BankDropped bool
 }
 
-// Rescore evaluates a monitor's data again and writes the decision inside tx, linked to the
-// previous one; nothing is charged (monitoring is metered by the day instead). Bank data without
-// a consent in force is left out, as a scoring call would refuse it; a sole trader without one
-// cannot be scored (403 consent_required, for the caller to pause the monitor).
-func (g *Service) Rescore(ctx context.Context, tx *gorm.DB, in Rescore) (Rescored, error) {
-	out, err := g.Reevaluate(ctx, in)
-	if err != nil {
-		return out, err
-	}
-	return out, g.Record(ctx, tx, out.Decision)
-}
-
 // Record writes a decision Reevaluate made, inside tx.
 func (g *Service) Record(ctx context.Context, tx *gorm.DB, d Decision) error {
 	return insertDecision(ctx, tx, d)
 }
 
-// Reevaluate is Rescore without the write: the decision it would record (the daily sweep keeps
-// it only when the answer changed, and reads nothing but consents to find out).
+// Reevaluate evaluates a monitor's data again and returns the decision to record (with Record,
+// inside the caller's transaction), linked to the previous one; nothing is charged (monitoring is
+// metered by the day instead) and nothing is written, so it runs outside any transaction (it reads
+// consents). Bank data without a consent in force is left out, as a scoring call would refuse it;
+// a sole trader without one cannot be scored (403 consent_required, for the caller to pause the
+// monitor).
 func (g *Service) Reevaluate(ctx context.Context, in Rescore) (Rescored, error) {
 	now := g.clock.Now()
 	p := keys.Principal{TenantID: in.TenantID, Environment: in.Environment}

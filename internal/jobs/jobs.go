@@ -205,9 +205,3 @@ func (q *Queue) InsertManyTx(ctx context.Context, tx *gorm.DB, params []river.In
 	}
 	return nil
 }
-
-// Subscribe reports job events of the given kinds (tests watch jobs finish); the channel closes
-// when cancel is called or the client stops.
-func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
-	return q.client.Subscribe(kinds...)
-}
