@@ -86,10 +86,19 @@ func OutboxFor(ev UsageEvent) (*OutboxRow, error) {
 		Payload: string(payload), State: OutboxPending, AvailableAt: ev.CreatedAt, CreatedAt: ev.CreatedAt}, nil
 }
 
-// OutboxInsert is the INSERT statement of one outbox row, to run with the call it reports.
-func OutboxInsert(o *OutboxRow) database.Statement {
-	return database.Statement{SQL: `INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`, Args: []any{o.ID, o.TenantID, o.Topic, o.UsageEventID, o.Payload, o.State, o.AvailableAt, o.CreatedAt}}
+// OutboxInsert is the INSERT statement of outbox rows, to run with the calls they report.
+func OutboxInsert(rows []*OutboxRow) database.Statement {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO outbox (id, tenant_id, topic, usage_event_id, payload, state, attempts, available_at, created_at) VALUES `)
+	args := make([]any, 0, len(rows)*8)
+	for i, o := range rows {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,0,?,?)")
+		args = append(args, o.ID, o.TenantID, o.Topic, o.UsageEventID, o.Payload, o.State, o.AvailableAt, o.CreatedAt)
+	}
+	return database.Statement{SQL: sb.String(), Args: args}
 }
 
 // UsageInsert is the INSERT statement of usage events, to run with the calls they count.

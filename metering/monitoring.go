@@ -7,7 +7,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/money"
 )
@@ -66,7 +65,7 @@ func (m *Meter) ChargeMonitoredDays(ctx context.Context, tx *gorm.DB, days []Mon
 	for _, id := range inserted {
 		isNew[id] = true
 	}
-	var stmts []database.Statement
+	var rows []*OutboxRow
 	for _, ev := range evs {
 		if !isNew[ev.ID] || ev.BillingState != StatePending {
 			continue
@@ -75,11 +74,12 @@ func (m *Meter) ChargeMonitoredDays(ctx context.Context, tx *gorm.DB, days []Mon
 		if err != nil {
 			return 0, err
 		}
-		stmts = append(stmts, OutboxInsert(o))
+		rows = append(rows, o)
 	}
-	if len(stmts) > 0 {
-		if err := database.ExecAll(ctx, tx, stmts); err != nil {
-			return 0, fmt.Errorf("queue %d monitored days for Stripe: %w", len(stmts), err)
+	if len(rows) > 0 {
+		st := OutboxInsert(rows)
+		if err := tx.WithContext(ctx).Exec(st.SQL, st.Args...).Error; err != nil {
+			return 0, fmt.Errorf("queue %d monitored days for Stripe: %w", len(rows), err)
 		}
 	}
 	return len(inserted), nil

@@ -12,61 +12,95 @@ import (
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
-// Spend charges one live analysis inside tx: a trial credit, or the price
-// against the monthly cap of a subscribed tenant. Each is one conditional
-// update, so concurrent calls can never spend what is not there. likelyTrial
-// (from a cached read) only orders the statements: the database decides.
-func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, likelyTrial bool) (Charge, error) {
+// Spend charges n live analyses of one tenant inside tx, as n calls made one after another
+// would be charged: trial credits while they last, or the price against the monthly cap of a
+// subscribed tenant while it has room, or a metered charge each. It returns the charges granted,
+// in order (fewer than n when credits or the cap run out), and refusal, the error of the calls
+// beyond them (nil when all n are granted); err is a failure of the database. Every spend locks
+// the tenant's credit or cap row before it writes, so concurrent transactions never spend what
+// is not there. likelyTrial (from a cached read) only orders the statements: the database
+// decides.
+func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, likelyTrial bool, n int) (granted []Charge, refusal, err error) {
 	tx = tx.WithContext(ctx)
+	granted = make([]Charge, 0, n)
 	if likelyTrial {
-		if c, ok, err := m.spendCredit(ctx, tx, tenantID, now); err != nil || ok {
-			return c, err
+		if granted, err = m.spendCredits(ctx, tx, tenantID, now, granted, n); err != nil || len(granted) == n {
+			return granted, nil, err
 		}
 	}
 	a, err := m.accounts.Account(ctx, tx, tenantID)
 	if err != nil {
-		return Charge{}, err
+		return nil, nil, err
 	}
 	if a.Status == tenants.StatusTrial {
-		// Tried first when the hint said trial; tried (again) now that the
-		// account says so: credits granted in between are then spent.
-		if c, ok, err := m.spendCredit(ctx, tx, tenantID, now); err != nil || ok {
-			return c, err
+		// Tried first when the hint said trial; tried (again) now that the account says so:
+		// credits granted in between are then spent.
+		if granted, err = m.spendCredits(ctx, tx, tenantID, now, granted, n-len(granted)); err != nil || len(granted) == n {
+			return granted, nil, err
 		}
-		if err := a.LiveRefusal(now, false); err != nil {
-			return Charge{}, err
+		if refusal = a.LiveRefusal(now, false); refusal == nil {
+			refusal = problem.New(problem.CreditsExhausted, "the trial's analysis credits are spent; subscribe to keep scoring live")
 		}
-		return Charge{}, problem.New(problem.CreditsExhausted, "the trial's credits changed during the call; retry")
+		return granted, refusal, nil
 	}
 	if !a.Status.Metered() {
-		return Charge{}, a.LiveRefusal(now, false)
+		return granted, a.LiveRefusal(now, false), nil
 	}
 	charge := Charge{BillingState: StatePending, Amount: m.price.Amount, Currency: m.price.Currency}
-	if a.MonthlyCapAmount == nil {
-		return charge, nil
+	room := int64(n)
+	if a.MonthlyCapAmount != nil {
+		if room, err = m.spendCap(ctx, tx, tenantID, *a.MonthlyCapAmount, now, room); err != nil {
+			return nil, nil, err
+		}
 	}
-	period := money.PeriodOf(now)
-	if err := tx.Exec(`INSERT INTO monthly_spend (tenant_id, period, amount) VALUES (?, ?, 0)
-		ON CONFLICT (tenant_id, period) DO NOTHING`, tenantID, period).Error; err != nil {
-		return Charge{}, fmt.Errorf("open monthly spend of %s: %w", tenantID, err)
+	for range room {
+		granted = append(granted, charge)
 	}
-	res := tx.Exec(`UPDATE monthly_spend SET amount = amount + ?
-		WHERE tenant_id = ? AND period = ? AND amount + ? <= ?`,
-		m.price.Amount, tenantID, period, m.price.Amount, *a.MonthlyCapAmount)
-	if res.Error != nil {
-		return Charge{}, fmt.Errorf("spend against the cap of %s: %w", tenantID, res.Error)
+	if len(granted) < n {
+		refusal = a.CapRefusal()
 	}
-	if res.RowsAffected == 0 {
-		return Charge{}, a.CapRefusal()
-	}
-	return charge, nil
+	return granted, refusal, nil
 }
 
-// spendCredit takes one trial credit if the trial allows it.
-func (m *Meter) spendCredit(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time) (Charge, bool, error) {
-	left, ok, err := m.accounts.SpendCredit(ctx, tx, tenantID, now)
-	if err != nil || !ok {
-		return Charge{}, false, err
+// spendCredits takes up to n trial credits if the trial allows it and appends their charges to
+// granted, each with the credits left after it as if the calls had come one by one.
+func (m *Meter) spendCredits(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, granted []Charge, n int) ([]Charge, error) {
+	if n <= 0 {
+		return granted, nil
 	}
-	return Charge{BillingState: StateTrialCredit, CreditsRemaining: &left, Currency: m.price.Currency}, true, nil
+	left, spent, err := m.accounts.SpendCredits(ctx, tx, tenantID, now, int64(n))
+	if err != nil {
+		return granted, err
+	}
+	for i := range spent {
+		remaining := left + spent - 1 - i
+		granted = append(granted, Charge{BillingState: StateTrialCredit, CreditsRemaining: &remaining, Currency: m.price.Currency})
+	}
+	return granted, nil
+}
+
+// spendCap adds up to n prices to the tenant's spend of the month without passing capAmount and
+// returns how many fit. The upsert that opens the month's row also locks it and reads its amount,
+// so the update that follows writes what no concurrent transaction can change meanwhile.
+func (m *Meter) spendCap(ctx context.Context, tx *gorm.DB, tenantID string, capAmount int64, now time.Time, n int64) (int64, error) {
+	period := money.PeriodOf(now)
+	var spent []int64
+	if err := tx.Raw(`INSERT INTO monthly_spend (tenant_id, period, amount) VALUES (?, ?, 0)
+		ON CONFLICT (tenant_id, period) DO UPDATE SET amount = monthly_spend.amount RETURNING amount`, tenantID, period).
+		Scan(&spent).Error; err != nil || len(spent) != 1 {
+		return 0, fmt.Errorf("open monthly spend of %s: %w (%d rows)", tenantID, err, len(spent))
+	}
+	price := m.price.Amount
+	fit := n
+	if price > 0 {
+		fit = min(n, max(0, (capAmount-spent[0])/price))
+	}
+	if fit == 0 {
+		return 0, nil
+	}
+	if err := tx.Exec(`UPDATE monthly_spend SET amount = ? WHERE tenant_id = ? AND period = ?`,
+		spent[0]+fit*price, tenantID, period).Error; err != nil {
+		return 0, fmt.Errorf("spend against the cap of %s: %w", tenantID, err)
+	}
+	return fit, nil
 }

@@ -26,6 +26,13 @@ func tenant(t *testing.T, db *gorm.DB, id, status string, credits int64, cap *in
 // counts the successes and the refusals by code.
 func spendAll(t *testing.T, db *gorm.DB, m *metering.Meter, id string, n int, likelyTrial bool) (int, map[problem.Code]int) {
 	t.Helper()
+	return spendGroups(t, db, m, id, n, 1, likelyTrial)
+}
+
+// spendGroups runs n transactions concurrently, each spending size analyses at once (as a group
+// commit of size calls does), and counts the analyses granted and refused, by code.
+func spendGroups(t *testing.T, db *gorm.DB, m *metering.Meter, id string, n, size int, likelyTrial bool) (int, map[problem.Code]int) {
+	t.Helper()
 	var mu sync.Mutex
 	ok, refused := 0, map[problem.Code]int{}
 	var wg sync.WaitGroup
@@ -33,16 +40,23 @@ func spendAll(t *testing.T, db *gorm.DB, m *metering.Meter, id string, n int, li
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.Transaction(func(tx *gorm.DB) error {
-				_, err := m.Spend(context.Background(), tx, id, epoch, likelyTrial)
+			var granted []metering.Charge
+			var refusal error
+			err := db.Transaction(func(tx *gorm.DB) (err error) {
+				granted, refusal, err = m.Spend(context.Background(), tx, id, epoch, likelyTrial, size)
 				return err
 			})
 			mu.Lock()
 			defer mu.Unlock()
-			if err == nil {
-				ok++
-			} else {
-				refused[problem.CodeOf(err)]++
+			if err != nil {
+				t.Errorf("spend: %v", err)
+				return
+			}
+			ok += len(granted)
+			if len(granted) < size {
+				refused[problem.CodeOf(refusal)] += size - len(granted)
+			} else if refusal != nil {
+				t.Errorf("all %d granted, and a refusal: %v", size, refusal)
 			}
 		}()
 	}
@@ -78,6 +92,49 @@ func TestCreditsAndCapsAreSpentExactlyUnderConcurrency(t *testing.T) {
 		tenant(t, db, "ten_open", "past_due", 0, nil)
 		if ok, _ = spendAll(t, db, m, "ten_open", 4, true); ok != 4 {
 			t.Fatalf("a past_due tenant without a cap is metered: %d of 4 spent", ok)
+		}
+	})
+}
+
+// A group commit spends several analyses in one transaction: concurrent groups of 4 still never
+// spend more credits or cap than there are, each group is granted what is left in order, and the
+// credits each charge reports count down as single calls would.
+func TestGroupsOfCallsSpendExactly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		m := metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clock.System{})
+		tenant(t, db, "ten_trial", "trial", 10, nil)
+		ok, refused := spendGroups(t, db, m, "ten_trial", 6, 4, true)
+		if ok != 10 || refused[problem.CreditsExhausted] != 14 {
+			t.Fatalf("trial of 10 credits, 6 groups of 4: %d spent, refusals %v", ok, refused)
+		}
+		capped := int64(150*7 + 100)
+		tenant(t, db, "ten_capped", "active", 0, &capped)
+		ok, refused = spendGroups(t, db, m, "ten_capped", 5, 4, false)
+		if ok != 7 || refused[problem.CreditsExhausted] != 13 {
+			t.Fatalf("cap of 7 analyses, 5 groups of 4: %d spent, refusals %v", ok, refused)
+		}
+		var spent int64
+		db.Raw("SELECT amount FROM monthly_spend WHERE tenant_id = 'ten_capped'").Scan(&spent)
+		if spent != 150*7 {
+			t.Fatalf("monthly spend %d, want %d", spent, 150*7)
+		}
+		// the hint is wrong (a trial looked metered): the account read finds the trial
+		tenant(t, db, "ten_hint", "trial", 3, nil)
+		var granted []metering.Charge
+		var refusal error
+		if err := db.Transaction(func(tx *gorm.DB) (err error) {
+			granted, refusal, err = m.Spend(context.Background(), tx, "ten_hint", epoch, false, 5)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(granted) != 3 || problem.CodeOf(refusal) != problem.CreditsExhausted {
+			t.Fatalf("3 credits, 5 asked: granted %d, refusal %v", len(granted), refusal)
+		}
+		for i, c := range granted {
+			if c.CreditsRemaining == nil || *c.CreditsRemaining != int64(2-i) {
+				t.Fatalf("charge %d reports %v credits left, want %d", i, c.CreditsRemaining, 2-i)
+			}
 		}
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/rocketfin/rocketfin/consents"
 	"github.com/rocketfin/rocketfin/internal/clock"
-	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/httpx"
 	"github.com/rocketfin/rocketfin/internal/idempotency"
 	"github.com/rocketfin/rocketfin/internal/ids"
@@ -46,12 +44,15 @@ type Service struct {
 	memo      *sandboxMemo
 	allowance *sandboxAllowance
 	models    *scoring.Library
+	groups    groups
 	log       *slog.Logger
 	// requireEmail refuses live calls of tenants whose email is not verified.
 	requireEmail bool
 	// decided counts decisions by environment and recommendation; charged counts live charges by
 	// billing state (a trial credit spent, or a metered analysis).
 	decided, charged *prometheus.CounterVec
+	// groupSize observes how many calls each charging transaction took (group.go).
+	groupSize prometheus.Histogram
 }
 
 // Options wire the scoring call.
@@ -75,6 +76,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Registerer receives the decision and charge counters; nil skips them.
 	Registerer prometheus.Registerer
+	// GroupMax is how many calls of one tenant one charging transaction takes at most
+	// (DefaultGroupMax when 0; 1 turns group commit off).
+	GroupMax int
 }
 
 // New returns the scoring call service.
@@ -88,18 +92,25 @@ func New(o Options) *Service {
 	if o.Accounts == nil {
 		o.Accounts = tenants.NewCache(o.DB, tenants.AccountTTL)
 	}
+	if o.GroupMax <= 0 {
+		o.GroupMax = DefaultGroupMax
+	}
 	g := &Service{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: o.Accounts,
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
 		allowance: newSandboxAllowance(o.SandboxDailyCalls), requireEmail: o.RequireVerifiedEmail,
+		groups: groups{queues: map[string][]*charging{}, max: o.GroupMax},
 		decided: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_decisions_total",
 			Help: "Decisions answered, by environment and recommendation."}, []string{"environment", "recommendation"}),
 		charged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_charges_total",
 			Help: "Live analyses charged, by billing state: trial_credit (a credit spent) or pending (metered)."}, []string{"billing_state"}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rocketfin_charge_group_size",
+			Help:    "Calls of one tenant and environment that shared a charging transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
 	}
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(g.decided, g.charged)
+		o.Registerer.MustRegister(g.decided, g.charged, g.groupSize)
 	}
 	return g
 }
@@ -259,7 +270,8 @@ func (g *Service) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 	return ans, nil
 }
 
-// commit spends, records and answers in one transaction.
+// commit spends, records and answers: a sandbox call without an Idempotency-Key through the
+// sandbox batch writer, every other call in its tenant's next charging transaction (group.go).
 func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
@@ -293,9 +305,6 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	if err != nil {
 		return nil, fmt.Errorf("encode answer: %w", err)
 	}
-	answer := func(charge metering.Charge) ([]byte, error) {
-		return spliceAnswer(head, output, charge.CreditsRemaining), nil
-	}
 	free := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
 	if p.Environment == keys.Sandbox && c.IdempotencyKey == "" && c.Within == nil {
 		d.LatencyUS = time.Since(c.Started).Microseconds()
@@ -303,61 +312,13 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 			return nil, err
 		}
 		g.decided.WithLabelValues(d.Environment, d.Recommendation).Inc()
-		return answer(free)
+		return spliceAnswer(head, output, nil), nil
 	}
-
-	var body []byte
-	var charged metering.Charge
-	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if c.IdempotencyKey != "" {
-			if err := idempotency.Claim(ctx, tx, scopeOf(p), c.IdempotencyKey, fingerprint, scoreID, now); err != nil {
-				return err
-			}
-		}
-		charge := free
-		if p.Environment == keys.Live {
-			var err error
-			if charge, err = g.meter.Spend(ctx, tx, p.TenantID, now, likelyTrial); err != nil {
-				return err
-			}
-		}
-		charged = charge
-		d.LatencyUS = time.Since(c.Started).Microseconds()
-		ev := metering.NewUsageEvent(call, charge)
-		outbox, err := metering.OutboxFor(ev)
-		if err != nil {
-			return err
-		}
-		if err := insertRecords(ctx, tx, []Decision{d}, []metering.UsageEvent{ev}, outbox); err != nil {
-			if database.IsUniqueViolation(err) {
-				return metering.IdempotencyConflict(idemKey)
-			}
-			return fmt.Errorf("record call %s: %w", scoreID, err)
-		}
-		if c.Within != nil {
-			if err := c.Within(ctx, tx, d, *req); err != nil {
-				return err
-			}
-		}
-		if body, err = answer(charge); err != nil {
-			return err
-		}
-		if c.IdempotencyKey != "" {
-			return idempotency.Save(ctx, tx, scopeOf(p), c.IdempotencyKey, idempotency.Answer{Status: http.StatusOK, Body: body})
-		}
-		return nil
+	out := g.charge(&charging{
+		ctx: ctx, p: p, key: c.IdempotencyKey, fingerprint: fingerprint, likelyTrial: likelyTrial, started: c.Started,
+		d: d, analysis: call, head: head, output: output, req: req, within: c.Within,
 	})
-	if err != nil {
-		return nil, err
-	}
-	if charged.CreditsRemaining != nil {
-		g.tenants.SetCredits(p.TenantID, *charged.CreditsRemaining)
-	}
-	g.decided.WithLabelValues(d.Environment, d.Recommendation).Inc()
-	if p.Environment == keys.Live {
-		g.charged.WithLabelValues(charged.BillingState).Inc()
-	}
-	return body, nil
+	return out.body, out.err
 }
 
 // scoreBody is the body of POST /v1/scores: what the engine scores, and the client's metadata.

@@ -41,12 +41,12 @@ func decisionInsert(ds []Decision) database.Statement {
 }
 
 // insertRecords writes decision records, their usage events and the
-// outbox row of a metered call. On PostgreSQL it is one statement (one
+// outbox rows of metered calls. On PostgreSQL it is one statement (one
 // round trip, all or nothing); on SQLite, one statement each inside the
 // caller's transaction.
-func insertRecords(ctx context.Context, tx *gorm.DB, ds []Decision, evs []metering.UsageEvent, outbox *metering.OutboxRow) error {
+func insertRecords(ctx context.Context, tx *gorm.DB, ds []Decision, evs []metering.UsageEvent, outbox []*metering.OutboxRow) error {
 	stmts := []database.Statement{decisionInsert(ds), metering.UsageInsert(evs)}
-	if outbox != nil {
+	if len(outbox) > 0 {
 		stmts = append(stmts, metering.OutboxInsert(outbox))
 	}
 	return database.ExecAll(ctx, tx, stmts)

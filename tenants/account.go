@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -110,20 +111,41 @@ func (s *Store) Account(ctx context.Context, db *gorm.DB, id string) (Account, e
 	return a, nil
 }
 
-// SpendCredit takes one trial credit inside tx if the trial allows it at now (one conditional
-// update: concurrent calls never spend what is not there), and returns what is left.
-func (s *Store) SpendCredit(ctx context.Context, tx *gorm.DB, id string, now time.Time) (left int64, spent bool, err error) {
-	var remaining []int64
-	err = tx.WithContext(ctx).Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
-		WHERE id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?
-		RETURNING credits_remaining`, id, StatusTrial, now).Scan(&remaining).Error
+// SpendCredits takes up to n trial credits inside tx if the trial allows it at now, and returns
+// how many it took and what is left. One credit is one conditional update (concurrent calls never
+// spend what is not there); several lock the row, read it and write what they took.
+func (s *Store) SpendCredits(ctx context.Context, tx *gorm.DB, id string, now time.Time, n int64) (left, spent int64, err error) {
+	if n <= 0 {
+		return 0, 0, nil
+	}
+	tx = tx.WithContext(ctx)
+	if n == 1 {
+		var remaining []int64
+		err = tx.Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
+			WHERE id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?
+			RETURNING credits_remaining`, id, StatusTrial, now).Scan(&remaining).Error
+		if err != nil {
+			return 0, 0, fmt.Errorf("spend a credit of %s: %w", id, err)
+		}
+		if len(remaining) != 1 {
+			return 0, 0, nil
+		}
+		return remaining[0], 1, nil
+	}
+	var have []int64
+	err = database.ForUpdate(tx.Model(&Tenant{})).Where("id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?",
+		id, StatusTrial, now).Pluck("credits_remaining", &have).Error
 	if err != nil {
-		return 0, false, fmt.Errorf("spend a credit of %s: %w", id, err)
+		return 0, 0, fmt.Errorf("read the credits of %s: %w", id, err)
 	}
-	if len(remaining) != 1 {
-		return 0, false, nil
+	if len(have) != 1 {
+		return 0, 0, nil
 	}
-	return remaining[0], true, nil
+	spent = min(n, have[0])
+	if err := tx.Exec("UPDATE tenants SET credits_remaining = ? WHERE id = ?", have[0]-spent, id).Error; err != nil {
+		return 0, 0, fmt.Errorf("spend %d credits of %s: %w", spent, id, err)
+	}
+	return have[0] - spent, spent, nil
 }
 
 // SetStatus moves a tenant to status inside tx, unless it is there already, and reports whether

@@ -44,15 +44,20 @@ func TestLiveRefusalIsTheOnePlaceOfTheLiveRules(t *testing.T) {
 func TestTheStoreSpendsCreditsAndMovesStates(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		one := int64(1)
-		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_s", Credits: &one})
+		four := int64(4)
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_s", Credits: &four})
 		store := tenants.NewStore(db)
 		now := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
-		if left, ok, err := store.SpendCredit(ctx, db, "ten_s", now); err != nil || !ok || left != 0 {
-			t.Fatalf("first credit: %d %v %v", left, ok, err)
+		if left, spent, err := store.SpendCredits(ctx, db, "ten_s", now, 1); err != nil || spent != 1 || left != 3 {
+			t.Fatalf("first credit: %d left, %d spent, %v", left, spent, err)
 		}
-		if _, ok, err := store.SpendCredit(ctx, db, "ten_s", now); err != nil || ok {
-			t.Fatalf("no credit left, yet spent: %v %v", ok, err)
+		if left, spent, err := store.SpendCredits(ctx, db, "ten_s", now, 5); err != nil || spent != 3 || left != 0 {
+			t.Fatalf("5 asked of 3: %d left, %d spent, %v", left, spent, err)
+		}
+		for _, n := range []int64{1, 2} {
+			if _, spent, err := store.SpendCredits(ctx, db, "ten_s", now, n); err != nil || spent != 0 {
+				t.Fatalf("no credit left, yet %d spent: %v", spent, err)
+			}
 		}
 		if moved, err := store.SetStatus(ctx, db, "ten_s", tenants.StatusPastDue, tenants.StatusSuspended, "", now); err != nil || moved {
 			t.Fatalf("moved out of a state it is not in: %v %v", moved, err)

@@ -13,11 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/problem"
 )
 
@@ -109,28 +110,101 @@ func Lookup(ctx context.Context, db *gorm.DB, s Scope, key, fingerprint string, 
 // ref names what the call creates (a score id), or "". A key whose answer
 // expired, or whose claim outlived Lease without an answer, is taken over.
 func Claim(ctx context.Context, tx *gorm.DB, s Scope, key, fingerprint, ref string, now time.Time) error {
-	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key = ?
-		AND (expires_at <= ? OR (response = '' AND created_at <= ?))`,
-		s.TenantID, s.Environment, key, now, now.Add(-Lease)).Error; err != nil {
-		return fmt.Errorf("free expired idempotency key: %w", err)
+	taken, err := ClaimAll(ctx, tx, s, []Claimed{{Key: key, Fingerprint: fingerprint, Ref: ref}}, now)
+	if err != nil {
+		return err
 	}
-	err := tx.WithContext(ctx).Exec(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, 0, '', ?, ?, ?)`, s.TenantID, s.Environment, key, fingerprint, ref, now, now.Add(TTL)).Error
-	if database.IsUniqueViolation(err) {
+	if !taken[0] {
 		return ErrClaimed
 	}
-	if err != nil {
-		return fmt.Errorf("claim idempotency key: %w", err)
+	return nil
+}
+
+// Claimed is one key a call claims, with its request's fingerprint and what it creates.
+type Claimed struct {
+	Key, Fingerprint, Ref string
+}
+
+// ClaimAll takes several keys of one scope inside tx (the calls of a group commit) in one
+// statement and reports which it took; a key another call holds (or that appears twice in
+// claims) is not taken, and the transaction goes on. On PostgreSQL the insert waits for a
+// transaction that holds a key to end, so its saved answer, if any, can then be read with Lookup.
+func ClaimAll(ctx context.Context, tx *gorm.DB, s Scope, claims []Claimed, now time.Time) ([]bool, error) {
+	keys := make([]string, len(claims))
+	var sb strings.Builder
+	args := make([]any, 0, len(claims)*8)
+	sb.WriteString(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at) VALUES `)
+	for i, c := range claims {
+		keys[i] = c.Key
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?, ?, ?, ?, 0, '', ?, ?, ?)")
+		args = append(args, s.TenantID, s.Environment, c.Key, c.Fingerprint, c.Ref, now, now.Add(TTL))
+	}
+	sb.WriteString(" ON CONFLICT (tenant_id, environment, key) DO NOTHING RETURNING key")
+	tx = tx.WithContext(ctx)
+	if err := tx.Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key IN ?
+		AND (expires_at <= ? OR (response = '' AND created_at <= ?))`,
+		s.TenantID, s.Environment, keys, now, now.Add(-Lease)).Error; err != nil {
+		return nil, fmt.Errorf("free expired idempotency keys: %w", err)
+	}
+	var inserted []string
+	if err := tx.Raw(sb.String(), args...).Scan(&inserted).Error; err != nil {
+		return nil, fmt.Errorf("claim idempotency keys: %w", err)
+	}
+	taken := make([]bool, len(claims))
+	for _, k := range inserted {
+		// the first claim of a key repeated in claims is the one that took it
+		if i := slices.Index(keys, k); i >= 0 {
+			taken[i], keys[i] = true, "" // a key is never empty (ValidKey)
+		}
+	}
+	return taken, nil
+}
+
+// Release frees keys claimed in tx whose calls were refused, so that the transaction can go on
+// and commit the others' answers.
+func Release(ctx context.Context, tx *gorm.DB, s Scope, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key IN ? AND response = ''`,
+		s.TenantID, s.Environment, keys).Error; err != nil {
+		return fmt.Errorf("release idempotency keys: %w", err)
 	}
 	return nil
 }
 
 // Save stores the answer of a key claimed in the same transaction.
 func Save(ctx context.Context, tx *gorm.DB, s Scope, key string, a Answer) error {
-	err := tx.WithContext(ctx).Exec(`UPDATE idempotency_keys SET status = ?, response = ? WHERE tenant_id = ? AND environment = ? AND key = ?`,
-		a.Status, string(a.Body), s.TenantID, s.Environment, key).Error
+	return SaveAll(ctx, tx, s, map[string]Answer{key: a})
+}
+
+// SaveAll stores the answers of keys claimed in the same transaction, in one statement.
+func SaveAll(ctx context.Context, tx *gorm.DB, s Scope, answers map[string]Answer) error {
+	if len(answers) == 0 {
+		return nil
+	}
+	var status, response strings.Builder
+	var statusArgs, responseArgs []any
+	keys := make([]string, 0, len(answers))
+	status.WriteString("CASE key")
+	response.WriteString("CASE key")
+	for k, a := range answers {
+		keys = append(keys, k)
+		status.WriteString(" WHEN ? THEN CAST(? AS INTEGER)")
+		response.WriteString(" WHEN ? THEN ?")
+		statusArgs = append(statusArgs, k, a.Status)
+		responseArgs = append(responseArgs, k, string(a.Body))
+	}
+	status.WriteString(" END")
+	response.WriteString(" END")
+	args := append(append(statusArgs, responseArgs...), s.TenantID, s.Environment, keys)
+	err := tx.WithContext(ctx).Exec(`UPDATE idempotency_keys SET status = `+status.String()+`, response = `+response.String()+`
+		WHERE tenant_id = ? AND environment = ? AND key IN ?`, args...).Error
 	if err != nil {
-		return fmt.Errorf("save idempotent answer: %w", err)
+		return fmt.Errorf("save idempotent answers: %w", err)
 	}
 	return nil
 }

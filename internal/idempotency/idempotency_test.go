@@ -3,6 +3,7 @@ package idempotency_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,61 @@ func TestAClaimWithoutAnswerIsTakenOverAfterTheLease(t *testing.T) {
 		}
 		if err := idempotency.Claim(ctx, db, s, "k", "fp", "", epoch.Add(idempotency.Lease)); err != nil {
 			t.Fatalf("after the lease: %v", err)
+		}
+	})
+}
+
+// A group commit claims its calls' keys in one statement: a key another call holds, or one that
+// appears twice in the group, is not taken and the transaction goes on; refused calls release
+// theirs; the others' answers are saved in one statement and replayed.
+func TestClaimAllReleaseSaveAll(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := idempotency.Scope{TenantID: "ten_a", Environment: "live"}
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			if err := idempotency.Claim(ctx, tx, s, "held", "fp0", "", epoch); err != nil {
+				return err
+			}
+			return idempotency.Save(ctx, tx, s, "held", idempotency.Answer{Status: 200, Body: []byte(`{"n":0}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			taken, err := idempotency.ClaimAll(ctx, tx, s, []idempotency.Claimed{
+				{Key: "a", Fingerprint: "fa"}, {Key: "held", Fingerprint: "fh"}, {Key: "b", Fingerprint: "fb"},
+				{Key: "a", Fingerprint: "fa"}, {Key: "refused", Fingerprint: "fr"},
+			}, epoch)
+			if err != nil {
+				return err
+			}
+			if want := []bool{true, false, true, false, true}; !slices.Equal(taken, want) {
+				t.Fatalf("taken %v, want %v", taken, want)
+			}
+			if err := idempotency.Release(ctx, tx, s, []string{"refused", "held"}); err != nil {
+				return err
+			}
+			return idempotency.SaveAll(ctx, tx, s, map[string]idempotency.Answer{
+				"a": {Status: 200, Body: []byte(`{"n":1}`)}, "b": {Status: 201, Body: []byte(`{"n":2}`)},
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string]string{"a": `{"n":1}`, "b": `{"n":2}`, "held": `{"n":0}`} {
+			fp := map[string]string{"a": "fa", "b": "fb", "held": "fp0"}[key]
+			got, found, err := idempotency.Lookup(ctx, db, s, key, fp, epoch)
+			if err != nil || !found || string(got.Body) != want {
+				t.Fatalf("%s: %s %v %v, want %s", key, got.Body, found, err, want)
+			}
+		}
+		if got, _, _ := idempotency.Lookup(ctx, db, s, "b", "fb", epoch); got.Status != 201 {
+			t.Fatalf("status of b: %d", got.Status)
+		}
+		// the released key is free again: a new claim takes it
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return idempotency.Claim(ctx, tx, s, "refused", "fr", "", epoch)
+		}); err != nil {
+			t.Fatalf("claim a released key: %v", err)
 		}
 	})
 }

@@ -1,0 +1,270 @@
+package scores_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/rocketfin/rocketfin/consents"
+	"github.com/rocketfin/rocketfin/internal/clock"
+	"github.com/rocketfin/rocketfin/internal/dbtest"
+	"github.com/rocketfin/rocketfin/internal/money"
+	"github.com/rocketfin/rocketfin/internal/problem"
+	"github.com/rocketfin/rocketfin/internal/ratelimit"
+	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/metering"
+	"github.com/rocketfin/rocketfin/scores"
+	"github.com/rocketfin/rocketfin/scoring"
+)
+
+// groupService is a scoring service whose limits never refuse, with its metrics in reg.
+func groupService(t *testing.T, db *gorm.DB, reg *prometheus.Registry) *scores.Service {
+	t.Helper()
+	clk := clock.NewFake(epoch)
+	engine, err := scoring.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := scores.New(scores.Options{
+		DB: db, Clock: clk, Scorer: scores.Local{Engine: engine}, Limiter: ratelimit.NewMemory(),
+		Meter:    metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clk),
+		Consents: consents.NewService(db, clk), Catalog: catalog{}, Registerer: reg,
+	})
+	t.Cleanup(svc.Close)
+	return svc
+}
+
+// unlimited lifts a tenant's rate limit.
+func unlimited(t *testing.T, db *gorm.DB, id string) {
+	t.Helper()
+	if err := db.Exec("UPDATE tenants SET rate_limit_per_second = 1000000, rate_limit_burst = 1000000 WHERE id = ?", id).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type outcome struct {
+	id      string
+	credits *int64
+	code    problem.Code
+	key     string
+}
+
+// scoreAll makes the calls concurrently, one a key ("" for none), and returns their outcomes.
+func scoreAll(t *testing.T, svc *scores.Service, tenantID string, keysOf []string) []outcome {
+	t.Helper()
+	outs := make([]outcome, len(keysOf))
+	var wg sync.WaitGroup
+	for i, k := range keysOf {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			call := scores.Call{Principal: keys.Principal{TenantID: tenantID, Environment: keys.Live, CredentialID: "key_g"},
+				Body: liveBody(), IdempotencyKey: k, Started: time.Now()}
+			ans, err := svc.Score(context.Background(), call)
+			outs[i].key = k
+			if err != nil {
+				if outs[i].code = problem.CodeOf(err); outs[i].code == "" {
+					t.Errorf("call %d: %v", i, err)
+				}
+				return
+			}
+			var v struct {
+				ID      string `json:"id"`
+				Credits *int64 `json:"credits_remaining"`
+			}
+			if err := json.Unmarshal(ans.Body, &v); err != nil || v.ID == "" {
+				t.Errorf("call %d answered %s", i, ans.Body)
+			}
+			outs[i].id, outs[i].credits = v.ID, v.Credits
+		}()
+	}
+	wg.Wait()
+	return outs
+}
+
+// records counts a tenant's decisions and usage events.
+func records(db *gorm.DB, tenantID string) (decisions, usage int64) {
+	db.Table("decisions").Where("tenant_id = ?", tenantID).Count(&decisions)
+	db.Table("usage_events").Where("tenant_id = ?", tenantID).Count(&usage)
+	return decisions, usage
+}
+
+// groupSizes reads the charging transactions' count and the calls they took.
+func groupSizes(t *testing.T, reg *prometheus.Registry) (transactions uint64, calls float64) {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "rocketfin_charge_group_size" {
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatal("no rocketfin_charge_group_size")
+	return 0, 0
+}
+
+// One trial tenant's concurrent calls, with and without Idempotency-Keys, some sharing one: exactly
+// as many are charged as there were credits, each with its own decision and usage event, the
+// credits each answer reports count down without a gap or a repeat, and every call of the
+// shared key that was answered got the one answer.
+func TestGroupCommitSpendsEveryCreditOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		credits := int64(37)
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_busy", Credits: &credits})
+		unlimited(t, db, "ten_busy")
+		reg := prometheus.NewRegistry()
+		svc := groupService(t, db, reg)
+		var ks []string
+		for i := range 120 {
+			switch {
+			case i%6 == 0:
+				ks = append(ks, "shared")
+			case i%2 == 0:
+				ks = append(ks, fmt.Sprintf("k-%d", i))
+			default:
+				ks = append(ks, "")
+			}
+		}
+		outs := scoreAll(t, svc, "ten_busy", ks)
+		ids := map[string]bool{}
+		var left []int64
+		shared := ""
+		for _, o := range outs {
+			switch {
+			case o.id != "" && o.key == "shared":
+				if shared != "" && o.id != shared {
+					t.Fatalf("the shared key answered %s and %s", shared, o.id)
+				}
+				shared = o.id
+				if !ids[o.id] {
+					left = append(left, *o.credits)
+				}
+				ids[o.id] = true
+			case o.id != "":
+				if ids[o.id] {
+					t.Fatalf("two calls answered %s", o.id)
+				}
+				ids[o.id] = true
+				left = append(left, *o.credits)
+			case o.code != problem.CreditsExhausted && !(o.key == "shared" && o.code == problem.IdempotencyConflict):
+				t.Fatalf("call with key %q refused with %s", o.key, o.code)
+			}
+		}
+		slices.Sort(left)
+		for i, l := range left {
+			if l != int64(i) {
+				t.Fatalf("credits reported %v, want 0…36 once each", left)
+			}
+		}
+		d, u := records(db, "ten_busy")
+		var remaining int64
+		db.Raw("SELECT credits_remaining FROM tenants WHERE id = 'ten_busy'").Scan(&remaining)
+		if len(ids) != 37 || d != 37 || u != 37 || remaining != 0 {
+			t.Fatalf("%d answers, %d decisions, %d usage events, %d credits left; want 37, 37, 37, 0", len(ids), d, u, remaining)
+		}
+		if n, calls := groupSizes(t, reg); calls < 37 || n > uint64(calls) {
+			t.Fatalf("%d transactions took %g calls", n, calls)
+		}
+	})
+}
+
+// holdCapRow locks a tenant's spend of the month on PostgreSQL, so that its next charging
+// transaction waits and the calls behind it queue; release lets them go.
+func holdCapRow(t *testing.T, db *gorm.DB, tenantID string) (release func()) {
+	t.Helper()
+	tx := db.Begin()
+	if err := tx.Exec("SELECT amount FROM monthly_spend WHERE tenant_id = ? FOR UPDATE", tenantID).Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() { tx.Rollback() }
+}
+
+// queueBehind starts the calls while the cap row is held, waits until all but the one already in
+// a transaction are queued, releases the row and returns the outcomes.
+func queueBehind(t *testing.T, db *gorm.DB, svc *scores.Service, tenantID string, ks []string) []outcome {
+	t.Helper()
+	release := holdCapRow(t, db, tenantID)
+	done := make(chan []outcome)
+	go func() { done <- scoreAll(t, svc, tenantID, ks) }()
+	for scores.Queued(svc, tenantID, keys.Live) < len(ks)-1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	release()
+	return <-done
+}
+
+// Calls that queue behind a running charging transaction share the next one; a group that meets the
+// cap charges what fits and refuses the rest; a call whose records cannot be written fails alone
+// and the others of its group are charged.
+func TestGroupCommitSharesTransactionsAndIsolatesFailures(t *testing.T) {
+	db := dbtest.Postgres(t)
+	capAmount := int64(150 * 25)
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_cap", Status: "active", MonthlyCap: &capAmount})
+	unlimited(t, db, "ten_cap")
+	if err := db.Exec("INSERT INTO monthly_spend (tenant_id, period, amount) VALUES ('ten_cap', ?, 0)", money.PeriodOf(epoch)).Error; err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	svc := groupService(t, db, reg)
+	spent := func() int64 {
+		var n int64
+		db.Raw("SELECT amount FROM monthly_spend WHERE tenant_id = 'ten_cap'").Scan(&n)
+		return n
+	}
+
+	// 11 calls: at most the first goes alone, the others share one transaction
+	outs := queueBehind(t, db, svc, "ten_cap", make([]string, 11))
+	for i, o := range outs {
+		if o.id == "" {
+			t.Fatalf("call %d refused: %s", i, o.code)
+		}
+	}
+	if n, calls := groupSizes(t, reg); n > 2 || calls != 11 {
+		t.Fatalf("11 queued calls took %d transactions (%g calls)", n, calls)
+	}
+
+	// a call whose usage event cannot be written (its key was charged before, its answer is gone)
+	// fails alone: the five others of its group are charged
+	if outs := scoreAll(t, svc, "ten_cap", []string{"charged-before"}); outs[0].id == "" {
+		t.Fatalf("refused: %s", outs[0].code)
+	}
+	if err := db.Exec("DELETE FROM idempotency_keys WHERE key = 'charged-before'").Error; err != nil {
+		t.Fatal(err)
+	}
+	outs = queueBehind(t, db, svc, "ten_cap", []string{"", "", "charged-before", "", "", ""})
+	for _, o := range outs {
+		if o.key == "charged-before" && o.code != problem.IdempotencyConflict || o.key != "charged-before" && o.id == "" {
+			t.Fatalf("key %q: answer %q, refusal %q", o.key, o.id, o.code)
+		}
+	}
+	if got := spent(); got != 150*17 {
+		t.Fatalf("monthly spend %d after 17 charged calls, want %d", got, 150*17)
+	}
+
+	// 12 calls meet a cap with room for 8: 8 charged, 4 refused, the cap spent to the unit
+	outs = queueBehind(t, db, svc, "ten_cap", make([]string, 12))
+	ok, refused := 0, 0
+	for _, o := range outs {
+		switch {
+		case o.id != "":
+			ok++
+		case o.code == problem.CreditsExhausted:
+			refused++
+		default:
+			t.Fatalf("refused with %s", o.code)
+		}
+	}
+	if d, u := records(db, "ten_cap"); ok != 8 || refused != 4 || spent() != capAmount || d != 25 || u != 25 {
+		t.Fatalf("%d charged, %d refused, spend %d, %d decisions, %d usage events", ok, refused, spent(), d, u)
+	}
+}
