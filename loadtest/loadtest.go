@@ -1,9 +1,10 @@
-// Package loadtest drives a running RocketFin server with concurrent
-// scoring calls and reports throughput and latency percentiles, then runs
-// pgbench on the same SQL transaction as a live call so that the service's
-// overhead over its database is measured in one run. It starts nothing: it
-// signs up a tenant, lifts that tenant's rate limit and makes it a metered
-// (active) account through the operator API, and calls the server.
+// Package loadtest drives running RocketFin servers with concurrent scoring calls and reports
+// throughput and latency percentiles beside pgbench on the same SQL transaction as a live call, so
+// that the service's overhead over its database is measured in one run. It starts nothing: it
+// signs up tenants, makes them metered with a monthly cap (so that every live call spends from
+// its tenant's row of the month, as a trial's or a capped tenant's does) and lifts their rate
+// limits through the operator API, then calls each target (one replica alone, a load balancer in
+// front of several) in turn, round after round, and reports the spread of the rounds.
 package loadtest
 
 import (
@@ -17,27 +18,40 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 )
 
+// Target is a server to call: one replica, or a balancer in front of several.
+type Target struct {
+	Name, URL string
+}
+
 // Options say what to run.
 type Options struct {
-	BaseURL       string
+	// Targets are called in turn; the first also serves the setup and the paced phase.
+	Targets       []Target
 	OperatorToken string
-	// Clients drives the paced phase and the warm-up.
+	// Clients is the concurrency of the full-speed phases and of pgbench.
 	Clients int
-	// Sweep lists the concurrencies of the full-speed phases (and pgbench).
-	Sweep    []int
+	// Tenants is how many tenants the many-tenant phases spread their calls over (client i calls
+	// as tenant i mod Tenants); the one-tenant phases use one more, alone.
+	Tenants int
+	// Rounds repeats every full-speed phase, pgbench included, to show the spread.
+	Rounds   int
 	Duration time.Duration
-	// Rate is the request rate of the paced live phase (0 skips it).
-	Rate float64
+	// Rate is the request rate of the paced live phase (0 skips it), with PacedClients clients.
+	Rate         float64
+	PacedClients int
 	// DatabaseURL is where pgbench runs; empty skips pgbench.
 	DatabaseURL string
 	// Pgbench is the pgbench binary.
 	Pgbench string
+	// Currency is the servers' billing currency, the monthly cap's.
+	Currency string
 }
 
 // Result is one phase's figures.
@@ -58,94 +72,164 @@ type tenant struct {
 	ID, Live, Sandbox string
 }
 
+// capAmount is the load tenants' monthly cap, in minor units: far above what a run spends, so
+// that every call is charged and spends from the month's row.
+const capAmount = 100_000_000_000
+
 // Run executes every phase and prints a report.
 func Run(ctx context.Context, o Options, out io.Writer) error {
 	if o.OperatorToken == "" {
-		return errors.New("ROCKETFIN_OPERATOR_TOKEN is needed to lift the test tenant's rate limit")
+		return errors.New("ROCKETFIN_OPERATOR_TOKEN is needed to lift the test tenants' rate limits")
 	}
-	if len(o.Sweep) == 0 {
-		o.Sweep = []int{o.Clients}
-	}
-	most := o.Clients
-	for _, n := range o.Sweep {
-		most = max(most, n)
+	if len(o.Targets) == 0 || o.Clients < 1 || o.Tenants < 1 || o.Rounds < 1 {
+		return errors.New("loadtest: a target, and at least one client, tenant and round, are needed")
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: most * 2, MaxIdleConnsPerHost: most * 2, IdleConnTimeout: time.Minute,
+		MaxIdleConns: o.Clients * 4, MaxIdleConnsPerHost: o.Clients * 2, IdleConnTimeout: time.Minute,
 	}}
-	t, err := setup(ctx, client, o)
+	base := o.Targets[0].URL
+	many := make([]tenant, o.Tenants)
+	for i := range many {
+		t, err := setup(ctx, client, base, o.OperatorToken, o.Currency)
+		if err != nil {
+			return err
+		}
+		many[i] = t
+	}
+	busy, err := setup(ctx, client, base, o.OperatorToken, o.Currency)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "RocketFin load test against %s, tenant %s (active, metered), %s a phase\n\n", o.BaseURL, t.ID, o.Duration)
+	// the servers cache tenants for a second
+	time.Sleep(1100 * time.Millisecond)
+	var manyLive, manySandbox []string
+	for _, t := range many {
+		manyLive, manySandbox = append(manyLive, t.Live), append(manySandbox, t.Sandbox)
+	}
+	names := make([]string, len(o.Targets))
+	for i, t := range o.Targets {
+		names[i] = t.Name + " " + t.URL
+	}
+	fmt.Fprintf(out, "RocketFin load test: %s; %d clients, %d tenants (and one busy tenant), %s a phase, %d rounds\n\n",
+		strings.Join(names, ", "), o.Clients, o.Tenants, o.Duration, o.Rounds)
 	live := liveBody()
-	sandbox, err := sandboxBody(ctx, client, o.BaseURL, t.Sandbox)
+	sandbox, err := sandboxBody(ctx, client, base, many[0].Sandbox)
 	if err != nil {
 		return err
 	}
-	// warm up connections, caches and the database
-	drive(ctx, client, o.BaseURL, t.Live, live, o.Clients, 2*time.Second, 0, "warm-up")
-
-	var results []Result
-	if o.Rate > 0 {
-		results = append(results, drive(ctx, client, o.BaseURL, t.Live, live, o.Clients, o.Duration, o.Rate, fmt.Sprintf("live @%g/s", o.Rate)))
+	for _, t := range o.Targets { // warm up connections, caches and the database
+		drive(ctx, client, t.URL, manyLive, live, o.Clients, 2*time.Second, 0, "warm-up")
 	}
-	// Peak throughput: each concurrency of the sweep, pgbench on the same
-	// transaction right after the live phase of the same concurrency.
-	type pair struct {
-		clients  int
-		live, pg float64
-	}
-	var pairs []pair
-	var script string
+	var scripts []string
+	var busyScript string
 	if o.DatabaseURL != "" {
-		if script, err = LiveCallScript(ctx, o.DatabaseURL, t.ID); err != nil {
+		if scripts, busyScript, err = pgbenchScripts(ctx, o.DatabaseURL, many, busy); err != nil {
 			fmt.Fprintf(out, "pgbench: %v\n", err)
 			o.DatabaseURL = ""
 		}
 	}
-	for _, n := range o.Sweep {
-		r := drive(ctx, client, o.BaseURL, t.Live, live, n, o.Duration, 0, "live max")
+
+	var results []Result
+	if o.Rate > 0 {
+		results = append(results, drive(ctx, client, base, manyLive, live, max(1, o.PacedClients), o.Duration, o.Rate,
+			fmt.Sprintf("%s live @%g/s", o.Targets[0].Name, o.Rate)))
+	}
+	rounds := map[string][]float64{}
+	p99s := map[string][]time.Duration{}
+	var order []string
+	record := func(name string, perSecond float64, p99 time.Duration) {
+		if _, ok := rounds[name]; !ok {
+			order = append(order, name)
+		}
+		rounds[name] = append(rounds[name], perSecond)
+		p99s[name] = append(p99s[name], p99)
+	}
+	pgbench := func(name string, scripts []string) {
+		if o.DatabaseURL == "" {
+			return
+		}
+		r, err := runPgbench(ctx, o, o.Clients, scripts)
+		if err != nil {
+			fmt.Fprintf(out, "pgbench: %v\n", err)
+			o.DatabaseURL = ""
+			return
+		}
+		results = append(results, Result{Name: name, Clients: o.Clients, Seconds: o.Duration.Seconds(), PerSecond: r.TPS})
+		record(name, r.TPS, 0)
+	}
+	phase := func(name string, t Target, keys []string, body []byte) {
+		r := drive(ctx, client, t.URL, keys, body, o.Clients, o.Duration, 0, t.Name+" "+name)
 		results = append(results, r)
-		if o.DatabaseURL != "" {
-			pg, err := runPgbench(ctx, o, n, t.ID, script)
-			if err != nil {
-				fmt.Fprintf(out, "pgbench: %v\n", err)
-				o.DatabaseURL = ""
-			} else {
-				pairs = append(pairs, pair{clients: n, live: r.PerSecond, pg: pg.TPS})
-			}
+		record(r.Name, r.PerSecond, r.P99)
+	}
+	for range o.Rounds {
+		pgbench("pgbench, many tenants", scripts)
+		for _, t := range o.Targets {
+			phase("live, many tenants", t, manyLive, live)
+		}
+		pgbench("pgbench, one tenant row", []string{busyScript})
+		for _, t := range o.Targets {
+			phase("live, one tenant", t, []string{busy.Live}, live)
+		}
+		for _, t := range o.Targets {
+			phase("sandbox", t, manySandbox, sandbox)
 		}
 	}
-	for _, n := range o.Sweep {
-		results = append(results, drive(ctx, client, o.BaseURL, t.Sandbox, sandbox, n, o.Duration, 0, "sandbox max"))
-	}
-	fmt.Fprintf(out, "%-14s %7s %8s %9s %8s %7s %9s %8s %8s %8s %8s\n", "phase", "clients", "seconds", "requests", "ok", "failed", "req/s", "p50", "p90", "p99", "max")
+
+	fmt.Fprintf(out, "%-34s %7s %8s %9s %8s %7s %9s %8s %8s %8s %8s\n", "phase", "clients", "seconds", "requests", "ok", "failed", "req/s", "p50", "p90", "p99", "max")
 	for _, r := range results {
-		fmt.Fprintf(out, "%-14s %7d %8.1f %9d %8d %7d %9.0f %8s %8s %8s %8s\n", r.Name, r.Clients, r.Seconds, r.Requests, r.OK, r.Failed,
+		fmt.Fprintf(out, "%-34s %7d %8.1f %9d %8d %7d %9.0f %8s %8s %8s %8s\n", r.Name, r.Clients, r.Seconds, r.Requests, r.OK, r.Failed,
 			r.PerSecond, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
 		if r.Failed > 0 {
 			fmt.Fprintf(out, "  statuses: %v\n", r.Statuses)
 		}
 	}
-	if rss, err := residentMemory(ctx, client, o.BaseURL); err == nil {
-		fmt.Fprintf(out, "\nserver resident memory after the load: %.0f MB\n", rss/1e6)
-	}
-	if len(pairs) > 0 {
-		fmt.Fprintf(out, "\n%-8s %12s %12s %7s\n", "clients", "live req/s", "pgbench tps", "ratio")
-		var peakLive, peakPG float64
-		for _, p := range pairs {
-			fmt.Fprintf(out, "%-8d %12.0f %12.0f %6.0f%%\n", p.clients, p.live, p.pg, 100*p.live/p.pg)
-			peakLive, peakPG = max(peakLive, p.live), max(peakPG, p.pg)
+	fmt.Fprintf(out, "\nacross %d rounds (median, min–max):\n%-34s %22s %22s\n", o.Rounds, "phase", "req/s (tps)", "p99")
+	for _, name := range order {
+		v, l := rounds[name], p99s[name]
+		p99 := "-"
+		if l[0] > 0 {
+			p99 = fmt.Sprintf("%s (%s–%s)", ms(median(l)), ms(slices.Min(l)), ms(slices.Max(l)))
 		}
-		fmt.Fprintf(out, "peak live throughput / peak pgbench tps on the same transaction: %.0f / %.0f = %.0f%%\n", peakLive, peakPG, 100*peakLive/peakPG)
+		fmt.Fprintf(out, "%-34s %22s %22s\n", name, fmt.Sprintf("%.0f (%.0f–%.0f)", median(v), slices.Min(v), slices.Max(v)), p99)
 	}
+	if o.DatabaseURL != "" {
+		fmt.Fprintf(out, "\nthroughput / pgbench on the same transaction, round by round:\n")
+		for _, t := range o.Targets {
+			for _, pair := range [][2]string{{"live, many tenants", "pgbench, many tenants"}, {"live, one tenant", "pgbench, one tenant row"}} {
+				live, pg := rounds[t.Name+" "+pair[0]], rounds[pair[1]]
+				var ratios []string
+				for i := range min(len(live), len(pg)) {
+					ratios = append(ratios, fmt.Sprintf("%.0f%%", 100*live[i]/pg[i]))
+				}
+				fmt.Fprintf(out, "%-34s %s\n", t.Name+" "+pair[0], strings.Join(ratios, " "))
+			}
+		}
+	}
+	for _, t := range o.Targets {
+		if rss, err := residentMemory(ctx, client, t.URL); err == nil {
+			fmt.Fprintf(out, "\n%s: resident memory after the load %.0f MB", t.Name, rss/1e6)
+		}
+	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+// median of a non-empty list.
+func median[T int64 | float64 | time.Duration](v []T) T {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
-func setup(ctx context.Context, c *http.Client, o Options) (tenant, error) {
+// setup signs up a tenant and makes it a metered tenant with a monthly cap and no rate limit to
+// speak of.
+func setup(ctx context.Context, c *http.Client, base, operatorToken, currency string) (tenant, error) {
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)
 	email := "loadtest+" + hex.EncodeToString(suffix) + "@example.com"
@@ -158,8 +242,8 @@ func setup(ctx context.Context, c *http.Client, o Options) (tenant, error) {
 			Secret      string `json:"secret"`
 		} `json:"api_keys"`
 	}
-	if err := call(ctx, c, "POST", o.BaseURL+"/v1/signup", "", map[string]string{"company_name": "Load test " + hex.EncodeToString(suffix), "email": email, "country": "FR"}, &signup); err != nil {
-		return tenant{}, fmt.Errorf("sign up the test tenant: %w", err)
+	if err := call(ctx, c, "POST", base+"/v1/signup", "", map[string]string{"company_name": "Load test " + hex.EncodeToString(suffix), "email": email, "country": "FR"}, &signup); err != nil {
+		return tenant{}, fmt.Errorf("sign up a test tenant: %w", err)
 	}
 	t := tenant{ID: signup.Tenant.ID}
 	for _, k := range signup.APIKeys {
@@ -170,11 +254,12 @@ func setup(ctx context.Context, c *http.Client, o Options) (tenant, error) {
 		}
 	}
 	patch := map[string]any{"status": "active", "email_verified": true, "rate_limit": map[string]any{"per_second": 100000, "burst": 1000000}}
-	if err := call(ctx, c, "PATCH", o.BaseURL+"/admin/v1/tenants/"+t.ID, o.OperatorToken, patch, nil); err != nil {
-		return tenant{}, fmt.Errorf("lift the test tenant's limits: %w", err)
+	if err := call(ctx, c, "PATCH", base+"/admin/v1/tenants/"+t.ID, operatorToken, patch, nil); err != nil {
+		return tenant{}, fmt.Errorf("lift the limits of %s: %w", t.ID, err)
 	}
-	// the server caches tenants for a second
-	time.Sleep(1100 * time.Millisecond)
+	if err := call(ctx, c, "PATCH", base+"/v1/tenant", t.Live, map[string]any{"monthly_cap": map[string]any{"amount": capAmount, "currency": currency}}, nil); err != nil {
+		return tenant{}, fmt.Errorf("set the monthly cap of %s: %w", t.ID, err)
+	}
 	return t, nil
 }
 
@@ -239,9 +324,9 @@ func sandboxBody(ctx context.Context, c *http.Client, base, key string) ([]byte,
 	return json.Marshal(map[string]any{"company": map[string]any{"id": list.Data[0].ID}})
 }
 
-// drive sends POST /v1/scores from clients workers for d, paced at rate
-// requests a second when rate > 0, as fast as answers come otherwise.
-func drive(ctx context.Context, c *http.Client, base, key string, body []byte, clients int, d time.Duration, rate float64, name string) Result {
+// drive sends POST /v1/scores from clients workers for d, client i with keys[i mod len(keys)],
+// paced at rate requests a second when rate > 0, as fast as answers come otherwise.
+func drive(ctx context.Context, c *http.Client, base string, keys []string, body []byte, clients int, d time.Duration, rate float64, name string) Result {
 	// Issuing stops at the deadline; requests in flight then finish, so that
 	// a phase never cancels calls under the next one's feet.
 	deadline := time.Now().Add(d)
@@ -271,6 +356,7 @@ func drive(ctx context.Context, c *http.Client, base, key string, body []byte, c
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
+		key := keys[i%len(keys)]
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)

@@ -21,9 +21,23 @@ var (
 	latencyLine = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
 )
 
-// runPgbench runs script, the live call's transaction (LiveCallScript), with the same
-// concurrency and duration, on the database the server uses, for the test tenant.
-func runPgbench(ctx context.Context, o Options, clients int, tenantID, script string) (pgbenchResult, error) {
+// pgbenchScripts records the live call's transaction once (on the busy tenant) and writes it
+// for each tenant: pgbench picks one of the many tenants' scripts at random per transaction.
+func pgbenchScripts(ctx context.Context, databaseURL string, many []tenant, busy tenant) (perTenant []string, one string, err error) {
+	script, err := LiveCallScript(ctx, databaseURL, busy.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	forTenant := func(id string) string { return strings.ReplaceAll(script, ":tenant", "'"+id+"'") }
+	for _, t := range many {
+		perTenant = append(perTenant, forTenant(t.ID))
+	}
+	return perTenant, forTenant(busy.ID), nil
+}
+
+// runPgbench runs scripts (pgbench picks one at random per transaction) with clients
+// connections for the phase's duration, on the database the servers use.
+func runPgbench(ctx context.Context, o Options, clients int, scripts []string) (pgbenchResult, error) {
 	bin := o.Pgbench
 	if bin == "" {
 		bin = "pgbench"
@@ -36,12 +50,15 @@ func runPgbench(ctx context.Context, o Options, clients int, tenantID, script st
 		return pgbenchResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	file := filepath.Join(dir, "live-call.sql")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
-		return pgbenchResult{}, err
+	args := []string{"-n", "-M", "extended", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(o.Duration.Seconds()))}
+	for i, script := range scripts {
+		file := filepath.Join(dir, fmt.Sprintf("live-call-%d.sql", i))
+		if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+			return pgbenchResult{}, err
+		}
+		args = append(args, "-f", file)
 	}
-	args := []string{"-n", "-M", "extended", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(o.Duration.Seconds())),
-		"-D", "tenant=" + tenantID, "-f", file, o.DatabaseURL}
+	args = append(args, o.DatabaseURL)
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	if err != nil {
 		return pgbenchResult{}, fmt.Errorf("pgbench: %w\n%s", err, out)

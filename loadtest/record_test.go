@@ -41,7 +41,7 @@ func TestThePgbenchTransactionIsRecordedFromTheLiveCall(t *testing.T) {
 	}
 	var before int64
 	db.Table("decisions").Where("tenant_id = 'ten_load'").Count(&before)
-	r, err := runPgbench(ctx, Options{Pgbench: pgbench, DatabaseURL: url, Duration: 1e9}, 2, "ten_load", script)
+	r, err := runPgbench(ctx, Options{Pgbench: pgbench, DatabaseURL: url, Duration: 1e9}, 2, []string{strings.ReplaceAll(script, ":tenant", "'ten_load'")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,6 +244,11 @@ func TestKilledServerLosesNoChargeAndInventsNone(t *testing.T) {
 		}
 		r = srv.call(admin, "PATCH", "/admin/v1/tenants/"+tn.id, operatorToken, patch, nil)
 		expect(t, r, http.StatusOK)
+		if tn.metered {
+			// a cap far above the load: every call spends from the month's row, in groups
+			r = srv.call(admin, "PATCH", "/v1/tenant", tn.live, map[string]any{"monthly_cap": map[string]any{"amount": 1_000_000_000, "currency": "EUR"}}, nil)
+			expect(t, r, http.StatusOK)
+		}
 	}
 
 	// The load: 16 clients, client c on tenant c%2, clients 0-7 with a
@@ -293,9 +299,16 @@ func TestKilledServerLosesNoChargeAndInventsNone(t *testing.T) {
 	case <-enough:
 	case <-time.After(crashLoadTimeout):
 	}
+	// The calls of each tenant shared charging transactions (group commit): the path under test.
+	metrics := string(srv.call(admin, "GET", "/metrics", "", nil, nil).Raw)
+	groups, grouped := metricSum(metrics, "rocketfin_charge_group_size_count"), metricSum(metrics, "rocketfin_charge_group_size_sum")
 	killing.Store(true)
 	inflightAtKill := inflight.Load()
 	srv.kill()
+	t.Logf("before the kill: %g charging transactions took %g calls", groups, grouped)
+	if groups == 0 || grouped <= groups {
+		t.Errorf("no charging transaction took more than one call (%g transactions, %g calls)", groups, grouped)
+	}
 	wg.Wait()
 	loadClient.CloseIdleConnections()
 
@@ -489,6 +502,7 @@ type crashState struct {
 	outbox    [][]crashOutbox
 	idem      [][]crashIdem
 	credits   int64 // of the trial tenant
+	spent     int64 // this month, of the metered tenant (whose monthly cap every call spends from)
 }
 
 func (s crashState) usageByKey(tenant int, key string) *crashUsage {
@@ -544,6 +558,8 @@ func readCrashState(t *testing.T, dbURL string, tenants []crashTenant) crashStat
 			if err := db.Raw(`SELECT credits_remaining FROM tenants WHERE id = ?`, tn.id).Scan(&st.credits).Error; err != nil {
 				t.Fatalf("read credits: %v", err)
 			}
+		} else if err := db.Raw(`SELECT COALESCE(SUM(amount), 0) FROM monthly_spend WHERE tenant_id = ?`, tn.id).Scan(&st.spent).Error; err != nil {
+			t.Fatalf("read the monthly spend: %v", err)
 		}
 	}
 	// Rows of no tenant under test would be invented ones too.
@@ -607,10 +623,15 @@ func checkLedger(t *testing.T, st crashState, tenants []crashTenant) {
 			outbox[*o.UsageEventID]++
 		}
 		if tn.metered {
+			var charged int64
 			for _, u := range st.usage[ti] {
 				if outbox[u.ID] != 1 {
 					t.Errorf("%s: usage event %s has %d outbox rows, want 1", tn.name, u.ID, outbox[u.ID])
 				}
+				charged += u.Amount
+			}
+			if st.spent != charged {
+				t.Errorf("%s: monthly spend %d, but its usage events charged %d", tn.name, st.spent, charged)
 			}
 		} else {
 			if len(st.outbox[ti]) != 0 {
@@ -713,4 +734,21 @@ func checkCrashState(t *testing.T, st crashState, tenants []crashTenant, calls [
 		t.Logf("%s: %d decisions, %d usage events, %d outbox rows; %d committed without the client seeing the 200",
 			tn.name, len(st.decisions[ti]), len(st.usage[ti]), len(st.outbox[ti]), extra)
 	}
+}
+
+// metricSum adds the values of a metric's samples in a Prometheus text exposition.
+func metricSum(exposition, name string) float64 {
+	var sum float64
+	for _, line := range strings.Split(exposition, "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(fields) > 0 {
+			v, _ := strconv.ParseFloat(fields[0], 64)
+			sum += v
+		}
+	}
+	return sum
 }

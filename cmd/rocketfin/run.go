@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,25 +137,27 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io
 func runLoadtest(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	o := loadtest.Options{OperatorToken: cfg.OperatorToken, DatabaseURL: cfg.DatabaseURL}
-	fs.StringVar(&o.BaseURL, "url", "http://"+cfg.Addr, "base URL of the running server")
-	fs.IntVar(&o.Clients, "clients", 16, "concurrent clients of the paced phase")
-	sweep := fs.String("sweep", "16,32,64", "concurrencies of the full-speed live, pgbench and sandbox phases")
-	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each phase")
-	fs.Float64Var(&o.Rate, "rate", 300, "requests a second of the paced live phase (0 skips it)")
+	o := loadtest.Options{OperatorToken: cfg.OperatorToken, DatabaseURL: cfg.DatabaseURL, Currency: cfg.PriceCurrency}
+	targets := fs.String("targets", "server=http://"+cfg.Addr, "the servers to call in turn, as name=URL,… (one replica alone, a balancer in front of several)")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients of the full-speed phases and of pgbench")
+	fs.IntVar(&o.Tenants, "tenants", 32, "tenants the many-tenant phases spread their calls over")
+	fs.IntVar(&o.Rounds, "rounds", 3, "how many times every full-speed phase runs (the report shows the spread)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each phase")
+	fs.Float64Var(&o.Rate, "rate", 300, "requests a second of the paced live phase on the first target (0 skips it)")
+	fs.IntVar(&o.PacedClients, "paced-clients", 16, "concurrent clients of the paced phase")
 	fs.StringVar(&o.Pgbench, "pgbench", "pgbench", "pgbench binary (runs when DATABASE_URL is set)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, f := range strings.Split(*sweep, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("loadtest: -sweep wants positive integers, got %q", *sweep)
+	for _, f := range strings.Split(*targets, ",") {
+		name, url, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok || name == "" || !strings.HasPrefix(url, "http") {
+			return fmt.Errorf("loadtest: -targets wants name=URL,…, got %q", *targets)
 		}
-		o.Sweep = append(o.Sweep, n)
+		o.Targets = append(o.Targets, loadtest.Target{Name: name, URL: url})
 	}
-	if o.Clients < 1 || o.Duration < time.Second {
-		return errors.New("loadtest: -clients must be at least 1 and -duration at least 1s")
+	if o.Clients < 1 || o.Tenants < 1 || o.Rounds < 1 || o.Duration < time.Second {
+		return errors.New("loadtest: -clients, -tenants and -rounds must be at least 1 and -duration at least 1s")
 	}
 	return loadtest.Run(ctx, o, stdout)
 }
