@@ -35,8 +35,11 @@ type Options struct {
 	// Targets are called in turn; the first also serves the setup and the paced phase.
 	Targets       []Target
 	OperatorToken string
-	// Clients is the concurrency of the full-speed phases and of pgbench.
+	// Clients is the concurrency of the full-speed phases.
 	Clients int
+	// PgbenchClients is pgbench's (Clients when 0): a server reaches the database through a pool
+	// smaller than its clients, and pgbench does best near that many connections.
+	PgbenchClients int
 	// Tenants is how many tenants the many-tenant phases spread their calls over (client i calls
 	// as tenant i mod Tenants); the one-tenant phases use one more, alone.
 	Tenants int
@@ -84,6 +87,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if len(o.Targets) == 0 || o.Clients < 1 || o.Tenants < 1 || o.Rounds < 1 {
 		return errors.New("loadtest: a target, and at least one client, tenant and round, are needed")
 	}
+	if o.PgbenchClients < 1 {
+		o.PgbenchClients = o.Clients
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: o.Clients * 4, MaxIdleConnsPerHost: o.Clients * 2, IdleConnTimeout: time.Minute,
 	}}
@@ -110,8 +116,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	for i, t := range o.Targets {
 		names[i] = t.Name + " " + t.URL
 	}
-	fmt.Fprintf(out, "RocketFin load test: %s; %d clients, %d tenants (and one busy tenant), %s a phase, %d rounds\n\n",
-		strings.Join(names, ", "), o.Clients, o.Tenants, o.Duration, o.Rounds)
+	fmt.Fprintf(out, "RocketFin load test: %s; %d clients (pgbench %d), %d tenants (and one busy tenant), %s a phase, %d rounds\n\n",
+		strings.Join(names, ", "), o.Clients, o.PgbenchClients, o.Tenants, o.Duration, o.Rounds)
 	live := liveBody()
 	sandbox, err := sandboxBody(ctx, client, base, many[0].Sandbox)
 	if err != nil {
@@ -148,13 +154,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		if o.DatabaseURL == "" {
 			return
 		}
-		r, err := runPgbench(ctx, o, o.Clients, scripts)
+		r, err := runPgbench(ctx, o, o.PgbenchClients, scripts)
 		if err != nil {
 			fmt.Fprintf(out, "pgbench: %v\n", err)
 			o.DatabaseURL = ""
 			return
 		}
-		results = append(results, Result{Name: name, Clients: o.Clients, Seconds: o.Duration.Seconds(), PerSecond: r.TPS})
+		results = append(results, Result{Name: name, Clients: o.PgbenchClients, Seconds: o.Duration.Seconds(), PerSecond: r.TPS})
 		record(name, r.TPS, 0)
 	}
 	phase := func(name string, t Target, keys []string, body []byte) {

@@ -3,6 +3,8 @@ package metering
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -12,95 +14,180 @@ import (
 	"github.com/rocketfin/rocketfin/tenants"
 )
 
-// Spend charges n live analyses of one tenant inside tx, as n calls made one after another
-// would be charged: trial credits while they last, or the price against the monthly cap of a
-// subscribed tenant while it has room, or a metered charge each. It returns the charges granted,
-// in order (fewer than n when credits or the cap run out), and refusal, the error of the calls
-// beyond them (nil when all n are granted); err is a failure of the database. Every spend locks
-// the tenant's credit or cap row before it writes, so concurrent transactions never spend what
-// is not there. likelyTrial (from a cached read) only orders the statements: the database
-// decides.
-func (m *Meter) Spend(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, likelyTrial bool, n int) (granted []Charge, refusal, err error) {
+// Ask is what one tenant's live calls ask to spend: N analyses.
+type Ask struct {
+	TenantID string
+	N        int
+}
+
+// Spent is what a tenant's calls got: the charges granted, in order (fewer than asked when
+// credits or the cap run out), and Refusal, the error of the calls beyond them (nil when all
+// were granted).
+type Spent struct {
+	Granted []Charge
+	Refusal error
+}
+
+// SpendAll charges the live analyses of several tenants inside tx (a group commit's calls; one
+// Ask a tenant), as calls made one after another would be charged: trial credits while they
+// last, or the price against the monthly cap of a subscribed tenant while it has room, or a
+// metered charge each. It runs a few statements whatever the number of tenants: one read of
+// their accounts, one update of the trials' credits, one upsert and one update of the capped
+// tenants' spends. Credits and caps are spent under their rows' locks, rows taken in the order of
+// tenant ids, so concurrent transactions never spend what is not there nor wait for each other
+// in a circle. err is a failure of the database.
+func (m *Meter) SpendAll(ctx context.Context, tx *gorm.DB, asks []Ask, now time.Time) ([]Spent, error) {
 	tx = tx.WithContext(ctx)
-	granted = make([]Charge, 0, n)
-	if likelyTrial {
-		if granted, err = m.spendCredits(ctx, tx, tenantID, now, granted, n); err != nil || len(granted) == n {
-			return granted, nil, err
-		}
+	order := make([]int, len(asks))
+	ids := make([]string, len(asks))
+	for i, a := range asks {
+		order[i], ids[i] = i, a.TenantID
 	}
-	a, err := m.accounts.Account(ctx, tx, tenantID)
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(asks[a].TenantID, asks[b].TenantID) })
+	accounts, err := m.accounts.Accounts(ctx, tx, ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if a.Status == tenants.StatusTrial {
-		// Tried first when the hint said trial; tried (again) now that the account says so:
-		// credits granted in between are then spent.
-		if granted, err = m.spendCredits(ctx, tx, tenantID, now, granted, n-len(granted)); err != nil || len(granted) == n {
-			return granted, nil, err
-		}
-		if refusal = a.LiveRefusal(now, false); refusal == nil {
-			refusal = problem.New(problem.CreditsExhausted, "the trial's analysis credits are spent; subscribe to keep scoring live")
-		}
-		return granted, refusal, nil
-	}
-	if !a.Status.Metered() {
-		return granted, a.LiveRefusal(now, false), nil
-	}
-	charge := Charge{BillingState: StatePending, Amount: m.price.Amount, Currency: m.price.Currency}
-	room := int64(n)
-	if a.MonthlyCapAmount != nil {
-		if room, err = m.spendCap(ctx, tx, tenantID, *a.MonthlyCapAmount, now, room); err != nil {
-			return nil, nil, err
+	out := make([]Spent, len(asks))
+	var trials, capped []int
+	metered := Charge{BillingState: StatePending, Amount: m.price.Amount, Currency: m.price.Currency}
+	for _, i := range order {
+		a, ok := accounts[asks[i].TenantID]
+		switch {
+		case !ok:
+			out[i].Refusal = problem.New(problem.NotFound, "no tenant %s", asks[i].TenantID)
+		case a.Status == tenants.StatusTrial:
+			trials = append(trials, i)
+		case !a.Status.Metered():
+			out[i].Refusal = a.LiveRefusal(now, false)
+		case a.MonthlyCapAmount != nil:
+			capped = append(capped, i)
+		default:
+			out[i].Granted = repeat(metered, asks[i].N)
 		}
 	}
-	for range room {
-		granted = append(granted, charge)
+	if err := m.spendTrials(ctx, tx, asks, accounts, trials, now, out); err != nil {
+		return nil, err
 	}
-	if len(granted) < n {
-		refusal = a.CapRefusal()
+	if err := m.spendCaps(ctx, tx, asks, accounts, capped, now, out); err != nil {
+		return nil, err
 	}
-	return granted, refusal, nil
+	return out, nil
 }
 
-// spendCredits takes up to n trial credits if the trial allows it and appends their charges to
-// granted, each with the credits left after it as if the calls had come one by one.
-func (m *Meter) spendCredits(ctx context.Context, tx *gorm.DB, tenantID string, now time.Time, granted []Charge, n int) ([]Charge, error) {
-	if n <= 0 {
-		return granted, nil
+func repeat(c Charge, n int) []Charge {
+	out := make([]Charge, n)
+	for i := range out {
+		out[i] = c
 	}
-	left, spent, err := m.accounts.SpendCredits(ctx, tx, tenantID, now, int64(n))
-	if err != nil {
-		return granted, err
-	}
-	for i := range spent {
-		remaining := left + spent - 1 - i
-		granted = append(granted, Charge{BillingState: StateTrialCredit, CreditsRemaining: &remaining, Currency: m.price.Currency})
-	}
-	return granted, nil
+	return out
 }
 
-// spendCap adds up to n prices to the tenant's spend of the month without passing capAmount and
-// returns how many fit. The upsert that opens the month's row also locks it and reads its amount,
-// so the update that follows writes what no concurrent transaction can change meanwhile.
-func (m *Meter) spendCap(ctx context.Context, tx *gorm.DB, tenantID string, capAmount int64, now time.Time, n int64) (int64, error) {
+// spendTrials spends the trial tenants' credits: all of them at once when each has what its
+// calls ask for (what the account read found), and, for a tenant whose credits changed meanwhile,
+// under its row's lock alone.
+func (m *Meter) spendTrials(ctx context.Context, tx *gorm.DB, asks []Ask, accounts map[string]tenants.Account, trials []int, now time.Time, out []Spent) error {
+	var want []tenants.CreditAsk
+	var wantBy []int
+	for _, i := range trials {
+		a := accounts[asks[i].TenantID]
+		if refusal := a.LiveRefusal(now, false); refusal != nil {
+			out[i].Refusal = refusal
+			continue
+		}
+		want = append(want, tenants.CreditAsk{TenantID: a.ID, N: min(int64(asks[i].N), a.CreditsRemaining)})
+		wantBy = append(wantBy, i)
+	}
+	left, err := m.accounts.SpendCreditsIfThere(ctx, tx, want, now)
+	if err != nil {
+		return err
+	}
+	for j, i := range wantBy {
+		id := asks[i].TenantID
+		rest, spent := left[id], want[j].N
+		if _, ok := left[id]; !ok {
+			if rest, spent, err = m.accounts.SpendCredits(ctx, tx, id, now, int64(asks[i].N)); err != nil {
+				return err
+			}
+		}
+		for k := range spent {
+			remaining := rest + spent - 1 - k
+			out[i].Granted = append(out[i].Granted, Charge{BillingState: StateTrialCredit, CreditsRemaining: &remaining, Currency: m.price.Currency})
+		}
+		if int(spent) < asks[i].N {
+			a := accounts[id]
+			a.CreditsRemaining = 0
+			if out[i].Refusal = a.LiveRefusal(now, false); out[i].Refusal == nil {
+				out[i].Refusal = problem.New(problem.CreditsExhausted, "the trial's analysis credits are spent; subscribe to keep scoring live")
+			}
+		}
+	}
+	return nil
+}
+
+// spendCaps adds what the capped tenants' calls cost to their spends of the month without passing
+// their caps. The upsert that opens the month's rows also locks them and reads their amounts, so
+// the update that follows writes what no concurrent transaction can change meanwhile.
+func (m *Meter) spendCaps(ctx context.Context, tx *gorm.DB, asks []Ask, accounts map[string]tenants.Account, capped []int, now time.Time, out []Spent) error {
+	if len(capped) == 0 {
+		return nil
+	}
 	period := money.PeriodOf(now)
-	var spent []int64
-	if err := tx.Raw(`INSERT INTO monthly_spend (tenant_id, period, amount) VALUES (?, ?, 0)
-		ON CONFLICT (tenant_id, period) DO UPDATE SET amount = monthly_spend.amount RETURNING amount`, tenantID, period).
-		Scan(&spent).Error; err != nil || len(spent) != 1 {
-		return 0, fmt.Errorf("open monthly spend of %s: %w (%d rows)", tenantID, err, len(spent))
+	var open strings.Builder
+	args := make([]any, 0, 2*len(capped))
+	open.WriteString("INSERT INTO monthly_spend (tenant_id, period, amount) VALUES ")
+	for j, i := range capped {
+		if j > 0 {
+			open.WriteByte(',')
+		}
+		open.WriteString("(?, ?, 0)")
+		args = append(args, asks[i].TenantID, period)
+	}
+	open.WriteString(" ON CONFLICT (tenant_id, period) DO UPDATE SET amount = monthly_spend.amount RETURNING tenant_id, amount")
+	var rows []struct {
+		TenantID string
+		Amount   int64
+	}
+	if err := tx.Raw(open.String(), args...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("open the monthly spend of %d tenants: %w", len(capped), err)
+	}
+	spent := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		spent[r.TenantID] = r.Amount
 	}
 	price := m.price.Amount
-	fit := n
-	if price > 0 {
-		fit = min(n, max(0, (capAmount-spent[0])/price))
+	metered := Charge{BillingState: StatePending, Amount: price, Currency: m.price.Currency}
+	var set strings.Builder
+	var setArgs []any
+	var ids []string
+	set.WriteString("CASE tenant_id")
+	for _, i := range capped {
+		a := accounts[asks[i].TenantID]
+		have, ok := spent[a.ID]
+		if !ok {
+			return fmt.Errorf("open the monthly spend of %s: no row", a.ID)
+		}
+		fit := int64(asks[i].N)
+		if price > 0 {
+			fit = min(fit, max(0, (*a.MonthlyCapAmount-have)/price))
+		}
+		out[i].Granted = repeat(metered, int(fit))
+		if int(fit) < asks[i].N {
+			out[i].Refusal = a.CapRefusal()
+		}
+		if fit > 0 && price > 0 {
+			set.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			setArgs = append(setArgs, a.ID, have+fit*price)
+			ids = append(ids, a.ID)
+		}
 	}
-	if fit == 0 {
-		return 0, nil
+	if len(ids) == 0 {
+		return nil
 	}
-	if err := tx.Exec(`UPDATE monthly_spend SET amount = ? WHERE tenant_id = ? AND period = ?`,
-		spent[0]+fit*price, tenantID, period).Error; err != nil {
-		return 0, fmt.Errorf("spend against the cap of %s: %w", tenantID, err)
+	set.WriteString(" END")
+	if err := tx.Exec(`UPDATE monthly_spend SET amount = `+set.String()+` WHERE period = ? AND tenant_id IN ?`,
+		append(setArgs, period, ids)...).Error; err != nil {
+		return fmt.Errorf("spend against the caps of %d tenants: %w", len(ids), err)
 	}
-	return fit, nil
+	return nil
 }

@@ -1,10 +1,11 @@
 package scores
 
-import "github.com/rocketfin/rocketfin/keys"
-
-// Queued is how many calls of a tenant and environment wait for a charging transaction.
-func Queued(s *Service, tenantID string, env keys.Environment) int {
+// Waiting is how many calls wait for a charging transaction: queued, or in one that runs.
+func Waiting(s *Service) int {
 	s.groups.mu.Lock()
 	defer s.groups.mu.Unlock()
-	return len(s.groups.queues[tenantID+"/"+string(env)])
+	return s.groups.waiting
 }
+
+// Runners is how many charging transactions s runs at once.
+func Runners(s *Service) int { return s.groups.runners }

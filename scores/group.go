@@ -3,8 +3,9 @@ package scores
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -19,15 +20,17 @@ import (
 
 // Group commit. Every live call of a trial tenant spends from the same row (its credits), and so
 // does every live call of a tenant with a monthly cap (the month's spend): one at a time, each
-// holding the row's lock until its commit, a busy tenant's calls would queue behind one another.
-// So the charging transactions of one tenant and environment are shared: while one runs, the
-// calls that arrive queue, and the next transaction takes them all (up to DefaultGroupMax) and
-// spends k credits or k units of the cap at once, never more than there are, and writes k
-// decisions, k usage events and their outbox rows in one statement. Every call still answers
-// only after its records are committed. A call refused inside the group (no credit left, its
-// Idempotency-Key held by another call) is refused alone and leaves nothing behind; a group whose
-// transaction fails is split and each call tried alone, so a failure fails only the calls it
-// concerns.
+// holding the row's lock until its commit, a busy tenant's calls would queue behind one another;
+// and every call alone pays a transaction of its own (its BEGIN, its inserts, its COMMIT). So the
+// charging transactions are shared: while transactions run, the calls that arrive queue, and the
+// next transaction takes them (up to DefaultGroupMax, whatever their tenants): for each tenant, in
+// one order, it spends k credits or k units of the cap at once, never more than there are; then
+// it writes every decision, usage event and outbox row in one statement and commits once. Every
+// call still answers only after its records are committed. A call refused inside the group (no
+// credit left, its Idempotency-Key held by another call) is refused alone and leaves nothing
+// behind; a group whose transaction fails is split and each call tried alone, so a failure fails
+// only the calls it concerns. Tenants' rows are locked in one order (sorted by id) by every
+// group, so groups running at once wait for each other at worst, never in a circle.
 
 // DefaultGroupMax is how many calls one charging transaction takes at most.
 const DefaultGroupMax = 64
@@ -60,36 +63,47 @@ type charged struct {
 	err    error
 }
 
-// groups holds the queue of each tenant and environment whose transactions are running.
+// groups is the queue of calls waiting for a charging transaction.
 type groups struct {
-	mu     sync.Mutex
-	queues map[string][]*charging
-	max    int
+	mu      sync.Mutex
+	queue   []*charging
+	running int
+	runners int // how many may run at once
+	max     int
+	// waiting counts the calls queued or in a running transaction.
+	waiting int
 }
 
-// charge queues c for its tenant's next charging transaction and waits for the outcome.
+// charge queues c for the next charging transaction and waits for the outcome.
 func (g *Service) charge(c *charging) charged {
 	c.done = make(chan charged, 1)
-	key := c.p.TenantID + "/" + string(c.p.Environment)
 	gs := &g.groups
 	gs.mu.Lock()
-	q, running := gs.queues[key]
-	gs.queues[key] = append(q, c)
-	gs.mu.Unlock()
-	if !running {
-		go g.serveGroup(key)
+	gs.queue = append(gs.queue, c)
+	gs.waiting++
+	start := gs.running < gs.runners
+	if start {
+		gs.running++
 	}
-	return <-c.done
+	gs.mu.Unlock()
+	if start {
+		go g.serveGroups()
+	}
+	out := <-c.done
+	gs.mu.Lock()
+	gs.waiting--
+	gs.mu.Unlock()
+	return out
 }
 
-// serveGroup runs the charging transactions of one tenant and environment while calls queue.
-func (g *Service) serveGroup(key string) {
+// serveGroups runs charging transactions while calls queue.
+func (g *Service) serveGroups() {
 	gs := &g.groups
 	for {
 		gs.mu.Lock()
-		q := gs.queues[key]
+		q := gs.queue
 		if len(q) == 0 {
-			delete(gs.queues, key)
+			gs.running--
 			gs.mu.Unlock()
 			return
 		}
@@ -101,7 +115,7 @@ func (g *Service) serveGroup(key string) {
 			}
 		}
 		batch := q[:n:n]
-		gs.queues[key] = q[n:]
+		gs.queue = q[n:]
 		gs.mu.Unlock()
 		g.runGroup(batch)
 	}
@@ -126,129 +140,149 @@ func (g *Service) runGroup(batch []*charging) {
 	}
 }
 
-// chargeGroup is the transaction of a group of calls of one tenant and environment.
+// chargeGroup is the transaction of a group of calls.
 func (g *Service) chargeGroup(batch []*charging) ([]charged, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), groupTimeout)
 	defer cancel()
-	p := batch[0].p
-	scope := scopeOf(p)
 	now := batch[0].analysis.At
-	likelyTrial := false
 	for _, c := range batch {
 		if c.analysis.At.After(now) {
 			now = c.analysis.At
 		}
-		likelyTrial = likelyTrial || c.likelyTrial
 	}
 	free := metering.Charge{BillingState: metering.StateFree, Currency: g.meter.Price().Currency}
 	outs := make([]charged, len(batch))
-	var credits *int64
+	charges := make([]metering.Charge, len(batch))
+	var credits map[string]int64 // the trial tenants' credits left after the group
 	err := g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		credits = nil
-		live := make([]int, 0, len(batch)) // the calls still going
+		credits = map[string]int64{}
+		going := make([]bool, len(batch)) // the calls still going
 		var claims []idempotency.Claimed
 		var claimedBy []int
 		for i, c := range batch {
-			outs[i] = charged{}
+			outs[i], charges[i] = charged{}, free
 			if c.key == "" {
-				live = append(live, i)
+				going[i] = true
 				continue
 			}
-			claims = append(claims, idempotency.Claimed{Key: c.key, Fingerprint: c.fingerprint, Ref: c.d.ID})
+			claims = append(claims, idempotency.Claimed{ScopedKey: c.scopedKey(), Fingerprint: c.fingerprint, Ref: c.d.ID})
 			claimedBy = append(claimedBy, i)
 		}
 		if len(claims) > 0 {
-			taken, err := idempotency.ClaimAll(ctx, tx, scope, claims, now)
+			taken, err := idempotency.ClaimAll(ctx, tx, claims, now)
 			if err != nil {
 				return err
 			}
 			for j, i := range claimedBy {
-				if taken[j] {
-					live = append(live, i)
-				} else {
+				if going[i] = taken[j]; !taken[j] {
 					outs[i].err = idempotency.ErrClaimed
 				}
 			}
-			sort.Ints(live)
 		}
-		charges := make([]metering.Charge, len(live))
-		for j := range charges {
-			charges[j] = free
+		// live calls spend, tenant by tenant in one order
+		byTenant := map[string][]int{}
+		for i, c := range batch {
+			if going[i] && c.p.Environment == keys.Live {
+				byTenant[c.p.TenantID] = append(byTenant[c.p.TenantID], i)
+			}
 		}
-		if p.Environment == keys.Live && len(live) > 0 {
-			granted, refusal, err := g.meter.Spend(ctx, tx, p.TenantID, now, likelyTrial, len(live))
+		var release []idempotency.ScopedKey
+		if len(byTenant) > 0 {
+			var asks []metering.Ask
+			var callsOf [][]int
+			for _, tenantID := range slices.Sorted(maps.Keys(byTenant)) {
+				asks = append(asks, metering.Ask{TenantID: tenantID, N: len(byTenant[tenantID])})
+				callsOf = append(callsOf, byTenant[tenantID])
+			}
+			spent, err := g.meter.SpendAll(ctx, tx, asks, now)
 			if err != nil {
 				return err
 			}
-			var release []string
-			for _, i := range live[len(granted):] {
-				outs[i].err = refusal
-				if batch[i].key != "" {
-					release = append(release, batch[i].key)
+			for t, calls := range callsOf {
+				for j, i := range calls {
+					if j < len(spent[t].Granted) {
+						charges[i] = spent[t].Granted[j]
+						if cr := charges[i].CreditsRemaining; cr != nil {
+							credits[asks[t].TenantID] = *cr
+						}
+						continue
+					}
+					going[i], outs[i].err = false, spent[t].Refusal
+					if batch[i].key != "" {
+						release = append(release, batch[i].scopedKey())
+					}
 				}
 			}
-			if err := idempotency.Release(ctx, tx, scope, release); err != nil {
-				return err
-			}
-			live, charges = live[:len(granted)], granted
 		}
-		if len(live) == 0 {
-			return nil
+		if err := idempotency.Release(ctx, tx, release); err != nil {
+			return err
 		}
-		ds := make([]Decision, len(live))
-		evs := make([]metering.UsageEvent, len(live))
+		var ds []Decision
+		var evs []metering.UsageEvent
 		var outbox []*metering.OutboxRow
-		for j, i := range live {
-			c := batch[i]
-			ds[j] = c.d
-			ds[j].LatencyUS = time.Since(c.started).Microseconds()
-			evs[j] = metering.NewUsageEvent(c.analysis, charges[j])
-			o, err := metering.OutboxFor(evs[j])
+		for i, c := range batch {
+			if !going[i] {
+				continue
+			}
+			d := c.d
+			d.LatencyUS = time.Since(c.started).Microseconds()
+			ev := metering.NewUsageEvent(c.analysis, charges[i])
+			o, err := metering.OutboxFor(ev)
 			if err != nil {
 				return err
 			}
 			if o != nil {
 				outbox = append(outbox, o)
 			}
-			if cr := charges[j].CreditsRemaining; cr != nil && (credits == nil || *cr < *credits) {
-				credits = cr
-			}
+			ds, evs = append(ds, d), append(evs, ev)
+		}
+		if len(ds) == 0 {
+			return nil
 		}
 		if err := insertRecords(ctx, tx, ds, evs, outbox); err != nil {
 			if database.IsUniqueViolation(err) && len(batch) == 1 {
 				return metering.IdempotencyConflict(batch[0].analysis.IdempotencyKey)
 			}
-			return fmt.Errorf("record %d calls: %w", len(live), err)
+			return fmt.Errorf("record %d calls: %w", len(ds), err)
 		}
-		answers := map[string]idempotency.Answer{}
-		for j, i := range live {
-			c := batch[i]
+		var answers []idempotency.Saved
+		j := 0
+		for i, c := range batch {
+			if !going[i] {
+				continue
+			}
 			if c.within != nil {
 				if err := c.within(ctx, tx, ds[j], *c.req); err != nil {
 					return err
 				}
 			}
-			outs[i].body, outs[i].charge = spliceAnswer(c.head, c.output, charges[j].CreditsRemaining), charges[j]
+			j++
+			outs[i].body, outs[i].charge = spliceAnswer(c.head, c.output, charges[i].CreditsRemaining), charges[i]
 			if c.key != "" {
-				answers[c.key] = idempotency.Answer{Status: http.StatusOK, Body: outs[i].body}
+				answers = append(answers, idempotency.Saved{ScopedKey: c.scopedKey(), Answer: idempotency.Answer{Status: http.StatusOK, Body: outs[i].body}})
 			}
 		}
-		return idempotency.SaveAll(ctx, tx, scope, answers)
+		return idempotency.SaveAll(ctx, tx, answers)
 	})
 	if err != nil {
 		return nil, err
 	}
 	g.groupSize.Observe(float64(len(batch)))
-	if credits != nil {
-		g.tenants.SetCredits(p.TenantID, *credits)
+	for tenantID, left := range credits {
+		g.tenants.SetCredits(tenantID, left)
 	}
 	for i, c := range batch {
 		if outs[i].err == nil {
 			g.decided.WithLabelValues(c.d.Environment, c.d.Recommendation).Inc()
-			if p.Environment == keys.Live {
+			if c.p.Environment == keys.Live {
 				g.charged.WithLabelValues(outs[i].charge.BillingState).Inc()
 			}
 		}
 	}
 	return outs, nil
+}
+
+// scopedKey is the call's Idempotency-Key in its tenant and environment.
+func (c *charging) scopedKey() idempotency.ScopedKey {
+	return idempotency.ScopedKey{Scope: scopeOf(c.p), Key: c.key}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // groupService is a scoring service whose limits never refuse, with its metrics in reg.
-func groupService(t *testing.T, db *gorm.DB, reg *prometheus.Registry) *scores.Service {
+func groupService(t *testing.T, db *gorm.DB, reg *prometheus.Registry, runners ...int) *scores.Service {
 	t.Helper()
 	clk := clock.NewFake(epoch)
 	engine, err := scoring.New()
@@ -35,7 +35,7 @@ func groupService(t *testing.T, db *gorm.DB, reg *prometheus.Registry) *scores.S
 	svc := scores.New(scores.Options{
 		DB: db, Clock: clk, Scorer: scores.Local{Engine: engine}, Limiter: ratelimit.NewMemory(),
 		Meter:    metering.NewMeter(db, money.Money{Amount: 150, Currency: "EUR"}, clk),
-		Consents: consents.NewService(db, clk), Catalog: catalog{}, Registerer: reg,
+		Consents: consents.NewService(db, clk), Catalog: catalog{}, Registerer: reg, GroupRunners: append(runners, 1)[0],
 	})
 	t.Cleanup(svc.Close)
 	return svc
@@ -119,63 +119,70 @@ func groupSizes(t *testing.T, reg *prometheus.Registry) (transactions uint64, ca
 // shared key that was answered got the one answer.
 func TestGroupCommitSpendsEveryCreditOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		credits := int64(37)
-		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_busy", Credits: &credits})
-		unlimited(t, db, "ten_busy")
-		reg := prometheus.NewRegistry()
-		svc := groupService(t, db, reg)
-		var ks []string
-		for i := range 120 {
-			switch {
-			case i%6 == 0:
-				ks = append(ks, "shared")
-			case i%2 == 0:
-				ks = append(ks, fmt.Sprintf("k-%d", i))
-			default:
-				ks = append(ks, "")
-			}
-		}
-		outs := scoreAll(t, svc, "ten_busy", ks)
-		ids := map[string]bool{}
-		var left []int64
-		shared := ""
-		for _, o := range outs {
-			switch {
-			case o.id != "" && o.key == "shared":
-				if shared != "" && o.id != shared {
-					t.Fatalf("the shared key answered %s and %s", shared, o.id)
-				}
-				shared = o.id
-				if !ids[o.id] {
-					left = append(left, *o.credits)
-				}
-				ids[o.id] = true
-			case o.id != "":
-				if ids[o.id] {
-					t.Fatalf("two calls answered %s", o.id)
-				}
-				ids[o.id] = true
-				left = append(left, *o.credits)
-			case o.code != problem.CreditsExhausted && !(o.key == "shared" && o.code == problem.IdempotencyConflict):
-				t.Fatalf("call with key %q refused with %s", o.key, o.code)
-			}
-		}
-		slices.Sort(left)
-		for i, l := range left {
-			if l != int64(i) {
-				t.Fatalf("credits reported %v, want 0…36 once each", left)
-			}
-		}
-		d, u := records(db, "ten_busy")
-		var remaining int64
-		db.Raw("SELECT credits_remaining FROM tenants WHERE id = 'ten_busy'").Scan(&remaining)
-		if len(ids) != 37 || d != 37 || u != 37 || remaining != 0 {
-			t.Fatalf("%d answers, %d decisions, %d usage events, %d credits left; want 37, 37, 37, 0", len(ids), d, u, remaining)
-		}
-		if n, calls := groupSizes(t, reg); calls < 37 || n > uint64(calls) {
-			t.Fatalf("%d transactions took %g calls", n, calls)
+		for _, runners := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%d transactions at once", runners), func(t *testing.T) { spendEveryCreditOnce(t, db, runners) })
 		}
 	})
+}
+
+func spendEveryCreditOnce(t *testing.T, db *gorm.DB, runners int) {
+	busy := fmt.Sprintf("ten_busy%d", runners)
+	credits := int64(37)
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: busy, Credits: &credits})
+	unlimited(t, db, busy)
+	reg := prometheus.NewRegistry()
+	svc := groupService(t, db, reg, runners)
+	var ks []string
+	for i := range 120 {
+		switch {
+		case i%6 == 0:
+			ks = append(ks, "shared")
+		case i%2 == 0:
+			ks = append(ks, fmt.Sprintf("k-%d", i))
+		default:
+			ks = append(ks, "")
+		}
+	}
+	outs := scoreAll(t, svc, busy, ks)
+	ids := map[string]bool{}
+	var left []int64
+	shared := ""
+	for _, o := range outs {
+		switch {
+		case o.id != "" && o.key == "shared":
+			if shared != "" && o.id != shared {
+				t.Fatalf("the shared key answered %s and %s", shared, o.id)
+			}
+			shared = o.id
+			if !ids[o.id] {
+				left = append(left, *o.credits)
+			}
+			ids[o.id] = true
+		case o.id != "":
+			if ids[o.id] {
+				t.Fatalf("two calls answered %s", o.id)
+			}
+			ids[o.id] = true
+			left = append(left, *o.credits)
+		case o.code != problem.CreditsExhausted && !(o.key == "shared" && o.code == problem.IdempotencyConflict):
+			t.Fatalf("call with key %q refused with %s", o.key, o.code)
+		}
+	}
+	slices.Sort(left)
+	for i, l := range left {
+		if l != int64(i) {
+			t.Fatalf("credits reported %v, want 0…36 once each", left)
+		}
+	}
+	d, u := records(db, busy)
+	var remaining int64
+	db.Raw("SELECT credits_remaining FROM tenants WHERE id = ?", busy).Scan(&remaining)
+	if len(ids) != 37 || d != 37 || u != 37 || remaining != 0 {
+		t.Fatalf("%d answers, %d decisions, %d usage events, %d credits left; want 37, 37, 37, 0", len(ids), d, u, remaining)
+	}
+	if n, calls := groupSizes(t, reg); calls < 37 || n > uint64(calls) {
+		t.Fatalf("%d transactions took %g calls", n, calls)
+	}
 }
 
 // holdCapRow locks a tenant's spend of the month on PostgreSQL, so that its next charging
@@ -189,14 +196,15 @@ func holdCapRow(t *testing.T, db *gorm.DB, tenantID string) (release func()) {
 	return func() { tx.Rollback() }
 }
 
-// queueBehind starts the calls while the cap row is held, waits until all but the one already in
-// a transaction are queued, releases the row and returns the outcomes.
+// queueBehind starts the calls while the cap row is held, waits until all wait for a charging
+// transaction (the first few in transactions that wait for the row, the others queued), releases
+// the row and returns the outcomes.
 func queueBehind(t *testing.T, db *gorm.DB, svc *scores.Service, tenantID string, ks []string) []outcome {
 	t.Helper()
 	release := holdCapRow(t, db, tenantID)
 	done := make(chan []outcome)
 	go func() { done <- scoreAll(t, svc, tenantID, ks) }()
-	for scores.Queued(svc, tenantID, keys.Live) < len(ks)-1 {
+	for scores.Waiting(svc) < len(ks) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	release()
@@ -222,14 +230,15 @@ func TestGroupCommitSharesTransactionsAndIsolatesFailures(t *testing.T) {
 		return n
 	}
 
-	// 11 calls: at most the first goes alone, the others share one transaction
+	// 11 calls: a transaction per runner may have started with the first calls, the others
+	// share one transaction
 	outs := queueBehind(t, db, svc, "ten_cap", make([]string, 11))
 	for i, o := range outs {
 		if o.id == "" {
 			t.Fatalf("call %d refused: %s", i, o.code)
 		}
 	}
-	if n, calls := groupSizes(t, reg); n > 2 || calls != 11 {
+	if n, calls := groupSizes(t, reg); n > uint64(scores.Runners(svc)+1) || calls != 11 {
 		t.Fatalf("11 queued calls took %d transactions (%g calls)", n, calls)
 	}
 
@@ -267,4 +276,45 @@ func TestGroupCommitSharesTransactionsAndIsolatesFailures(t *testing.T) {
 	if d, u := records(db, "ten_cap"); ok != 8 || refused != 4 || spent() != capAmount || d != 25 || u != 25 {
 		t.Fatalf("%d charged, %d refused, spend %d, %d decisions, %d usage events", ok, refused, spent(), d, u)
 	}
+}
+
+// Calls of several tenants share transactions: each tenant spends its own credits or cap, exactly,
+// and a tenant with nothing left refuses its own calls only.
+func TestGroupCommitKeepsTenantsApart(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		four, zero, capAmount := int64(4), int64(0), int64(150*2)
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_four", Credits: &four})
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_none", Credits: &zero})
+		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_two", Status: "active", MonthlyCap: &capAmount})
+		svc := groupService(t, db, prometheus.NewRegistry())
+		want := map[string]int{"ten_four": 4, "ten_none": 0, "ten_two": 2}
+		var wg sync.WaitGroup
+		got := map[string][]outcome{}
+		var mu sync.Mutex
+		for id := range want {
+			unlimited(t, db, id)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outs := scoreAll(t, svc, id, make([]string, 10))
+				mu.Lock()
+				got[id] = outs
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		for id, n := range want {
+			ok := 0
+			for _, o := range got[id] {
+				if o.id != "" {
+					ok++
+				} else if o.code != problem.CreditsExhausted {
+					t.Fatalf("%s: refused with %s", id, o.code)
+				}
+			}
+			if d, u := records(db, id); ok != n || d != int64(n) || u != int64(n) {
+				t.Fatalf("%s: %d answered, %d decisions, %d usage events; want %d", id, ok, d, u, n)
+			}
+		}
+	})
 }

@@ -76,9 +76,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// Registerer receives the decision and charge counters; nil skips them.
 	Registerer prometheus.Registerer
-	// GroupMax is how many calls of one tenant one charging transaction takes at most
-	// (DefaultGroupMax when 0; 1 turns group commit off).
+	// GroupMax is how many calls one charging transaction takes at most (DefaultGroupMax when 0;
+	// 1 turns group commit off).
 	GroupMax int
+	// GroupRunners is how many charging transactions run at once (1 when 0): on the development
+	// machine one does best, each taking the calls that queued while the one before ran.
+	GroupRunners int
 }
 
 // New returns the scoring call service.
@@ -95,18 +98,21 @@ func New(o Options) *Service {
 	if o.GroupMax <= 0 {
 		o.GroupMax = DefaultGroupMax
 	}
+	if o.GroupRunners <= 0 {
+		o.GroupRunners = 1
+	}
 	g := &Service{
 		db: o.DB, clock: o.Clock, scorer: o.Scorer, limiter: o.Limiter, meter: o.Meter,
 		consents: o.Consents, catalog: o.Catalog, tenants: o.Accounts,
 		sandbox: newBatchWriter(o.DB, o.Logger), memo: newSandboxMemo(), models: o.Models, log: o.Logger,
 		allowance: newSandboxAllowance(o.SandboxDailyCalls), requireEmail: o.RequireVerifiedEmail,
-		groups: groups{queues: map[string][]*charging{}, max: o.GroupMax},
+		groups: groups{max: o.GroupMax, runners: o.GroupRunners},
 		decided: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_decisions_total",
 			Help: "Decisions answered, by environment and recommendation."}, []string{"environment", "recommendation"}),
 		charged: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rocketfin_charges_total",
 			Help: "Live analyses charged, by billing state: trial_credit (a credit spent) or pending (metered)."}, []string{"billing_state"}),
 		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rocketfin_charge_group_size",
-			Help:    "Calls of one tenant and environment that shared a charging transaction (group commit).",
+			Help:    "Calls that shared a charging transaction (group commit).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
 	}
 	if o.Registerer != nil {
@@ -271,7 +277,7 @@ func (g *Service) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 }
 
 // commit spends, records and answers: a sandbox call without an Idempotency-Key through the
-// sandbox batch writer, every other call in its tenant's next charging transaction (group.go).
+// sandbox batch writer, every other call in the next charging transaction (group.go).
 func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)

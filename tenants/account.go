@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -90,6 +91,15 @@ func (a Account) CapRefusal() error {
 	return problem.New(problem.CreditsExhausted, "the monthly spend cap of %d %s minor units is reached", amount, currency)
 }
 
+// accountColumns are what Account and Accounts read, in scanAccount's order.
+const accountColumns = `id, status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst,
+	monthly_cap_amount, monthly_cap_currency, email_verified_at, signup_email_lower, api_version`
+
+func scanAccount(scan func(dest ...any) error, a *Account) error {
+	return scan(&a.ID, &a.Status, &a.TrialEndsAt, &a.CreditsRemaining, &a.RateLimitPerSecond, &a.RateLimitBurst,
+		&a.MonthlyCapAmount, &a.MonthlyCapCurrency, &a.EmailVerifiedAt, &a.SignupEmailLower, &a.APIVersion)
+}
+
 // Account reads the live-call view of a tenant on db (a transaction; nil reads the pool); no
 // such tenant is not_found.
 func (s *Store) Account(ctx context.Context, db *gorm.DB, id string) (Account, error) {
@@ -98,10 +108,7 @@ func (s *Store) Account(ctx context.Context, db *gorm.DB, id string) (Account, e
 	}
 	a := Account{ID: id}
 	// Row().Scan: this read is on every live call, and plain scanning skips the ORM's reflection.
-	err := db.WithContext(ctx).Raw(`SELECT status, trial_ends_at, credits_remaining, rate_limit_per_second, rate_limit_burst,
-		monthly_cap_amount, monthly_cap_currency, email_verified_at, signup_email_lower, api_version FROM tenants WHERE id = ?`, id).Row().
-		Scan(&a.Status, &a.TrialEndsAt, &a.CreditsRemaining, &a.RateLimitPerSecond, &a.RateLimitBurst,
-			&a.MonthlyCapAmount, &a.MonthlyCapCurrency, &a.EmailVerifiedAt, &a.SignupEmailLower, &a.APIVersion)
+	err := scanAccount(db.WithContext(ctx).Raw(`SELECT `+accountColumns+` FROM tenants WHERE id = ?`, id).Row().Scan, &a)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, problem.New(problem.NotFound, "no tenant %s", id)
 	}
@@ -111,27 +118,77 @@ func (s *Store) Account(ctx context.Context, db *gorm.DB, id string) (Account, e
 	return a, nil
 }
 
+// Accounts reads the live-call view of several tenants in one statement, by id; a tenant that
+// does not exist is missing from the map.
+func (s *Store) Accounts(ctx context.Context, tx *gorm.DB, ids []string) (map[string]Account, error) {
+	rows, err := tx.WithContext(ctx).Raw(`SELECT `+accountColumns+` FROM tenants WHERE id IN ?`, ids).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read %d accounts: %w", len(ids), err)
+	}
+	defer rows.Close()
+	out := make(map[string]Account, len(ids))
+	for rows.Next() {
+		var a Account
+		if err := scanAccount(rows.Scan, &a); err != nil {
+			return nil, fmt.Errorf("read %d accounts: %w", len(ids), err)
+		}
+		out[a.ID] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %d accounts: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// CreditAsk is how many trial credits a tenant's calls ask for.
+type CreditAsk struct {
+	TenantID string
+	N        int64
+}
+
+// SpendCreditsIfThere takes, inside tx and in one statement, each tenant's asked credits if its
+// trial is on at now and has at least that many left (the condition is checked on the row under
+// its lock, so concurrent transactions never spend what is not there); it returns what is left to
+// the tenants it spent from. A tenant missing from the answer had fewer credits than asked.
+func (s *Store) SpendCreditsIfThere(ctx context.Context, tx *gorm.DB, asks []CreditAsk, now time.Time) (map[string]int64, error) {
+	if len(asks) == 0 {
+		return nil, nil
+	}
+	var cases strings.Builder
+	var caseArgs []any
+	ids := make([]string, len(asks))
+	cases.WriteString("CASE id")
+	for i, a := range asks {
+		ids[i] = a.TenantID
+		cases.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+		caseArgs = append(caseArgs, a.TenantID, a.N)
+	}
+	cases.WriteString(" END")
+	args := append(append(append([]any{}, caseArgs...), ids, StatusTrial, now), caseArgs...)
+	var rows []struct {
+		ID               string
+		CreditsRemaining int64
+	}
+	err := tx.WithContext(ctx).Raw(`UPDATE tenants SET credits_remaining = credits_remaining - `+cases.String()+`
+		WHERE id IN ? AND status = ? AND trial_ends_at > ? AND credits_remaining >= `+cases.String()+`
+		RETURNING id, credits_remaining`, args...).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("spend the credits of %d tenants: %w", len(asks), err)
+	}
+	left := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		left[r.ID] = r.CreditsRemaining
+	}
+	return left, nil
+}
+
 // SpendCredits takes up to n trial credits inside tx if the trial allows it at now, and returns
-// how many it took and what is left. One credit is one conditional update (concurrent calls never
-// spend what is not there); several lock the row, read it and write what they took.
+// how many it took and what is left: it locks the row, reads it and writes what it took.
 func (s *Store) SpendCredits(ctx context.Context, tx *gorm.DB, id string, now time.Time, n int64) (left, spent int64, err error) {
 	if n <= 0 {
 		return 0, 0, nil
 	}
 	tx = tx.WithContext(ctx)
-	if n == 1 {
-		var remaining []int64
-		err = tx.Raw(`UPDATE tenants SET credits_remaining = credits_remaining - 1
-			WHERE id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?
-			RETURNING credits_remaining`, id, StatusTrial, now).Scan(&remaining).Error
-		if err != nil {
-			return 0, 0, fmt.Errorf("spend a credit of %s: %w", id, err)
-		}
-		if len(remaining) != 1 {
-			return 0, 0, nil
-		}
-		return remaining[0], 1, nil
-	}
 	var have []int64
 	err = database.ForUpdate(tx.Model(&Tenant{})).Where("id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?",
 		id, StatusTrial, now).Pluck("credits_remaining", &have).Error

@@ -139,7 +139,8 @@ func runLoadtest(ctx context.Context, cfg config.Config, args []string, stdout i
 	fs.SetOutput(stdout)
 	o := loadtest.Options{OperatorToken: cfg.OperatorToken, DatabaseURL: cfg.DatabaseURL, Currency: cfg.PriceCurrency}
 	targets := fs.String("targets", "server=http://"+cfg.Addr, "the servers to call in turn, as name=URL,… (one replica alone, a balancer in front of several)")
-	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients of the full-speed phases and of pgbench")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients of the full-speed phases")
+	fs.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench's connections (the best of 16, 32 and 64 on the development machine)")
 	fs.IntVar(&o.Tenants, "tenants", 32, "tenants the many-tenant phases spread their calls over")
 	fs.IntVar(&o.Rounds, "rounds", 3, "how many times every full-speed phase runs (the report shows the spread)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each phase")

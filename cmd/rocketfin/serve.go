@@ -121,7 +121,7 @@ func wire(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, pub
 		DB: db, Clock: clk, Scorer: scorer, Limiter: a.buckets, Meter: a.meter,
 		Consents: a.consents, Catalog: sandboxCatalog{}, Models: models, Logger: log,
 		SandboxDailyCalls: int(cfg.SandboxDailyCalls), RequireVerifiedEmail: verification.Required, Accounts: a.tenants.Accounts(),
-		Registerer: a.reg,
+		Registerer: a.reg, GroupRunners: cfg.ChargeTransactions,
 	})
 	a.billing = wireBilling(cfg, db, log, clk, a.reg, publicURL)
 	box, err := secretBox(cfg, log)

@@ -90,6 +90,9 @@ type Config struct {
 	JobRescueAfter time.Duration
 	// JobDBMaxConns bounds the PostgreSQL pool of background jobs (apart from the API's).
 	JobDBMaxConns int
+	// ChargeTransactions is how many charging transactions (each a group of calls) one process
+	// runs at once.
+	ChargeTransactions int
 	// BackgroundJobs makes serve run the background work (Stripe reporting, webhook deliveries,
 	// the monitoring sweep); false leaves it to `rocketfin worker` processes.
 	BackgroundJobs bool
@@ -134,6 +137,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SigningKeyRotation:    30 * 24 * time.Hour,
 		JobRescueAfter:        2 * time.Minute,
 		JobDBMaxConns:         10,
+		ChargeTransactions:    1,
 		BackgroundJobs:        true,
 		OIDCIssuer:            getenv("OIDC_ISSUER"),
 		OIDCClientID:          getenv("OIDC_CLIENT_ID"),
@@ -202,6 +206,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("ROCKETFIN_JOB_DB_MAX_CONNS: want an integer from 2 to 200, got %q", s))
 		}
 		c.JobDBMaxConns = n
+	}
+	if s := getenv("ROCKETFIN_CHARGE_TRANSACTIONS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 64 {
+			errs = append(errs, fmt.Errorf("ROCKETFIN_CHARGE_TRANSACTIONS: want an integer from 1 to 64, got %q", s))
+		}
+		c.ChargeTransactions = n
 	}
 	if s := getenv("ROCKETFIN_DB_MAX_CONNS"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -60,6 +60,9 @@ func TestAPoolTooSmallForTheSandboxWritersIsRefused(t *testing.T) {
 	if _, err := Load(env(map[string]string{"ROCKETFIN_DB_MAX_CONNS": "2"})); err == nil || !strings.Contains(err.Error(), "ROCKETFIN_DB_MAX_CONNS") {
 		t.Fatalf("a pool of 2: %v", err)
 	}
+	if _, err := Load(env(map[string]string{"ROCKETFIN_CHARGE_TRANSACTIONS": "0"})); err == nil {
+		t.Error("ROCKETFIN_CHARGE_TRANSACTIONS=0 accepted")
+	}
 	if _, err := Load(env(map[string]string{"ROCKETFIN_JOB_DB_MAX_CONNS": "1"})); err == nil {
 		t.Fatal("a job pool of 1")
 	}

@@ -110,7 +110,7 @@ func Lookup(ctx context.Context, db *gorm.DB, s Scope, key, fingerprint string, 
 // ref names what the call creates (a score id), or "". A key whose answer
 // expired, or whose claim outlived Lease without an answer, is taken over.
 func Claim(ctx context.Context, tx *gorm.DB, s Scope, key, fingerprint, ref string, now time.Time) error {
-	taken, err := ClaimAll(ctx, tx, s, []Claimed{{Key: key, Fingerprint: fingerprint, Ref: ref}}, now)
+	taken, err := ClaimAll(ctx, tx, []Claimed{{ScopedKey: ScopedKey{s, key}, Fingerprint: fingerprint, Ref: ref}}, now)
 	if err != nil {
 		return err
 	}
@@ -120,89 +120,129 @@ func Claim(ctx context.Context, tx *gorm.DB, s Scope, key, fingerprint, ref stri
 	return nil
 }
 
-// Claimed is one key a call claims, with its request's fingerprint and what it creates.
-type Claimed struct {
-	Key, Fingerprint, Ref string
+// ScopedKey is a key and whose it is.
+type ScopedKey struct {
+	Scope
+	Key string
 }
 
-// ClaimAll takes several keys of one scope inside tx (the calls of a group commit) in one
+// Claimed is one key a call claims, with its request's fingerprint and what it creates.
+type Claimed struct {
+	ScopedKey
+	Fingerprint, Ref string
+}
+
+// ClaimAll takes the keys of several calls inside tx (the calls of a group commit) in one
 // statement and reports which it took; a key another call holds (or that appears twice in
-// claims) is not taken, and the transaction goes on. On PostgreSQL the insert waits for a
-// transaction that holds a key to end, so its saved answer, if any, can then be read with Lookup.
-func ClaimAll(ctx context.Context, tx *gorm.DB, s Scope, claims []Claimed, now time.Time) ([]bool, error) {
-	keys := make([]string, len(claims))
+// claims) is not taken, and the transaction goes on. Keys are inserted in one order whatever the
+// order of claims, so that concurrent groups never wait for each other in a circle. On PostgreSQL
+// the insert waits for a transaction that holds a key to end, so its saved answer, if any, can
+// then be read with Lookup.
+func ClaimAll(ctx context.Context, tx *gorm.DB, claims []Claimed, now time.Time) ([]bool, error) {
+	order := make([]int, len(claims))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return claims[a].ScopedKey.compare(claims[b].ScopedKey) })
 	var sb strings.Builder
-	args := make([]any, 0, len(claims)*8)
+	args := make([]any, 0, len(claims)*7)
+	keys := make([]ScopedKey, len(claims))
 	sb.WriteString(`INSERT INTO idempotency_keys (tenant_id, environment, key, request_hash, status, response, score_id, created_at, expires_at) VALUES `)
-	for i, c := range claims {
-		keys[i] = c.Key
-		if i > 0 {
+	for j, i := range order {
+		c := claims[i]
+		keys[i] = c.ScopedKey
+		if j > 0 {
 			sb.WriteByte(',')
 		}
 		sb.WriteString("(?, ?, ?, ?, 0, '', ?, ?, ?)")
-		args = append(args, s.TenantID, s.Environment, c.Key, c.Fingerprint, c.Ref, now, now.Add(TTL))
+		args = append(args, c.TenantID, c.Environment, c.Key, c.Fingerprint, c.Ref, now, now.Add(TTL))
 	}
-	sb.WriteString(" ON CONFLICT (tenant_id, environment, key) DO NOTHING RETURNING key")
+	sb.WriteString(" ON CONFLICT (tenant_id, environment, key) DO NOTHING RETURNING tenant_id, environment, key")
 	tx = tx.WithContext(ctx)
-	if err := tx.Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key IN ?
-		AND (expires_at <= ? OR (response = '' AND created_at <= ?))`,
-		s.TenantID, s.Environment, keys, now, now.Add(-Lease)).Error; err != nil {
+	if err := tx.Exec(`DELETE FROM idempotency_keys WHERE (tenant_id, environment, key) IN ?
+		AND (expires_at <= ? OR (response = '' AND created_at <= ?))`, tuples(keys), now, now.Add(-Lease)).Error; err != nil {
 		return nil, fmt.Errorf("free expired idempotency keys: %w", err)
 	}
-	var inserted []string
+	var inserted []struct{ TenantID, Environment, Key string }
 	if err := tx.Raw(sb.String(), args...).Scan(&inserted).Error; err != nil {
 		return nil, fmt.Errorf("claim idempotency keys: %w", err)
 	}
 	taken := make([]bool, len(claims))
-	for _, k := range inserted {
+	for _, r := range inserted {
 		// the first claim of a key repeated in claims is the one that took it
+		k := ScopedKey{Scope{r.TenantID, r.Environment}, r.Key}
 		if i := slices.Index(keys, k); i >= 0 {
-			taken[i], keys[i] = true, "" // a key is never empty (ValidKey)
+			taken[i], keys[i] = true, ScopedKey{}
 		}
 	}
 	return taken, nil
 }
 
+func (k ScopedKey) compare(o ScopedKey) int {
+	if c := strings.Compare(k.TenantID, o.TenantID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Environment, o.Environment); c != 0 {
+		return c
+	}
+	return strings.Compare(k.Key, o.Key)
+}
+
+// tuples are keys as (tenant_id, environment, key) rows for an IN list.
+func tuples(keys []ScopedKey) [][]any {
+	out := make([][]any, len(keys))
+	for i, k := range keys {
+		out[i] = []any{k.TenantID, k.Environment, k.Key}
+	}
+	return out
+}
+
 // Release frees keys claimed in tx whose calls were refused, so that the transaction can go on
 // and commit the others' answers.
-func Release(ctx context.Context, tx *gorm.DB, s Scope, keys []string) error {
+func Release(ctx context.Context, tx *gorm.DB, keys []ScopedKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE tenant_id = ? AND environment = ? AND key IN ? AND response = ''`,
-		s.TenantID, s.Environment, keys).Error; err != nil {
+	if err := tx.WithContext(ctx).Exec(`DELETE FROM idempotency_keys WHERE (tenant_id, environment, key) IN ? AND response = ''`,
+		tuples(keys)).Error; err != nil {
 		return fmt.Errorf("release idempotency keys: %w", err)
 	}
 	return nil
 }
 
+// Saved is the answer of a claimed key.
+type Saved struct {
+	ScopedKey
+	Answer
+}
+
 // Save stores the answer of a key claimed in the same transaction.
 func Save(ctx context.Context, tx *gorm.DB, s Scope, key string, a Answer) error {
-	return SaveAll(ctx, tx, s, map[string]Answer{key: a})
+	return SaveAll(ctx, tx, []Saved{{ScopedKey{s, key}, a}})
 }
 
 // SaveAll stores the answers of keys claimed in the same transaction, in one statement.
-func SaveAll(ctx context.Context, tx *gorm.DB, s Scope, answers map[string]Answer) error {
+func SaveAll(ctx context.Context, tx *gorm.DB, answers []Saved) error {
 	if len(answers) == 0 {
 		return nil
 	}
 	var status, response strings.Builder
 	var statusArgs, responseArgs []any
-	keys := make([]string, 0, len(answers))
-	status.WriteString("CASE key")
-	response.WriteString("CASE key")
-	for k, a := range answers {
-		keys = append(keys, k)
-		status.WriteString(" WHEN ? THEN CAST(? AS INTEGER)")
-		response.WriteString(" WHEN ? THEN ?")
-		statusArgs = append(statusArgs, k, a.Status)
-		responseArgs = append(responseArgs, k, string(a.Body))
+	keys := make([]ScopedKey, len(answers))
+	status.WriteString("CASE")
+	response.WriteString("CASE")
+	for i, a := range answers {
+		keys[i] = a.ScopedKey
+		status.WriteString(" WHEN tenant_id = ? AND environment = ? AND key = ? THEN CAST(? AS INTEGER)")
+		response.WriteString(" WHEN tenant_id = ? AND environment = ? AND key = ? THEN ?")
+		statusArgs = append(statusArgs, a.TenantID, a.Environment, a.Key, a.Status)
+		responseArgs = append(responseArgs, a.TenantID, a.Environment, a.Key, string(a.Body))
 	}
 	status.WriteString(" END")
 	response.WriteString(" END")
-	args := append(append(statusArgs, responseArgs...), s.TenantID, s.Environment, keys)
+	args := append(append(statusArgs, responseArgs...), tuples(keys))
 	err := tx.WithContext(ctx).Exec(`UPDATE idempotency_keys SET status = `+status.String()+`, response = `+response.String()+`
-		WHERE tenant_id = ? AND environment = ? AND key IN ?`, args...).Error
+		WHERE (tenant_id, environment, key) IN ?`, args...).Error
 	if err != nil {
 		return fmt.Errorf("save idempotent answers: %w", err)
 	}

@@ -123,6 +123,7 @@ func TestClaimAllReleaseSaveAll(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		s := idempotency.Scope{TenantID: "ten_a", Environment: "live"}
+		other := idempotency.Scope{TenantID: "ten_b", Environment: "live"}
 		if err := db.Transaction(func(tx *gorm.DB) error {
 			if err := idempotency.Claim(ctx, tx, s, "held", "fp0", "", epoch); err != nil {
 				return err
@@ -132,21 +133,25 @@ func TestClaimAllReleaseSaveAll(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {
-			taken, err := idempotency.ClaimAll(ctx, tx, s, []idempotency.Claimed{
-				{Key: "a", Fingerprint: "fa"}, {Key: "held", Fingerprint: "fh"}, {Key: "b", Fingerprint: "fb"},
-				{Key: "a", Fingerprint: "fa"}, {Key: "refused", Fingerprint: "fr"},
+			k := func(key string) idempotency.ScopedKey { return idempotency.ScopedKey{Scope: s, Key: key} }
+			taken, err := idempotency.ClaimAll(ctx, tx, []idempotency.Claimed{
+				{ScopedKey: k("a"), Fingerprint: "fa"}, {ScopedKey: k("held"), Fingerprint: "fh"}, {ScopedKey: k("b"), Fingerprint: "fb"},
+				{ScopedKey: k("a"), Fingerprint: "fa"}, {ScopedKey: k("refused"), Fingerprint: "fr"},
+				{ScopedKey: idempotency.ScopedKey{Scope: other, Key: "a"}, Fingerprint: "fo"},
 			}, epoch)
 			if err != nil {
 				return err
 			}
-			if want := []bool{true, false, true, false, true}; !slices.Equal(taken, want) {
+			if want := []bool{true, false, true, false, true, true}; !slices.Equal(taken, want) {
 				t.Fatalf("taken %v, want %v", taken, want)
 			}
-			if err := idempotency.Release(ctx, tx, s, []string{"refused", "held"}); err != nil {
+			if err := idempotency.Release(ctx, tx, []idempotency.ScopedKey{k("refused"), k("held")}); err != nil {
 				return err
 			}
-			return idempotency.SaveAll(ctx, tx, s, map[string]idempotency.Answer{
-				"a": {Status: 200, Body: []byte(`{"n":1}`)}, "b": {Status: 201, Body: []byte(`{"n":2}`)},
+			return idempotency.SaveAll(ctx, tx, []idempotency.Saved{
+				{ScopedKey: k("a"), Answer: idempotency.Answer{Status: 200, Body: []byte(`{"n":1}`)}},
+				{ScopedKey: k("b"), Answer: idempotency.Answer{Status: 201, Body: []byte(`{"n":2}`)}},
+				{ScopedKey: idempotency.ScopedKey{Scope: other, Key: "a"}, Answer: idempotency.Answer{Status: 200, Body: []byte(`{"other":1}`)}},
 			})
 		})
 		if err != nil {
@@ -158,6 +163,9 @@ func TestClaimAllReleaseSaveAll(t *testing.T) {
 			if err != nil || !found || string(got.Body) != want {
 				t.Fatalf("%s: %s %v %v, want %s", key, got.Body, found, err, want)
 			}
+		}
+		if got, _, _ := idempotency.Lookup(ctx, db, other, "a", "fo", epoch); string(got.Body) != `{"other":1}` {
+			t.Fatalf("the other tenant's key a answers %s", got.Body)
 		}
 		if got, _, _ := idempotency.Lookup(ctx, db, s, "b", "fb", epoch); got.Status != 201 {
 			t.Fatalf("status of b: %d", got.Status)
