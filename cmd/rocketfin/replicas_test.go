@@ -156,6 +156,36 @@ func TestThreeReplicasBehindABalancerKeepEveryInvariant(t *testing.T) {
 		t.Fatalf("%d answered, %d refused, %d decisions, %d usage events; want 5, 295, 5, 5", ok.Load(), refused.Load(), decisions, usage)
 	}
 
+	// The same against a monthly cap with room for 7 analyses, the calls grouped in each replica's
+	// charging transactions: exactly 7 charged, the month's spend at the cap to the unit.
+	capped, _, liveCapped := signup("cap@replicas.example")
+	expect(t, call(lb, "PATCH", "/admin/v1/tenants/"+capped, operatorToken, map[string]any{"status": "active"}, nil), http.StatusOK)
+	expect(t, call(lb, "PATCH", "/v1/tenant", liveCapped, map[string]any{"monthly_cap": map[string]any{"amount": 7 * 150, "currency": "EUR"}}, nil), http.StatusOK)
+	time.Sleep(1100 * time.Millisecond) // every replica re-reads the account
+	ok.Store(0)
+	refused.Store(0)
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := call(lb, "POST", "/v1/scores", liveCapped, liveBody(2000+i), nil)
+			switch r.Status {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusPaymentRequired:
+				refused.Add(1)
+			default:
+				t.Errorf("capped call %d: %d %s", i, r.Status, r.Raw)
+			}
+		}()
+	}
+	wg.Wait()
+	decisions, usage, _ = counts(t, dbURL, capped, "live")
+	spent := monthlySpend(t, dbURL, capped)
+	if ok.Load() != 7 || refused.Load() != 293 || decisions != 7 || usage != 7 || spent != 7*150 {
+		t.Fatalf("cap of 7: %d answered, %d refused, %d decisions, %d usage events, spend %d", ok.Load(), refused.Load(), decisions, usage, spent)
+	}
+
 	// One Idempotency-Key on every replica at once: one charge, one answer.
 	tenant2, _, live2 := signup("idem@replicas.example")
 	ids := make(chan string, 30)

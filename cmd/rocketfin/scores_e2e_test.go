@@ -50,6 +50,21 @@ func counts(t *testing.T, dbURL, tenantID, env string) (decisions, usage, outbox
 	return
 }
 
+// monthlySpend is what a tenant spent against its cap, all months together.
+func monthlySpend(t *testing.T, dbURL, tenantID string) int64 {
+	t.Helper()
+	db, err := database.Open(context.Background(), database.Options{URL: dbURL, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	var n int64
+	if err := db.Raw("SELECT COALESCE(SUM(amount), 0) FROM monthly_spend WHERE tenant_id = ?", tenantID).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestTrialSpendsOneCreditPerLiveCallThenRefuses(t *testing.T) {
 	s := startServer(t, nil)
 	a := s.signup("ana@trial.example")
