@@ -115,7 +115,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:              or(getenv("ROCKETFIN_LOG_LEVEL"), "info"),
 		PublicURL:             getenv("ROCKETFIN_PUBLIC_URL"),
 		SignupPerHour:         20,
-		KeyCacheTTL:           time.Second,
+		KeyCacheTTL:           500 * time.Millisecond,
 		LastUsedFlush:         10 * time.Second,
 		ShutdownTimeout:       20 * time.Second,
 		DBMaxConns:            20,

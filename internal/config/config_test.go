@@ -13,7 +13,7 @@ func TestDefaultsMatchTheDocumentation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load with no settings: %v", err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SignupPerHour != 20 || c.KeyCacheTTL != time.Second ||
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.SignupPerHour != 20 || c.KeyCacheTTL != 500*time.Millisecond ||
 		c.EmailVerification != "required" || c.SMTPURL != "" || c.MailFrom != "RocketFin <no-reply@localhost>" {
 		t.Fatalf("defaults = %+v", c)
 	}
