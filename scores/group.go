@@ -9,10 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/database"
 	"github.com/rocketfin/rocketfin/internal/idempotency"
+	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/keys"
 	"github.com/rocketfin/rocketfin/metering"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -114,10 +116,21 @@ func (g *Service) serveGroups() {
 				n++
 			}
 		}
-		batch := q[:n:n]
+		taken := q[:n:n]
 		gs.queue = q[n:]
 		gs.mu.Unlock()
-		g.runGroup(batch)
+		// A call whose client went away while it queued is not charged.
+		batch := make([]*charging, 0, len(taken))
+		for _, c := range taken {
+			if err := c.ctx.Err(); err != nil {
+				c.done <- charged{err: err}
+				continue
+			}
+			batch = append(batch, c)
+		}
+		if len(batch) > 0 {
+			g.runGroup(batch)
+		}
 	}
 }
 
@@ -141,9 +154,11 @@ func (g *Service) runGroup(batch []*charging) {
 }
 
 // chargeGroup is the transaction of a group of calls.
-func (g *Service) chargeGroup(batch []*charging) ([]charged, error) {
+func (g *Service) chargeGroup(batch []*charging) (_ []charged, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), groupTimeout)
 	defer cancel()
+	ctx, span := telemetry.Span(ctx, "scores.charging_transaction", attribute.Int("rocketfin.group_size", len(batch)))
+	defer func() { span.End(err) }()
 	now := batch[0].analysis.At
 	for _, c := range batch {
 		if c.analysis.At.After(now) {
@@ -154,7 +169,7 @@ func (g *Service) chargeGroup(batch []*charging) ([]charged, error) {
 	outs := make([]charged, len(batch))
 	charges := make([]metering.Charge, len(batch))
 	var credits map[string]int64 // the trial tenants' credits left after the group
-	err := g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = g.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		credits = map[string]int64{}
 		going := make([]bool, len(batch)) // the calls still going
 		var claims []idempotency.Claimed

@@ -3,6 +3,7 @@ package scores_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -260,7 +261,36 @@ func TestGroupCommitSharesTransactionsAndIsolatesFailures(t *testing.T) {
 		t.Fatalf("monthly spend %d after 17 charged calls, want %d", got, 150*17)
 	}
 
-	// 12 calls meet a cap with room for 8: 8 charged, 4 refused, the cap spent to the unit
+	// a call whose client goes away while it waits in the queue is not charged
+	release := holdCapRow(t, db, "ten_cap")
+	first := make(chan []outcome)
+	go func() { first <- scoreAll(t, svc, "ten_cap", []string{""}) }()
+	for scores.Waiting(svc) < 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error)
+	go func() {
+		_, err := svc.Score(ctx, scores.Call{Principal: keys.Principal{TenantID: "ten_cap", Environment: keys.Live, CredentialID: "key_g"},
+			Body: liveBody(), Started: time.Now()})
+		gone <- err
+	}()
+	for scores.Waiting(svc) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	release()
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the call whose client went away answered %v", err)
+	}
+	if outs := <-first; outs[0].id == "" {
+		t.Fatalf("the call before it was refused: %s", outs[0].code)
+	}
+	if got := spent(); got != 150*18 {
+		t.Fatalf("monthly spend %d after 18 charged calls, want %d", got, 150*18)
+	}
+
+	// 12 calls meet a cap with room for 7: 7 charged, 5 refused, the cap spent to the unit
 	outs = queueBehind(t, db, svc, "ten_cap", make([]string, 12))
 	ok, refused := 0, 0
 	for _, o := range outs {
@@ -273,7 +303,7 @@ func TestGroupCommitSharesTransactionsAndIsolatesFailures(t *testing.T) {
 			t.Fatalf("refused with %s", o.code)
 		}
 	}
-	if d, u := records(db, "ten_cap"); ok != 8 || refused != 4 || spent() != capAmount || d != 25 || u != 25 {
+	if d, u := records(db, "ten_cap"); ok != 7 || refused != 5 || spent() != capAmount || d != 25 || u != 25 {
 		t.Fatalf("%d charged, %d refused, spend %d, %d decisions, %d usage events", ok, refused, spent(), d, u)
 	}
 }
