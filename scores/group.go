@@ -135,8 +135,20 @@ func (g *Service) serveGroups() {
 }
 
 // runGroup charges batch in one transaction and hands each call its outcome; when the
-// transaction fails, each call is tried alone.
+// transaction fails, each call is tried alone. A panic fails the calls still waiting (nothing was
+// committed for them) instead of the process.
 func (g *Service) runGroup(batch []*charging) {
+	defer func() {
+		if r := recover(); r != nil {
+			g.log.Error("charging transaction panicked", "panic", fmt.Sprint(r), "calls", len(batch))
+			for _, c := range batch {
+				select {
+				case c.done <- charged{err: fmt.Errorf("charging transaction: panic: %v", r)}:
+				default: // answered already
+				}
+			}
+		}
+	}()
 	outs, err := g.chargeGroup(batch)
 	if err != nil && len(batch) > 1 {
 		for _, c := range batch {

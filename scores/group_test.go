@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -347,4 +348,31 @@ func TestGroupCommitKeepsTenantsApart(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A panic inside a charging transaction fails its call, commits nothing and leaves the service
+// charging the next calls.
+func TestAPanicInAChargingTransactionFailsOnlyItsCall(t *testing.T) {
+	db := dbtest.Postgres(t)
+	credits := int64(5)
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_panic", Credits: &credits})
+	unlimited(t, db, "ten_panic")
+	svc := groupService(t, db, prometheus.NewRegistry())
+	call := scores.Call{Principal: keys.Principal{TenantID: "ten_panic", Environment: keys.Live, CredentialID: "key_g"},
+		Body: liveBody(), Started: time.Now(), MonitorID: "mon_panic",
+		Within: func(context.Context, *gorm.DB, scores.Decision, scoring.Request) error { panic("boom") }}
+	if _, err := svc.Score(context.Background(), call); err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("a panicking call answered %v", err)
+	}
+	if d, u := records(db, "ten_panic"); d != 0 || u != 0 {
+		t.Fatalf("the panicking call left %d decisions and %d usage events", d, u)
+	}
+	if outs := scoreAll(t, svc, "ten_panic", make([]string, 3)); outs[0].id == "" || outs[1].id == "" || outs[2].id == "" {
+		t.Fatalf("calls after the panic: %+v", outs)
+	}
+	var left int64
+	db.Raw("SELECT credits_remaining FROM tenants WHERE id = 'ten_panic'").Scan(&left)
+	if left != 2 {
+		t.Fatalf("%d credits left after 3 charged calls of 5, want 2", left)
+	}
 }

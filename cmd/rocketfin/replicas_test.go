@@ -132,28 +132,35 @@ func TestThreeReplicasBehindABalancerKeepEveryInvariant(t *testing.T) {
 	}
 
 	// 300 concurrent live calls, 5 credits: exactly 5 answered 200, 5 decisions, 5 usage events.
-	tenant, _, live := signup("credits@replicas.example")
-	var ok, refused atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 300 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := call(lb, "POST", "/v1/scores", live, liveBody(1000+i), nil)
-			switch r.Status {
-			case http.StatusOK:
-				ok.Add(1)
-			case http.StatusPaymentRequired:
-				refused.Add(1)
-			default:
-				t.Errorf("call %d: %d %s", i, r.Status, r.Raw)
-			}
-		}()
+	// race sends 300 concurrent live calls through the balancer and counts 200s and 402s.
+	race := func(live string, first int) (ok, refused int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range 300 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := call(lb, "POST", "/v1/scores", live, liveBody(first+i), nil)
+				mu.Lock()
+				defer mu.Unlock()
+				switch r.Status {
+				case http.StatusOK:
+					ok++
+				case http.StatusPaymentRequired:
+					refused++
+				default:
+					t.Errorf("call %d: %d %s", i, r.Status, r.Raw)
+				}
+			}()
+		}
+		wg.Wait()
+		return ok, refused
 	}
-	wg.Wait()
+	tenant, _, live := signup("credits@replicas.example")
+	ok, refused := race(live, 1000)
 	decisions, usage, _ := counts(t, dbURL, tenant, "live")
-	if ok.Load() != 5 || refused.Load() != 295 || decisions != 5 || usage != 5 {
-		t.Fatalf("%d answered, %d refused, %d decisions, %d usage events; want 5, 295, 5, 5", ok.Load(), refused.Load(), decisions, usage)
+	if ok != 5 || refused != 295 || decisions != 5 || usage != 5 {
+		t.Fatalf("%d answered, %d refused, %d decisions, %d usage events; want 5, 295, 5, 5", ok, refused, decisions, usage)
 	}
 
 	// The same against a monthly cap with room for 7 analyses, the calls grouped in each replica's
@@ -162,33 +169,17 @@ func TestThreeReplicasBehindABalancerKeepEveryInvariant(t *testing.T) {
 	expect(t, call(lb, "PATCH", "/admin/v1/tenants/"+capped, operatorToken, map[string]any{"status": "active"}, nil), http.StatusOK)
 	expect(t, call(lb, "PATCH", "/v1/tenant", liveCapped, map[string]any{"monthly_cap": map[string]any{"amount": 7 * 150, "currency": "EUR"}}, nil), http.StatusOK)
 	time.Sleep(1100 * time.Millisecond) // every replica re-reads the account
-	ok.Store(0)
-	refused.Store(0)
-	for i := range 300 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := call(lb, "POST", "/v1/scores", liveCapped, liveBody(2000+i), nil)
-			switch r.Status {
-			case http.StatusOK:
-				ok.Add(1)
-			case http.StatusPaymentRequired:
-				refused.Add(1)
-			default:
-				t.Errorf("capped call %d: %d %s", i, r.Status, r.Raw)
-			}
-		}()
-	}
-	wg.Wait()
+	ok, refused = race(liveCapped, 2000)
 	decisions, usage, _ = counts(t, dbURL, capped, "live")
 	spent := monthlySpend(t, dbURL, capped)
-	if ok.Load() != 7 || refused.Load() != 293 || decisions != 7 || usage != 7 || spent != 7*150 {
-		t.Fatalf("cap of 7: %d answered, %d refused, %d decisions, %d usage events, spend %d", ok.Load(), refused.Load(), decisions, usage, spent)
+	if ok != 7 || refused != 293 || decisions != 7 || usage != 7 || spent != 7*150 {
+		t.Fatalf("cap of 7: %d answered, %d refused, %d decisions, %d usage events, spend %d", ok, refused, decisions, usage, spent)
 	}
 
 	// One Idempotency-Key on every replica at once: one charge, one answer.
 	tenant2, _, live2 := signup("idem@replicas.example")
 	ids := make(chan string, 30)
+	var wg sync.WaitGroup
 	for i := range 30 {
 		wg.Add(1)
 		go func() {
