@@ -26,7 +26,7 @@ func TestThePgbenchTransactionIsRecordedFromTheLiveCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"BEGIN;", "FROM tenants WHERE id = :tenant", "INSERT INTO decisions", "INSERT INTO usage_events",
+	for _, want := range []string{"BEGIN;", "FROM tenants WHERE id IN (:tenant)", "INSERT INTO decisions", "INSERT INTO usage_events",
 		"INSERT INTO outbox", "('sc_pgb_' || :client_id || '_' || :n)", "END;"} {
 		if !strings.Contains(script, want) {
 			t.Errorf("the script lacks %q:\n%s", want, script)
