@@ -376,3 +376,29 @@ func TestAPanicInAChargingTransactionFailsOnlyItsCall(t *testing.T) {
 		t.Fatalf("%d credits left after 3 charged calls of 5, want 2", left)
 	}
 }
+
+// A live call refused on the cached account is refused only if a fresh read agrees: credits an
+// operator grants, or an email verified, count at the very next call, not a cache lifetime later.
+func TestARefusalIsConfirmedOnAFreshRead(t *testing.T) {
+	db := dbtest.Postgres(t)
+	one := int64(1)
+	dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_grant", Credits: &one})
+	unlimited(t, db, "ten_grant")
+	svc := groupService(t, db, prometheus.NewRegistry()) // a fake clock: the cache never expires by itself
+	score := func() problem.Code {
+		outs := scoreAll(t, svc, "ten_grant", []string{""})
+		return outs[0].code
+	}
+	if code := score(); code != "" {
+		t.Fatalf("first call: %s", code)
+	}
+	if code := score(); code != problem.CreditsExhausted {
+		t.Fatalf("no credit left: %q, want credits_exhausted", code)
+	}
+	if err := db.Exec("UPDATE tenants SET credits_remaining = 2 WHERE id = 'ten_grant'").Error; err != nil {
+		t.Fatal(err)
+	}
+	if code := score(); code != "" {
+		t.Fatalf("right after two credits were granted: %s", code)
+	}
+}

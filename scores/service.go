@@ -212,9 +212,15 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 		return g.replayOr(ctx, c, fingerprint, ans, err)
 	}
 	if p.Environment == keys.Live {
-		// What the charging transaction would refuse anyway, and a live call before the email is verified.
-		if err := tenant.LiveRefusal(now, g.requireEmail); err != nil {
-			return g.replayOr(ctx, c, fingerprint, ans, err)
+		// What the charging transaction would refuse anyway, and a live call before the email is
+		// verified. The cached account may be a second old: a refusal is confirmed on a fresh read.
+		if tenant.LiveRefusal(now, g.requireEmail) != nil {
+			if tenant, err = g.tenants.Fresh(ctx, p.TenantID, now); err != nil {
+				return ans, err
+			}
+			if err := tenant.LiveRefusal(now, g.requireEmail); err != nil {
+				return g.replayOr(ctx, c, fingerprint, ans, err)
+			}
 		}
 	}
 	asOf := now

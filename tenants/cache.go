@@ -34,6 +34,14 @@ func (c *Cache) Account(ctx context.Context, id string, now time.Time) (Account,
 	return a, err
 }
 
+// Fresh reads the tenant's account from the database and caches it: what a refusal is confirmed
+// with, so that a change that lifts it (credits granted, a trial extended, an account reactivated
+// or an email verified, on any replica) is seen at once.
+func (c *Cache) Fresh(ctx context.Context, id string, now time.Time) (Account, error) {
+	c.entries.Forget(id)
+	return c.Account(ctx, id, now)
+}
+
 // SetCredits records the credits a trial has left after this process spent one, so that the
 // next call's check sees it without a query.
 func (c *Cache) SetCredits(id string, left int64) {
