@@ -4103,6 +4103,9 @@ type ListMonitorsParamsStatus string
 
 // CreateMonitorParams defines parameters for CreateMonitor.
 type CreateMonitorParams struct {
+	// IdempotencyKey a replay with the same body returns the first answer (Idempotent-Replayed: true) and charges nothing; kept 24 hours; a key of this route is not a key of POST /v1/scores
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+
 	// AcceptLanguage pt, en or fr for the texts of its decisions
 	AcceptLanguage *string `json:"Accept-Language,omitempty"`
 
@@ -13795,26 +13798,37 @@ func NewCreateMonitorRequestWithBody(server string, params *CreateMonitorParams,
 
 	if params != nil {
 
-		if params.AcceptLanguage != nil {
+		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("Accept-Language", headerParam0)
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.AcceptLanguage != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam1)
 		}
 
 		if params.RocketFinVersion != nil {
-			var headerParam1 string
+			var headerParam2 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "RocketFin-Version", *params.RocketFinVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("RocketFin-Version", headerParam1)
+			req.Header.Set("RocketFin-Version", headerParam2)
 		}
 
 	}
@@ -26300,6 +26314,7 @@ func (r ListMonitorsResponse) ContentType() string {
 
 // CreateMonitorResponse201Headers the declared response headers of an HTTP 201 response for CreateMonitor
 type CreateMonitorResponse201Headers struct {
+	IdempotentReplayed      *string
 	RocketFinVersion        string
 	StrictTransportSecurity *string
 	XContentTypeOptions     *string
@@ -54386,6 +54401,13 @@ func ParseCreateMonitorResponse(rsp *http.Response) (*CreateMonitorResponse, err
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateMonitorResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("RocketFin-Version"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "RocketFin-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -60,19 +60,23 @@ func (a AlertInput) apply(points, notches *int) error {
 	return nil
 }
 
-// Created is a new monitor and the answer of its first evaluation (a scoring call).
+// Created is a new monitor and the answer of its first evaluation (a scoring call), and Body, the
+// answer of POST /v1/monitors (CreatedView): the saved one when Replayed.
 type Created struct {
-	Monitor Monitor
-	Score   json.RawMessage
+	Monitor  Monitor
+	Score    json.RawMessage
+	Body     []byte
+	Replayed bool
 }
 
 // CreateCall is POST /v1/monitors as the HTTP layer hands it over.
 type CreateCall struct {
-	Principal keys.Principal
-	Body      []byte
-	Language  string
-	RequestID string
-	Started   time.Time
+	Principal      keys.Principal
+	Body           []byte
+	IdempotencyKey string
+	Language       string
+	RequestID      string
+	Started        time.Time
 }
 
 // Create puts a company under watch: its first evaluation is a scoring call, charged as one, and
@@ -102,8 +106,16 @@ func (s *Service) Create(ctx context.Context, c CreateCall) (Created, error) {
 	p := c.Principal
 	id := ids.New(ids.Monitor)
 	var m Monitor
+	// An Idempotency-Key is the scoring call's, kept apart from POST /v1/scores's keys; the alert
+	// joins the fingerprint, and the saved answer is this route's.
+	var created Created
 	ans, err := s.scores.Score(ctx, scores.Call{Principal: p, Body: rest, Language: c.Language, RequestID: c.RequestID,
-		Started: c.Started, MonitorID: id,
+		Started: c.Started, MonitorID: id, IdempotencyKey: c.IdempotencyKey, Endpoint: "monitors",
+		Also: map[string]int{"score_drop_points": points, "grade_notches": notches},
+		Render: func(score []byte) ([]byte, error) {
+			created.Monitor, created.Score = m, score
+			return httpx.Marshal(CreatedView{View: NewView(m), Decision: score})
+		},
 		Within: func(ctx context.Context, tx *gorm.DB, d scores.Decision, req scoring.Request) error {
 			if err := s.admit(ctx, tx, p, req.Company.ID); err != nil {
 				return err
@@ -131,7 +143,8 @@ func (s *Service) Create(ctx context.Context, c CreateCall) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	return Created{Monitor: m, Score: ans.Body}, nil
+	created.Body, created.Replayed = ans.Body, ans.Replayed
+	return created, nil
 }
 
 // admit checks, under the tenant's lock, that the company is not monitored yet and that the

@@ -49,7 +49,7 @@ func newUpdateView(u Update) UpdateView {
 
 // Routes mounts the monitor routes; sandboxDate is the sandbox's evaluation date.
 func (s *Service) Routes(r httpx.Routes, sandboxDate func() time.Time) {
-	r.Authed.POST("/monitors", httpx.NoIdempotencyKey("a company is monitored once: a retry answers 409 naming the monitor, and nothing is charged twice"), s.handleCreate)
+	r.Authed.POST("/monitors", s.handleCreate)
 	r.Authed.GET("/monitors", s.handleList)
 	r.Authed.GET("/monitors/:id", s.handleGet)
 	r.Authed.PATCH("/monitors/:id", s.handleUpdate)
@@ -92,12 +92,13 @@ func (s *Service) handleCreate(c *gin.Context) {
 		return
 	}
 	created, err := s.Create(c.Request.Context(), CreateCall{Principal: keys.PrincipalOf(c), Body: body,
-		Language: c.GetHeader("Accept-Language"), RequestID: httpx.RequestID(c), Started: started})
+		IdempotencyKey: c.GetHeader("Idempotency-Key"), Language: c.GetHeader("Accept-Language"),
+		RequestID: httpx.RequestID(c), Started: started})
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	httpx.JSON(c, http.StatusCreated, CreatedView{View: NewView(created.Monitor), Decision: created.Score})
+	httpx.RawJSON(c, http.StatusCreated, created.Body, created.Replayed)
 }
 
 var recommendations = []string{"accept", "request_guarantees", "decline"}

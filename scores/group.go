@@ -55,6 +55,7 @@ type charging struct {
 	output      []byte
 	req         *scoring.Request
 	within      func(ctx context.Context, tx *gorm.DB, d Decision, req scoring.Request) error
+	render      func(score []byte) ([]byte, error)
 	done        chan charged
 }
 
@@ -111,8 +112,8 @@ func (g *Service) serveGroups() {
 		}
 		// A call with work of its own in the transaction (a monitor to create) goes alone.
 		n := 1
-		if q[0].within == nil {
-			for n < len(q) && n < gs.max && q[n].within == nil {
+		if q[0].within == nil && q[0].render == nil {
+			for n < len(q) && n < gs.max && q[n].within == nil && q[n].render == nil {
 				n++
 			}
 		}
@@ -285,6 +286,13 @@ func (g *Service) chargeGroup(batch []*charging) (_ []charged, err error) {
 			}
 			j++
 			outs[i].body, outs[i].charge = spliceAnswer(c.head, c.output, charges[i].CreditsRemaining), charges[i]
+			if c.render != nil {
+				body, err := c.render(outs[i].body)
+				if err != nil {
+					return err
+				}
+				outs[i].body = body
+			}
 			if c.key != "" {
 				answers = append(answers, idempotency.Saved{ScopedKey: c.scopedKey(), Answer: idempotency.Answer{Status: http.StatusOK, Body: outs[i].body}})
 			}

@@ -138,6 +138,22 @@ type Call struct {
 	// monitor exists if and only if the call is charged.
 	MonitorID string
 	Within    func(ctx context.Context, tx *gorm.DB, d Decision, req scoring.Request) error
+	// Endpoint names the route an Idempotency-Key belongs to when it is not POST /v1/scores
+	// ("monitors"): the same key on two routes is two keys. Also joins the request's fingerprint
+	// (what the route decoded beyond the scoring request), and Render builds the route's answer
+	// from the score's inside the charging transaction, after Within: that answer is the one
+	// returned, and the one saved for the key's replays.
+	Endpoint string
+	Also     any
+	Render   func(score []byte) ([]byte, error)
+}
+
+// key is the Idempotency-Key as stored: prefixed with its endpoint, but for POST /v1/scores.
+func (c Call) key() string {
+	if c.IdempotencyKey == "" || c.Endpoint == "" {
+		return c.IdempotencyKey
+	}
+	return c.Endpoint + "/" + c.IdempotencyKey
 }
 
 // Answer is what the caller receives.
@@ -199,10 +215,14 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 	var fingerprint string
 	if c.IdempotencyKey != "" {
-		if fingerprint, err = idempotency.Fingerprint(scoreBody{ev.req, ev.meta}); err != nil {
+		var decoded any = scoreBody{ev.req, ev.meta}
+		if c.Also != nil {
+			decoded = []any{decoded, c.Also}
+		}
+		if fingerprint, err = idempotency.Fingerprint(decoded); err != nil {
 			return ans, err
 		}
-		if stored, found, err := g.replay(ctx, p, c.IdempotencyKey, fingerprint); err != nil || found {
+		if stored, found, err := g.replay(ctx, p, c.key(), fingerprint); err != nil || found {
 			ans.Body, ans.Replayed = stored.Body, found
 			return ans, err
 		}
@@ -253,7 +273,7 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	body, err := g.commit(cctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == tenants.StatusTrial)
 	span.End(err)
 	if errors.Is(err, idempotency.ErrClaimed) {
-		stored, found, rerr := g.replay(ctx, p, c.IdempotencyKey, fingerprint)
+		stored, found, rerr := g.replay(ctx, p, c.key(), fingerprint)
 		if rerr == nil && !found {
 			rerr = idempotency.InProgress()
 		}
@@ -274,7 +294,7 @@ func (g *Service) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 	if c.IdempotencyKey == "" || problem.As(refusal) == nil {
 		return ans, refusal
 	}
-	stored, found, err := g.replay(ctx, c.Principal, c.IdempotencyKey, fingerprint)
+	stored, found, err := g.replay(ctx, c.Principal, c.key(), fingerprint)
 	if err != nil || !found {
 		return ans, refusal
 	}
@@ -288,7 +308,7 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
 	req, result, output := &ev.req, ev.result, ev.output
-	idemKey := c.IdempotencyKey
+	idemKey := c.key()
 	if idemKey == "" {
 		idemKey = scoreID
 	}
@@ -327,8 +347,8 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		return spliceAnswer(head, output, nil), nil
 	}
 	out := g.charge(&charging{
-		ctx: ctx, p: p, key: c.IdempotencyKey, fingerprint: fingerprint, likelyTrial: likelyTrial, started: c.Started,
-		d: d, analysis: call, head: head, output: output, req: req, within: c.Within,
+		ctx: ctx, p: p, key: c.key(), fingerprint: fingerprint, likelyTrial: likelyTrial, started: c.Started,
+		d: d, analysis: call, head: head, output: output, req: req, within: c.Within, render: c.Render,
 	})
 	return out.body, out.err
 }

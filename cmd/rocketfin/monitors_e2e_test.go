@@ -327,3 +327,32 @@ func TestTheConsoleShowsMonitorsEndpointsAndADisabledEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestPuttingACompanyUnderWatchHonoursTheIdempotencyKey: POST /v1/monitors creates and charges,
+// so it takes an Idempotency-Key: a retry answers the first 201 byte for byte and charges nothing
+// more, another body with the key is 409, and the same key on POST /v1/scores is another key.
+func TestPuttingACompanyUnderWatchHonoursTheIdempotencyKey(t *testing.T) {
+	s := startServer(t, nil)
+	a := s.signup("idem-monitor@acme.example")
+	key := map[string]string{"Idempotency-Key": "watch-FR-1"}
+	first := s.doWith("POST", "/v1/monitors", a.Live, monitorBody(11), key)
+	expect(t, first, http.StatusCreated)
+	again := s.doWith("POST", "/v1/monitors", a.Live, monitorBody(11), key)
+	expect(t, again, http.StatusCreated)
+	if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Raw) != string(first.Raw) {
+		t.Fatalf("the retry answered (replayed %q)\n%s\nthe first answer was\n%s", again.Header.Get("Idempotent-Replayed"), again.Raw, first.Raw)
+	}
+	other := monitorBody(11)
+	other["alert"] = map[string]any{"score_drop_points": 90}
+	expectProblem(t, s.doWith("POST", "/v1/monitors", a.Live, other, key), http.StatusConflict, "idempotency_conflict", "")
+	// the key of POST /v1/scores is another key: a new scoring call, charged
+	r := s.doWith("POST", "/v1/scores", a.Live, liveBody(12), key)
+	expect(t, r, http.StatusOK)
+	if r.Header.Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("POST /v1/scores replayed the monitor's key: %s", r.Raw)
+	}
+	tenant := s.do("GET", "/v1/tenant", a.Live, nil)
+	if credits := dig(tenant.Body, "credits_remaining"); credits != 3.0 {
+		t.Fatalf("%v credits left after one monitor and one score, want 3", credits)
+	}
+}
