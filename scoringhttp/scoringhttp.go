@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rocketfin/rocketfin/internal/httpx"
+	"github.com/rocketfin/rocketfin/internal/metadata"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/internal/telemetry"
 	"github.com/rocketfin/rocketfin/scoring"
@@ -40,11 +41,20 @@ func Handler(engine *scoring.Engine, log *slog.Logger, reg *prometheus.Registry)
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	r.POST("/v1/evaluate", httpx.BodyLimit(scoring.MaxRequestBytes), func(c *gin.Context) {
-		var req scoring.Request
-		if err := httpx.Decode(c, &req); err != nil {
+		// The body of POST /v1/scores: metadata is accepted (and checked) but not the engine's.
+		var body struct {
+			scoring.Request
+			Metadata metadata.Metadata `json:"metadata"`
+		}
+		if err := httpx.Decode(c, &body); err != nil {
 			httpx.Fail(c, err)
 			return
 		}
+		if err := body.Metadata.Validate("metadata"); err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		req := body.Request
 		asOf := time.Now().UTC()
 		if s := c.Query(AsOfParam); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)

@@ -63,6 +63,15 @@ func remoteCoreAnswersAsTheLocalOne(t *testing.T, base string, logs *syncBuffer)
 		t.Fatalf("core accepted an unknown field: %v %v", res, err)
 	}
 	res.Body.Close()
+	// the body of POST /v1/scores, metadata included, is the core's body
+	withMetadata := liveBody(2)
+	withMetadata["metadata"] = map[string]string{"crm_id": "OPP-1"}
+	raw, _ := json.Marshal(withMetadata)
+	res, err = http.Post(base+"/v1/evaluate", "application/json", bytes.NewReader(raw))
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("core refused the body of POST /v1/scores with metadata: %v %v", res, err)
+	}
+	res.Body.Close()
 
 	local := startServer(t, nil)
 	remote := startServer(t, map[string]string{"ROCKETFIN_SCORING_URL": base})
@@ -88,8 +97,9 @@ func remoteCoreAnswersAsTheLocalOne(t *testing.T, base string, logs *syncBuffer)
 	}
 	metrics, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(metrics), `rocketfin_http_requests_total{method="POST",route="/v1/evaluate",status="200"} 1`) {
-		t.Fatalf("the core's /metrics does not count the evaluation:\n%.2000s", metrics)
+	// two evaluations: the direct call with metadata, and the remote server's
+	if !strings.Contains(string(metrics), `rocketfin_http_requests_total{method="POST",route="/v1/evaluate",status="200"} 2`) {
+		t.Fatalf("the core's /metrics does not count the evaluations:\n%.2000s", metrics)
 	}
 }
 
