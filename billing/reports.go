@@ -184,7 +184,7 @@ type Status struct {
 
 // Status reads the tenant's billing account.
 func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
-	st := Status{Configured: s.stripe != nil && s.priceID != ""}
+	st := Status{Configured: s.configured()}
 	a, err := s.store.Account(ctx, s.db, tenantID)
 	if errors.Is(err, errNoAccount) {
 		return st, nil

@@ -1,7 +1,10 @@
 package billing
 
 import (
+	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/client"
@@ -30,6 +33,10 @@ type Options struct {
 	PastDueGrace time.Duration
 	// PublicURL is where Checkout sends the customer back (ROCKETFIN_PUBLIC_URL).
 	PublicURL string
+	// Setup, when PriceID is empty and Stripe is on, says what the first subscription finds or
+	// creates in Stripe (as `rocketfin billing setup` does): billing then works with the Stripe
+	// key alone.
+	Setup *SetupOptions
 }
 
 // Service holds the rules of billing.
@@ -44,12 +51,16 @@ type Service struct {
 	webhookSecret string
 	grace         time.Duration
 	publicURL     string
+	setup         *SetupOptions
+	// pricesMu guards priceID and monitoringID, which the first subscription may find or create.
+	pricesMu sync.Mutex
 }
 
 // NewService returns the billing service.
 func NewService(o Options) *Service {
 	s := &Service{db: o.DB, store: NewStore(o.DB), stripe: o.Stripe, clock: o.Clock, log: o.Logger,
-		priceID: o.PriceID, monitoringID: o.MonitoringPriceID, webhookSecret: o.WebhookSecret, grace: o.PastDueGrace, publicURL: o.PublicURL}
+		priceID: o.PriceID, monitoringID: o.MonitoringPriceID, webhookSecret: o.WebhookSecret, grace: o.PastDueGrace, publicURL: o.PublicURL,
+		setup: o.Setup}
 	if s.clock == nil {
 		s.clock = clock.System{}
 	}
@@ -60,4 +71,40 @@ func NewService(o Options) *Service {
 		s.grace = DefaultPastDueGrace
 	}
 	return s
+}
+
+// prices are the metered prices subscriptions are made of (analyses, and monitored company days or
+// ""): the configured ones, or, with Setup and no STRIPE_PRICE_ID, the ones setup finds or creates
+// in Stripe on first use.
+func (s *Service) prices(ctx context.Context) (analysis, monitoring string, err error) {
+	s.pricesMu.Lock()
+	defer s.pricesMu.Unlock()
+	if s.priceID != "" || s.setup == nil || s.stripe == nil {
+		return s.priceID, s.monitoringID, nil
+	}
+	res, err := Setup(ctx, s.stripe, *s.setup)
+	if err != nil {
+		return "", "", stripeProblem(err, "find or create the Stripe meter, product and price")
+	}
+	s.priceID = res.PriceID
+	if s.monitoringID == "" {
+		s.monitoringID = res.MonitoringPriceID
+	}
+	s.log.Info("Stripe prices found or created (set STRIPE_PRICE_ID and STRIPE_MONITORING_PRICE_ID to name them)",
+		"price", res.PriceID, "monitoring_price", res.MonitoringPriceID, "created", strings.Join(res.Created, ", "))
+	return s.priceID, s.monitoringID, nil
+}
+
+// configured reports whether subscriptions can be made: Stripe on, and a price named or to find.
+func (s *Service) configured() bool {
+	s.pricesMu.Lock()
+	defer s.pricesMu.Unlock()
+	return s.stripe != nil && (s.priceID != "" || s.setup != nil)
+}
+
+// analysisPrice is the analyses' price as known now ("" before the first subscription finds it).
+func (s *Service) analysisPrice() string {
+	s.pricesMu.Lock()
+	defer s.pricesMu.Unlock()
+	return s.priceID
 }

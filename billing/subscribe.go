@@ -71,8 +71,12 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	if err := idempotency.ValidKey(idempotencyKey); err != nil {
 		return Subscription{}, err
 	}
-	if s.stripe == nil || s.priceID == "" {
-		return Subscription{}, problem.New(problem.Conflict, "billing is not configured on this server (STRIPE_SECRET_KEY and STRIPE_PRICE_ID)")
+	if !s.configured() {
+		return Subscription{}, problem.New(problem.Conflict, "billing is not configured on this server (STRIPE_SECRET_KEY)")
+	}
+	price, monitoringPrice, err := s.prices(ctx)
+	if err != nil {
+		return Subscription{}, err
 	}
 	success, cancel := in.SuccessURL, in.CancelURL
 	if base := strings.TrimRight(s.publicURL, "/"); base != "" {
@@ -138,7 +142,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 	if cus.InvoiceSettings != nil && cus.InvoiceSettings.DefaultPaymentMethod != nil && cus.InvoiceSettings.DefaultPaymentMethod.ID != "" {
 		sp := &stripe.SubscriptionParams{
 			Customer:        stripe.String(acct.StripeCustomerID),
-			Items:           s.subscriptionItems(),
+			Items:           subscriptionItems(price, monitoringPrice),
 			PaymentBehavior: stripe.String("allow_incomplete"),
 		}
 		sp.AddMetadata("tenant_id", t.ID)
@@ -157,7 +161,7 @@ func (s *Service) Subscribe(ctx context.Context, p keys.Principal, in SubscribeI
 		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
 		Customer:          stripe.String(acct.StripeCustomerID),
 		ClientReferenceID: stripe.String(t.ID),
-		LineItems:         s.checkoutItems(),
+		LineItems:         checkoutItems(price, monitoringPrice),
 		SuccessURL:        stripe.String(success),
 		CancelURL:         stripe.String(cancel),
 		SubscriptionData:  &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{"tenant_id": t.ID}},
@@ -223,20 +227,20 @@ func stripeProblem(err error, what string) error {
 }
 
 // subscriptionItems are the metered prices a subscription is made of: analyses, and monitored
-// company days when their price is configured.
-func (s *Service) subscriptionItems() []*stripe.SubscriptionItemsParams {
-	items := []*stripe.SubscriptionItemsParams{{Price: stripe.String(s.priceID)}}
-	if s.monitoringID != "" {
-		items = append(items, &stripe.SubscriptionItemsParams{Price: stripe.String(s.monitoringID)})
+// company days when their price is known.
+func subscriptionItems(price, monitoringPrice string) []*stripe.SubscriptionItemsParams {
+	items := []*stripe.SubscriptionItemsParams{{Price: stripe.String(price)}}
+	if monitoringPrice != "" {
+		items = append(items, &stripe.SubscriptionItemsParams{Price: stripe.String(monitoringPrice)})
 	}
 	return items
 }
 
 // checkoutItems are subscriptionItems for a Checkout session.
-func (s *Service) checkoutItems() []*stripe.CheckoutSessionLineItemParams {
-	items := []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(s.priceID)}}
-	if s.monitoringID != "" {
-		items = append(items, &stripe.CheckoutSessionLineItemParams{Price: stripe.String(s.monitoringID)})
+func checkoutItems(price, monitoringPrice string) []*stripe.CheckoutSessionLineItemParams {
+	items := []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(price)}}
+	if monitoringPrice != "" {
+		items = append(items, &stripe.CheckoutSessionLineItemParams{Price: stripe.String(monitoringPrice)})
 	}
 	return items
 }

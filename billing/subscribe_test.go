@@ -165,3 +165,27 @@ func TestInvoicesArePagedNewestFirstAndScopedToTheTenant(t *testing.T) {
 		t.Errorf("another tenant sees %d invoices", len(none.Data))
 	}
 }
+
+// With the Stripe key alone (no STRIPE_PRICE_ID), the first subscription finds or creates the
+// meter, product and prices as `rocketfin billing setup` does, and later ones reuse them.
+func TestSubscribingWithTheStripeKeyAloneSetsUpThePricesOnce(t *testing.T) {
+	db := dbtest.Postgres(t)
+	p := billingtest.NewProxy(t, billingtest.MockURL(t))
+	s := billing.NewService(billing.Options{DB: db, Stripe: stripeVia(p), Setup: &billing.SetupOptions{
+		EventName: "rocketfin_analysis", UnitAmount: 150, Currency: "EUR", MonitoringEventName: "rocketfin_monitored_day", MonitoringUnitAmount: 5}})
+	urls := billing.SubscribeInput{SuccessURL: "https://a.example/ok", CancelURL: "https://a.example/no"}
+	for i, tenant := range []string{newTenant(t, db, "trial", ""), newTenant(t, db, "trial", "")} {
+		out, err := s.Subscribe(context.Background(), keys.Principal{TenantID: tenant, Environment: keys.Live}, urls, "")
+		if err != nil || out.Mode != "checkout" {
+			t.Fatalf("subscription %d: %+v, %v", i+1, out, err)
+		}
+		sessions := p.Calls(http.MethodPost, "/v1/checkout/sessions")
+		last := sessions[len(sessions)-1].Form
+		if !strings.HasPrefix(last.Get("line_items[0][price]"), "price_") || !strings.HasPrefix(last.Get("line_items[1][price]"), "price_") {
+			t.Fatalf("subscription %d's session prices: %v", i+1, last)
+		}
+	}
+	if n := len(p.Calls(http.MethodGet, "/v1/billing/meters")); n != 2 {
+		t.Errorf("meters listed %d times over two subscriptions, want 2 (one setup: analyses and monitoring)", n)
+	}
+}

@@ -259,7 +259,7 @@ func (s *Service) recordInvoice(ctx context.Context, tx *gorm.DB, tenantID strin
 	usagePeriodSet := false
 	if in.Lines != nil {
 		for _, l := range in.Lines.Data {
-			if l == nil || l.Price == nil || !(l.Price.ID == s.priceID || l.Price.Recurring != nil && l.Price.Recurring.UsageType == stripe.PriceRecurringUsageTypeMetered) {
+			if l == nil || l.Price == nil || !(l.Price.ID == s.analysisPrice() || l.Price.Recurring != nil && l.Price.Recurring.UsageType == stripe.PriceRecurringUsageTypeMetered) {
 				continue
 			}
 			inv.MeteredQuantity += l.Quantity

@@ -50,9 +50,10 @@ func stripeClient(cfg config.Config) *client.API {
 // Checkout sends the customer back.
 func wireBilling(cfg config.Config, db *gorm.DB, log *slog.Logger, clk clock.Clock, reg prometheus.Registerer, publicURL string) *billingParts {
 	api := stripeClient(cfg)
+	setup := setupOptions(cfg)
 	svc := billing.NewService(billing.Options{
 		DB: db, Stripe: api, Clock: clk, Logger: log, PriceID: cfg.StripePriceID, MonitoringPriceID: cfg.StripeMonitoringPriceID,
-		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: publicURL,
+		WebhookSecret: cfg.StripeWebhookSecret, PastDueGrace: cfg.PastDueGrace, PublicURL: publicURL, Setup: &setup,
 	})
 	b := &billingParts{svc: svc, http: billing.NewHTTP(svc), interval: cfg.BillingInterval}
 	if api != nil {
@@ -120,6 +121,15 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, d deps)
 	return nil
 }
 
+// setupOptions are what RocketFin sells, as the settings say: what `billing setup` (or the first
+// subscription, without STRIPE_PRICE_ID) finds or creates in Stripe.
+func setupOptions(cfg config.Config) billing.SetupOptions {
+	return billing.SetupOptions{
+		EventName: cfg.StripeMeterEventName, UnitAmount: cfg.PriceAmount, Currency: cfg.PriceCurrency,
+		MonitoringEventName: cfg.StripeMonitoringMeterEventName, MonitoringUnitAmount: cfg.PricePerMonitoredDay,
+	}
+}
+
 // runBilling is `rocketfin billing <subcommand>`.
 func runBilling(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	if !slices.Equal(args, []string{"setup"}) {
@@ -129,10 +139,7 @@ func runBilling(ctx context.Context, cfg config.Config, args []string, stdout io
 	if api == nil {
 		return errors.New("billing setup: set STRIPE_SECRET_KEY (a test key, sk_test_…, to try it)")
 	}
-	res, err := billing.Setup(ctx, api, billing.SetupOptions{
-		EventName: cfg.StripeMeterEventName, UnitAmount: cfg.PriceAmount, Currency: cfg.PriceCurrency,
-		MonitoringEventName: cfg.StripeMonitoringMeterEventName, MonitoringUnitAmount: cfg.PricePerMonitoredDay,
-	})
+	res, err := billing.Setup(ctx, api, setupOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("billing setup: %w", err)
 	}
