@@ -1095,6 +1095,27 @@ func (e ScoreReplayLanguage) Valid() bool {
 	}
 }
 
+// Defines values for ScoreReplayRecommendation.
+const (
+	ScoreReplayRecommendationAccept            ScoreReplayRecommendation = "accept"
+	ScoreReplayRecommendationDecline           ScoreReplayRecommendation = "decline"
+	ScoreReplayRecommendationRequestGuarantees ScoreReplayRecommendation = "request_guarantees"
+)
+
+// Valid indicates whether the value is a known member of the ScoreReplayRecommendation enum.
+func (e ScoreReplayRecommendation) Valid() bool {
+	switch e {
+	case ScoreReplayRecommendationAccept:
+		return true
+	case ScoreReplayRecommendationDecline:
+		return true
+	case ScoreReplayRecommendationRequestGuarantees:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScoreRequestRequestProduct.
 const (
 	ScoreRequestRequestProductCreditInsurance ScoreRequestRequestProduct = "credit_insurance"
@@ -2915,21 +2936,55 @@ type ScoreChangeData struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
-// ScoreReplay defines model for ScoreReplay.
+// ScoreReplay the decision's result evaluated again: its scoring fields at the top level, as POST /v1/scores answers them, and again under result, with whether they are identical to the recorded ones
 type ScoreReplay struct {
-	EvaluatedAsOf time.Time `json:"evaluated_as_of"`
+	// CreditLimit an amount in MINOR units of its currency (cents for EUR, yen for JPY): {"amount": 5000000, "currency": "EUR"} is 50,000.00 EUR
+	CreditLimit Money `json:"credit_limit"`
+
+	// DataQuality what was missing, stale or inconsistent and how that moved the result; missing or doubtful data never earns a better answer than complete data
+	DataQuality   DataQuality `json:"data_quality"`
+	EvaluatedAsOf time.Time   `json:"evaluated_as_of"`
+
+	// ExplainedShare share of the score's total movement against the reference company (the sum of every factor's absolute points) that the listed reasons and strengths carry (models from rf-ebm-2.0.0)
+	ExplainedShare *float64 `json:"explained_share,omitempty"`
+
+	// Grade on the model's master scale: R1 (best) to R7, or D for default (an open collective proceeding); rf-ebm-1.0.0 used AAA to CC
+	Grade string `json:"grade"`
 
 	// Identical true when the result is, byte for byte, the one recorded with the decision
-	Identical    bool                `json:"identical"`
-	Language     ScoreReplayLanguage `json:"language"`
-	ModelVersion string              `json:"model_version"`
-	Object       interface{}         `json:"object"`
-	Result       Evaluation          `json:"result"`
-	ScoreId      string              `json:"score_id"`
+	Identical bool `json:"identical"`
+
+	// Justification in the language of Accept-Language (pt, en, fr)
+	Justification string              `json:"justification"`
+	Language      ScoreReplayLanguage `json:"language"`
+	ModelVersion  string              `json:"model_version"`
+	Object        interface{}         `json:"object"`
+
+	// PathToAccept the smallest change in one or two actionable inputs that reaches accept under the same model (options needing no money first, then by the amount against total assets), with the alternatives
+	PathToAccept *PathToAccept `json:"path_to_accept,omitempty"`
+	Pd12m        float64       `json:"pd_12m"`
+
+	// Product the terms of the product asked (request.product); credit_limit is then the product's limit
+	Product *ProductTerms `json:"product,omitempty"`
+
+	// Reasons up to four factors that raised the risk the most against the reference company, most costly first (model rf-ebm-1.0.0 also listed factors that lowered it when fewer than four raised it)
+	Reasons        []Reason                  `json:"reasons"`
+	Recommendation ScoreReplayRecommendation `json:"recommendation"`
+	Result         Evaluation                `json:"result"`
+
+	// Score higher is safer
+	Score   int64  `json:"score"`
+	ScoreId string `json:"score_id"`
+
+	// Strengths up to three factors that lowered the risk the most, most helpful first (models from rf-ebm-2.0.0)
+	Strengths *[]Reason `json:"strengths,omitempty"`
 }
 
 // ScoreReplayLanguage defines model for ScoreReplay.Language.
 type ScoreReplayLanguage string
+
+// ScoreReplayRecommendation defines model for ScoreReplay.Recommendation.
+type ScoreReplayRecommendation string
 
 // ScoreRequest defines model for ScoreRequest.
 type ScoreRequest struct {

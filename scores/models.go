@@ -17,8 +17,10 @@ import (
 )
 
 // ReplayView is the answer of POST /v1/scores/{id}/replay: the decision's stored input
-// evaluated again with its recorded model version, evaluation date and language.
+// evaluated again with its recorded model version, evaluation date and language. The result's
+// fields are at the top level (as POST /v1/scores answers them) and under result.
 type ReplayView struct {
+	replayed
 	Object        string    `json:"object"`
 	ScoreID       string    `json:"score_id"`
 	ModelVersion  string    `json:"model_version"`
@@ -28,6 +30,9 @@ type ReplayView struct {
 	Identical bool           `json:"identical"`
 	Result    scoring.Result `json:"result"`
 }
+
+// replayed is the result as ReplayView's top-level fields (its own model_version wins).
+type replayed = scoring.Result
 
 // handleModels lists the card of every embedded model, oldest first.
 func (g *Service) handleModels(c *gin.Context) {
@@ -124,7 +129,7 @@ func (g *Service) reevaluate(d *Decision, accept string) (ReplayView, error) {
 		if err != nil {
 			return ReplayView{}, fmt.Errorf("replay %s: encode: %w", d.ID, err)
 		}
-		v.Language, v.Result, v.Identical = lang, res, bytes.Equal(out, []byte(d.Output))
+		v.Language, v.Result, v.replayed, v.Identical = lang, res, res, bytes.Equal(out, []byte(d.Output))
 		if v.Identical || i == len(langs)-1 {
 			break
 		}

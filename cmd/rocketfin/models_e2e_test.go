@@ -65,6 +65,12 @@ func TestReplayGivesBackEverySandboxGolden(t *testing.T) {
 		if got := rep.Body["result"]; !reflect.DeepEqual(got, golden) {
 			t.Errorf("%s: replayed result differs from its golden file\ngot  %v\nwant %v", c.ID, got, golden)
 		}
+		// the scoring fields are also at the top level, as the scoring call answered them
+		for _, f := range []string{"score", "pd_12m", "grade", "recommendation", "credit_limit", "reasons", "justification", "data_quality"} {
+			if !reflect.DeepEqual(rep.Body[f], r.Body[f]) {
+				t.Errorf("%s: replay's %s is %v, the call answered %v", c.ID, f, rep.Body[f], r.Body[f])
+			}
+		}
 	}
 	fr := s.post(a.Sandbox, map[string]any{"company": map[string]any{"id": sandbox.Companies()[0].ID}}, map[string]string{"Accept-Language": "fr-FR"})
 	rep := s.doWith("POST", "/v1/scores/"+fr.str("id")+"/replay", a.Sandbox, nil, map[string]string{"Accept-Language": "pt"})
