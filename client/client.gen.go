@@ -1344,6 +1344,33 @@ func (e TokenErrorError) Valid() bool {
 	}
 }
 
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeFailed    WebhookAttemptOutcome = "failed"
+	WebhookAttemptOutcomeGivenUp   WebhookAttemptOutcome = "given_up"
+	WebhookAttemptOutcomeGone      WebhookAttemptOutcome = "gone"
+	WebhookAttemptOutcomeRefused   WebhookAttemptOutcome = "refused"
+	WebhookAttemptOutcomeSucceeded WebhookAttemptOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeFailed:
+		return true
+	case WebhookAttemptOutcomeGivenUp:
+		return true
+	case WebhookAttemptOutcomeGone:
+		return true
+	case WebhookAttemptOutcomeRefused:
+		return true
+	case WebhookAttemptOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookDeliveryEventType.
 const (
 	WebhookDeliveryEventTypeCompanyCriticalEvent    WebhookDeliveryEventType = "company.critical_event"
@@ -3309,22 +3336,40 @@ type Usage struct {
 	Total  int64              `json:"total"`
 }
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	AttemptedAt time.Time `json:"attempted_at"`
+	Error       *string   `json:"error"`
+	LatencyMs   int       `json:"latency_ms"`
+	Number      int       `json:"number"`
+
+	// Outcome refused: the address was refused (server-side request forgery guard); gone: 410, the endpoint is disabled; given_up: the last attempt, the endpoint disabled after failing for three days
+	Outcome    WebhookAttemptOutcome `json:"outcome"`
+	StatusCode *int                  `json:"status_code"`
+}
+
+// WebhookAttemptOutcome refused: the address was refused (server-side request forgery guard); gone: 410, the endpoint is disabled; given_up: the last attempt, the endpoint disabled after failing for three days
+type WebhookAttemptOutcome string
+
 // WebhookDelivery defines model for WebhookDelivery.
 type WebhookDelivery struct {
-	Attempts       int                      `json:"attempts"`
-	CreatedAt      time.Time                `json:"created_at"`
-	DeliveredAt    *time.Time               `json:"delivered_at"`
-	EndpointId     string                   `json:"endpoint_id"`
-	EventId        string                   `json:"event_id"`
-	EventType      WebhookDeliveryEventType `json:"event_type"`
-	Id             string                   `json:"id"`
-	LastAttemptAt  *time.Time               `json:"last_attempt_at"`
-	LastError      *string                  `json:"last_error"`
-	LastLatencyMs  *int                     `json:"last_latency_ms"`
-	LastStatusCode *int                     `json:"last_status_code"`
-	NextAttemptAt  *time.Time               `json:"next_attempt_at"`
-	Object         interface{}              `json:"object"`
-	Status         WebhookDeliveryStatus    `json:"status"`
+	Attempts    int                      `json:"attempts"`
+	CreatedAt   time.Time                `json:"created_at"`
+	DeliveredAt *time.Time               `json:"delivered_at"`
+	EndpointId  string                   `json:"endpoint_id"`
+	EventId     string                   `json:"event_id"`
+	EventType   WebhookDeliveryEventType `json:"event_type"`
+
+	// History the delivery's last 20 attempts, oldest first
+	History        []WebhookAttempt      `json:"history"`
+	Id             string                `json:"id"`
+	LastAttemptAt  *time.Time            `json:"last_attempt_at"`
+	LastError      *string               `json:"last_error"`
+	LastLatencyMs  *int                  `json:"last_latency_ms"`
+	LastStatusCode *int                  `json:"last_status_code"`
+	NextAttemptAt  *time.Time            `json:"next_attempt_at"`
+	Object         interface{}           `json:"object"`
+	Status         WebhookDeliveryStatus `json:"status"`
 }
 
 // WebhookDeliveryEventType defines model for WebhookDelivery.EventType.

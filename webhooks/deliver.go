@@ -46,8 +46,46 @@ type Delivery struct {
 	LastStatusCode *int
 	LastError      *string
 	LastLatencyMS  *int `gorm:"column:last_latency_ms"`
-	CreatedAt      time.Time
-	DeliveredAt    *time.Time
+	// AttemptLog is the JSON array of the last HistoryLength attempts, newest last.
+	AttemptLog  string
+	CreatedAt   time.Time
+	DeliveredAt *time.Time
+}
+
+// HistoryLength is how many attempts a delivery keeps in its history.
+const HistoryLength = 20
+
+// Attempt is one attempt of a delivery, as its history keeps it.
+type Attempt struct {
+	Number      int       `json:"number"`
+	AttemptedAt time.Time `json:"attempted_at"`
+	// Outcome is succeeded, failed, refused (the address was refused), gone (410) or given_up.
+	Outcome    string  `json:"outcome"`
+	StatusCode *int    `json:"status_code"`
+	LatencyMS  int     `json:"latency_ms"`
+	Error      *string `json:"error"`
+}
+
+// History decodes the delivery's attempt log (empty when unreadable: it is informational).
+func (d Delivery) History() []Attempt {
+	var h []Attempt
+	if err := json.Unmarshal([]byte(d.AttemptLog), &h); err != nil || h == nil {
+		return []Attempt{}
+	}
+	return h
+}
+
+// withAttempt is the attempt log with a appended, keeping the last HistoryLength.
+func (d Delivery) withAttempt(a Attempt) (string, error) {
+	h := append(d.History(), a)
+	if len(h) > HistoryLength {
+		h = h[len(h)-HistoryLength:]
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("encode the attempts of %s: %w", d.ID, err)
+	}
+	return string(b), nil
 }
 
 // TableName is the deliveries' table.
@@ -253,10 +291,27 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 	} else {
 		changes["last_error"] = nil
 	}
+	logAttempt := func() error {
+		at := Attempt{Number: d.Attempts + 1, AttemptedAt: now.UTC(), Outcome: outcome, LatencyMS: ms}
+		if a.Status != 0 {
+			code := a.Status
+			at.StatusCode = &code
+		}
+		if problemText != "" {
+			text := problemText
+			at.Error = &text
+		}
+		log, err := d.withAttempt(at)
+		changes["attempt_log"] = log
+		return err
+	}
 	if outcome == "succeeded" {
 		// A success needs no transaction: record it, then clear the endpoint's failures (another
 		// attempt may have failed since this one read the endpoint).
 		changes["status"], changes["delivered_at"], changes["next_attempt_at"] = DeliverySucceeded, now, nil
+		if err := logAttempt(); err != nil {
+			return 0, err
+		}
 		db := s.work.WithContext(ctx)
 		if err := db.Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).Updates(changes).Error; err != nil {
 			return 0, fmt.Errorf("record attempt of %s: %w", d.ID, err)
@@ -298,6 +353,9 @@ func (s *Service) record(ctx context.Context, d Delivery, e Endpoint, a outbound
 				changes["next_attempt_at"] = now.Add(p)
 				pause = p
 			}
+		}
+		if err := logAttempt(); err != nil {
+			return err
 		}
 		res := tx.Model(&Delivery{}).Where("id = ? AND status = ?", d.ID, DeliveryPending).Updates(changes)
 		if res.Error != nil {

@@ -292,6 +292,21 @@ func TestAReceiverDownIsRetriedWithTheSameWebhookID(t *testing.T) {
 	if d.Attempts != 4 || *d.LastStatusCode != http.StatusNoContent || d.LastError != nil {
 		t.Fatalf("delivery %+v", d)
 	}
+	// its history holds every attempt: three 503s, then the 204
+	h := d.History()
+	if len(h) != 4 {
+		t.Fatalf("history of %d attempts, want 4: %s", len(h), d.AttemptLog)
+	}
+	for i, a := range h {
+		want, outcome := http.StatusServiceUnavailable, "failed"
+		if i == 3 {
+			want, outcome = http.StatusNoContent, "succeeded"
+		}
+		if a.Number != i+1 || a.StatusCode == nil || *a.StatusCode != want || a.Outcome != outcome || (a.Error == nil) != (i == 3) ||
+			(i > 0 && a.AttemptedAt.Before(h[i-1].AttemptedAt)) {
+			t.Fatalf("attempt %d in the history: %+v", i+1, a)
+		}
+	}
 	e, _ := r.svc.Get(context.Background(), r.p, is.Endpoint.ID)
 	if e.FailingSince != nil || e.Status != StatusEnabled {
 		t.Fatalf("after a success the endpoint is %s, failing since %v", e.Status, e.FailingSince)

@@ -107,7 +107,7 @@ func (s *Service) schedule(ctx context.Context, tx *gorm.DB, ev Event, endpoints
 	for i, e := range endpoints {
 		next := now.UTC()
 		out[i] = Delivery{ID: ids.New(ids.Delivery), TenantID: ev.TenantID, Environment: ev.Environment, EndpointID: e.ID,
-			EventID: ev.ID, EventType: ev.Type, Status: DeliveryPending, NextAttemptAt: &next, CreatedAt: now.UTC()}
+			EventID: ev.ID, EventType: ev.Type, Status: DeliveryPending, NextAttemptAt: &next, AttemptLog: "[]", CreatedAt: now.UTC()}
 		jobs[i] = river.InsertManyParams{Args: deliverArgs{DeliveryID: out[i].ID}, InsertOpts: &river.InsertOpts{
 			Queue: Queue, MaxAttempts: len(Schedule) + 1}}
 	}

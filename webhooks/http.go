@@ -81,6 +81,8 @@ type DeliveryView struct {
 	LastLatencyMS  *int       `json:"last_latency_ms"`
 	CreatedAt      time.Time  `json:"created_at"`
 	DeliveredAt    *time.Time `json:"delivered_at"`
+	// History is the delivery's last attempts, oldest first.
+	History []Attempt `json:"history"`
 }
 
 // NewDeliveryView shows d.
@@ -88,7 +90,7 @@ func NewDeliveryView(d Delivery) DeliveryView {
 	return DeliveryView{ID: d.ID, Object: "webhook_delivery", EndpointID: d.EndpointID, EventID: d.EventID, EventType: d.EventType,
 		Status: d.Status, Attempts: d.Attempts, NextAttemptAt: clock.UTC(d.NextAttemptAt), LastAttemptAt: clock.UTC(d.LastAttemptAt),
 		LastStatusCode: d.LastStatusCode, LastError: d.LastError, LastLatencyMS: d.LastLatencyMS, CreatedAt: d.CreatedAt.UTC(),
-		DeliveredAt: clock.UTC(d.DeliveredAt)}
+		DeliveredAt: clock.UTC(d.DeliveredAt), History: d.History()}
 }
 
 // Routes mounts the endpoint, delivery and event routes.
