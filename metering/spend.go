@@ -32,8 +32,8 @@ type Spent struct {
 // Ask a tenant), as calls made one after another would be charged: trial credits while they
 // last, or the price against the monthly cap of a subscribed tenant while it has room, or a
 // metered charge each. It runs a few statements whatever the number of tenants: one read of
-// their accounts, one update of the trials' credits, one upsert and one update of the capped
-// tenants' spends. Credits and caps are spent under their rows' locks, rows taken in the order of
+// their accounts, a locked read and an update of the trials' credits, one upsert and one update
+// of the capped tenants' spends. Credits and caps are spent under their rows' locks, rows taken in the order of
 // tenant ids, so concurrent transactions never spend what is not there nor wait for each other
 // in a circle. err is a failure of the database.
 func (m *Meter) SpendAll(ctx context.Context, tx *gorm.DB, asks []Ask, now time.Time) ([]Spent, error) {
@@ -83,9 +83,8 @@ func repeat(c Charge, n int) []Charge {
 	return out
 }
 
-// spendTrials spends the trial tenants' credits: all of them at once when each has what its
-// calls ask for (what the account read found), and, for a tenant whose credits changed meanwhile,
-// under its row's lock alone.
+// spendTrials spends the trial tenants' credits, under their rows' locks (tenants.SpendCredits):
+// each tenant's calls get what its trial has left, in order.
 func (m *Meter) spendTrials(ctx context.Context, tx *gorm.DB, asks []Ask, accounts map[string]tenants.Account, trials []int, now time.Time, out []Spent) error {
 	var want []tenants.CreditAsk
 	var wantBy []int
@@ -95,26 +94,21 @@ func (m *Meter) spendTrials(ctx context.Context, tx *gorm.DB, asks []Ask, accoun
 			out[i].Refusal = refusal
 			continue
 		}
-		want = append(want, tenants.CreditAsk{TenantID: a.ID, N: min(int64(asks[i].N), a.CreditsRemaining)})
+		want = append(want, tenants.CreditAsk{TenantID: a.ID, N: int64(asks[i].N)})
 		wantBy = append(wantBy, i)
 	}
-	left, err := m.accounts.SpendCreditsIfThere(ctx, tx, want, now)
+	took, err := m.accounts.SpendCredits(ctx, tx, want, now)
 	if err != nil {
 		return err
 	}
-	for j, i := range wantBy {
+	for _, i := range wantBy {
 		id := asks[i].TenantID
-		rest, spent := left[id], want[j].N
-		if _, ok := left[id]; !ok {
-			if rest, spent, err = m.accounts.SpendCredits(ctx, tx, id, now, int64(asks[i].N)); err != nil {
-				return err
-			}
-		}
-		for k := range spent {
-			remaining := rest + spent - 1 - k
+		c := took[id]
+		for k := range c.Spent {
+			remaining := c.Left + c.Spent - 1 - k
 			out[i].Granted = append(out[i].Granted, Charge{BillingState: StateTrialCredit, CreditsRemaining: &remaining, Currency: m.price.Currency})
 		}
-		if int(spent) < asks[i].N {
+		if int(c.Spent) < asks[i].N {
 			a := accounts[id]
 			a.CreditsRemaining = 0
 			if out[i].Refusal = a.LiveRefusal(now, false); out[i].Refusal == nil {

@@ -2,6 +2,7 @@ package scores
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -92,11 +93,33 @@ func (g *Service) charge(c *charging) charged {
 	if start {
 		go g.serveGroups()
 	}
-	out := <-c.done
+	var out charged
+	select {
+	case out = <-c.done:
+	case <-c.ctx.Done():
+		// A call still queued leaves with its client; one in a running transaction waits for it.
+		if gs.remove(c) {
+			out = charged{err: c.ctx.Err()}
+		} else {
+			out = <-c.done
+		}
+	}
 	gs.mu.Lock()
 	gs.waiting--
 	gs.mu.Unlock()
 	return out
+}
+
+// remove takes c out of the queue, if no transaction took it yet.
+func (gs *groups) remove(c *charging) bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	i := slices.Index(gs.queue, c)
+	if i < 0 {
+		return false
+	}
+	gs.queue = slices.Delete(gs.queue, i, i+1)
+	return true
 }
 
 // serveGroups runs charging transactions while calls queue.
@@ -151,7 +174,10 @@ func (g *Service) runGroup(batch []*charging) {
 		}
 	}()
 	outs, err := g.chargeGroup(batch)
-	if err != nil && len(batch) > 1 {
+	// A group that failed for one of its calls is split, each call tried alone; one that ran out
+	// of time or found the database gone fails whole (each alone would wait as long).
+	if err != nil && len(batch) > 1 && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) &&
+		!database.IsUnavailable(err) {
 		for _, c := range batch {
 			g.runGroup([]*charging{c})
 		}

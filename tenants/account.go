@@ -146,63 +146,58 @@ type CreditAsk struct {
 	N        int64
 }
 
-// SpendCreditsIfThere takes, inside tx and in one statement, each tenant's asked credits if its
-// trial is on at now and has at least that many left (the condition is checked on the row under
-// its lock, so concurrent transactions never spend what is not there); it returns what is left to
-// the tenants it spent from. A tenant missing from the answer had fewer credits than asked.
-func (s *Store) SpendCreditsIfThere(ctx context.Context, tx *gorm.DB, asks []CreditAsk, now time.Time) (map[string]int64, error) {
+// Credits is what SpendCredits took from a tenant and what it left.
+type Credits struct {
+	Spent, Left int64
+}
+
+// SpendCredits takes, inside tx, up to each tenant's asked credits from the trials on at now, and
+// returns what it took and left, by tenant (a tenant whose trial is off is missing). It locks the
+// tenants' rows in the order of their ids, reads them and writes what it took in one statement:
+// concurrent transactions never spend what is not there, nor wait for each other in a circle.
+func (s *Store) SpendCredits(ctx context.Context, tx *gorm.DB, asks []CreditAsk, now time.Time) (map[string]Credits, error) {
 	if len(asks) == 0 {
 		return nil, nil
 	}
-	var cases strings.Builder
-	var caseArgs []any
+	tx = tx.WithContext(ctx)
 	ids := make([]string, len(asks))
-	cases.WriteString("CASE id")
+	asked := make(map[string]int64, len(asks))
 	for i, a := range asks {
 		ids[i] = a.TenantID
-		cases.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
-		caseArgs = append(caseArgs, a.TenantID, a.N)
+		asked[a.TenantID] += a.N
 	}
-	cases.WriteString(" END")
-	args := append(append(append([]any{}, caseArgs...), ids, StatusTrial, now), caseArgs...)
 	var rows []struct {
 		ID               string
 		CreditsRemaining int64
 	}
-	err := tx.WithContext(ctx).Raw(`UPDATE tenants SET credits_remaining = credits_remaining - `+cases.String()+`
-		WHERE id IN ? AND status = ? AND trial_ends_at > ? AND credits_remaining >= `+cases.String()+`
-		RETURNING id, credits_remaining`, args...).Scan(&rows).Error
+	err := database.ForUpdate(tx.Model(&Tenant{})).Select("id, credits_remaining").
+		Where("id IN ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?", ids, StatusTrial, now).
+		Order("id").Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("spend the credits of %d tenants: %w", len(asks), err)
+		return nil, fmt.Errorf("read the credits of %d tenants: %w", len(asks), err)
 	}
-	left := make(map[string]int64, len(rows))
+	out := make(map[string]Credits, len(rows))
+	var cases strings.Builder
+	var args []any
+	var spentIDs []string
+	cases.WriteString("CASE id")
 	for _, r := range rows {
-		left[r.ID] = r.CreditsRemaining
+		spent := min(asked[r.ID], r.CreditsRemaining)
+		out[r.ID] = Credits{Spent: spent, Left: r.CreditsRemaining - spent}
+		if spent > 0 {
+			cases.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			args = append(args, r.ID, r.CreditsRemaining-spent)
+			spentIDs = append(spentIDs, r.ID)
+		}
 	}
-	return left, nil
-}
-
-// SpendCredits takes up to n trial credits inside tx if the trial allows it at now, and returns
-// how many it took and what is left: it locks the row, reads it and writes what it took.
-func (s *Store) SpendCredits(ctx context.Context, tx *gorm.DB, id string, now time.Time, n int64) (left, spent int64, err error) {
-	if n <= 0 {
-		return 0, 0, nil
+	if len(spentIDs) == 0 {
+		return out, nil
 	}
-	tx = tx.WithContext(ctx)
-	var have []int64
-	err = database.ForUpdate(tx.Model(&Tenant{})).Where("id = ? AND status = ? AND credits_remaining > 0 AND trial_ends_at > ?",
-		id, StatusTrial, now).Pluck("credits_remaining", &have).Error
-	if err != nil {
-		return 0, 0, fmt.Errorf("read the credits of %s: %w", id, err)
+	cases.WriteString(" END")
+	if err := tx.Exec(`UPDATE tenants SET credits_remaining = `+cases.String()+` WHERE id IN ?`, append(args, spentIDs)...).Error; err != nil {
+		return nil, fmt.Errorf("spend the credits of %d tenants: %w", len(spentIDs), err)
 	}
-	if len(have) != 1 {
-		return 0, 0, nil
-	}
-	spent = min(n, have[0])
-	if err := tx.Exec("UPDATE tenants SET credits_remaining = ? WHERE id = ?", have[0]-spent, id).Error; err != nil {
-		return 0, 0, fmt.Errorf("spend %d credits of %s: %w", spent, id, err)
-	}
-	return have[0] - spent, spent, nil
+	return out, nil
 }
 
 // SetStatus moves a tenant to status inside tx, unless it is there already, and reports whether

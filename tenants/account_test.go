@@ -48,15 +48,23 @@ func TestTheStoreSpendsCreditsAndMovesStates(t *testing.T) {
 		dbtest.InsertTenant(t, db, dbtest.Tenant{ID: "ten_s", Credits: &four})
 		store := tenants.NewStore(db)
 		now := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
-		if left, spent, err := store.SpendCredits(ctx, db, "ten_s", now, 1); err != nil || spent != 1 || left != 3 {
-			t.Fatalf("first credit: %d left, %d spent, %v", left, spent, err)
+		spend := func(n int64) tenants.Credits {
+			t.Helper()
+			took, err := store.SpendCredits(ctx, db, []tenants.CreditAsk{{TenantID: "ten_s", N: n}}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return took["ten_s"]
 		}
-		if left, spent, err := store.SpendCredits(ctx, db, "ten_s", now, 5); err != nil || spent != 3 || left != 0 {
-			t.Fatalf("5 asked of 3: %d left, %d spent, %v", left, spent, err)
+		if c := spend(1); c.Spent != 1 || c.Left != 3 {
+			t.Fatalf("first credit: %+v", c)
+		}
+		if c := spend(5); c.Spent != 3 || c.Left != 0 {
+			t.Fatalf("5 asked of 3: %+v", c)
 		}
 		for _, n := range []int64{1, 2} {
-			if _, spent, err := store.SpendCredits(ctx, db, "ten_s", now, n); err != nil || spent != 0 {
-				t.Fatalf("no credit left, yet %d spent: %v", spent, err)
+			if c := spend(n); c.Spent != 0 {
+				t.Fatalf("no credit left, yet %d spent", c.Spent)
 			}
 		}
 		if moved, err := store.SetStatus(ctx, db, "ten_s", tenants.StatusPastDue, tenants.StatusSuspended, "", now); err != nil || moved {

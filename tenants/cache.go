@@ -38,8 +38,17 @@ func (c *Cache) Account(ctx context.Context, id string, now time.Time) (Account,
 // with, so that a change that lifts it (credits granted, a trial extended, an account reactivated
 // or an email verified, on any replica) is seen at once.
 func (c *Cache) Fresh(ctx context.Context, id string, now time.Time) (Account, error) {
-	c.entries.Forget(id)
-	return c.Account(ctx, id, now)
+	// Read here, not through the cache's shared load: one begun before this call could be older.
+	a, err := c.store.Account(ctx, nil, id)
+	if problem.CodeOf(err) == problem.NotFound {
+		c.entries.Forget(id)
+		return a, problem.New(problem.Unauthenticated, "the credential's tenant no longer exists")
+	}
+	if err != nil {
+		return a, err
+	}
+	c.entries.Set(id, a, now)
+	return a, nil
 }
 
 // SetCredits records the credits a trial has left after this process spent one, so that the

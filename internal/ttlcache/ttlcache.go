@@ -81,6 +81,17 @@ func (c *Cache[V]) Update(key string, f func(V) V) {
 	c.mu.Unlock()
 }
 
+// Set caches v under key as read at now, in place of any value a load that began earlier reads.
+func (c *Cache[V]) Set(key string, v V, now time.Time) {
+	c.mu.Lock()
+	c.gen++
+	if len(c.entries) >= c.max {
+		c.entries = map[string]entry[V]{}
+	}
+	c.entries[key] = entry[V]{value: v, fetched: now}
+	c.mu.Unlock()
+}
+
 // Forget drops what is cached under key.
 func (c *Cache[V]) Forget(key string) {
 	c.mu.Lock()
