@@ -2,9 +2,10 @@
 // throughput and latency percentiles beside pgbench on the same SQL transaction as a live call, so
 // that the service's overhead over its database is measured in one run. It starts nothing: it
 // signs up tenants, makes them metered with a monthly cap (so that every live call spends from
-// its tenant's row of the month, as a trial's or a capped tenant's does) and lifts their rate
-// limits through the operator API, then calls each target (one replica alone, a load balancer in
-// front of several) in turn, round after round, and reports the spread of the rounds.
+// its tenant's row of the month) and one a trial with many credits (every call spends from its
+// tenant's row), lifts their rate limits through the operator API, then calls each target (one
+// replica alone, a load balancer in front of several) in turn, round after round, and reports
+// the spread of the rounds.
 package loadtest
 
 import (
@@ -106,6 +107,10 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	trial, err := setupTrial(ctx, client, base, o.OperatorToken)
+	if err != nil {
+		return err
+	}
 	// the servers cache tenants for a second
 	time.Sleep(1100 * time.Millisecond)
 	var manyLive, manySandbox []string
@@ -116,7 +121,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	for i, t := range o.Targets {
 		names[i] = t.Name + " " + t.URL
 	}
-	fmt.Fprintf(out, "RocketFin load test: %s; %d clients (pgbench %d), %d tenants (and one busy tenant), %s a phase, %d rounds\n\n",
+	fmt.Fprintf(out, "RocketFin load test: %s; %d clients (pgbench %d), %d tenants (and a busy capped one, a busy trial), %s a phase, %d rounds\n\n",
 		strings.Join(names, ", "), o.Clients, o.PgbenchClients, o.Tenants, o.Duration, o.Rounds)
 	live := liveBody()
 	sandbox, err := sandboxBody(ctx, client, base, many[0].Sandbox)
@@ -127,9 +132,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		drive(ctx, client, t.URL, manyLive, live, o.Clients, 2*time.Second, 0, "warm-up")
 	}
 	var scripts []string
-	var busyScript string
+	var busyScript, trialScript string
 	if o.DatabaseURL != "" {
-		if scripts, busyScript, err = pgbenchScripts(ctx, o.DatabaseURL, many, busy); err != nil {
+		if scripts, busyScript, trialScript, err = pgbenchScripts(ctx, o.DatabaseURL, many, busy, trial); err != nil {
 			fmt.Fprintf(out, "pgbench: %v\n", err)
 			o.DatabaseURL = ""
 		}
@@ -177,6 +182,10 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		for _, t := range o.Targets {
 			phase("live, one tenant", t, []string{busy.Live}, live)
 		}
+		pgbench("pgbench, one trial row", []string{trialScript})
+		for _, t := range o.Targets {
+			phase("live, one trial tenant", t, []string{trial.Live}, live)
+		}
 		for _, t := range o.Targets {
 			phase("sandbox", t, manySandbox, sandbox)
 		}
@@ -202,7 +211,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if o.DatabaseURL != "" {
 		fmt.Fprintf(out, "\nthroughput / pgbench on the same transaction, round by round:\n")
 		for _, t := range o.Targets {
-			for _, pair := range [][2]string{{"live, many tenants", "pgbench, many tenants"}, {"live, one tenant", "pgbench, one tenant row"}} {
+			for _, pair := range [][2]string{{"live, many tenants", "pgbench, many tenants"}, {"live, one tenant", "pgbench, one tenant row"},
+				{"live, one trial tenant", "pgbench, one trial row"}} {
 				live, pg := rounds[t.Name+" "+pair[0]], rounds[pair[1]]
 				var ratios []string
 				for i := range min(len(live), len(pg)) {
@@ -233,9 +243,8 @@ func median[T int64 | float64 | time.Duration](v []T) T {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
-// setup signs up a tenant and makes it a metered tenant with a monthly cap and no rate limit to
-// speak of.
-func setup(ctx context.Context, c *http.Client, base, operatorToken, currency string) (tenant, error) {
+// signup signs up a tenant and returns its keys.
+func signup(ctx context.Context, c *http.Client, base string) (tenant, error) {
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)
 	email := "loadtest+" + hex.EncodeToString(suffix) + "@example.com"
@@ -259,12 +268,36 @@ func setup(ctx context.Context, c *http.Client, base, operatorToken, currency st
 			t.Sandbox = k.Secret
 		}
 	}
+	return t, nil
+}
+
+// setup signs up a tenant and makes it a metered tenant with a monthly cap and no rate limit to
+// speak of.
+func setup(ctx context.Context, c *http.Client, base, operatorToken, currency string) (tenant, error) {
+	t, err := signup(ctx, c, base)
+	if err != nil {
+		return tenant{}, err
+	}
 	patch := map[string]any{"status": "active", "email_verified": true, "rate_limit": map[string]any{"per_second": 100000, "burst": 1000000}}
 	if err := call(ctx, c, "PATCH", base+"/admin/v1/tenants/"+t.ID, operatorToken, patch, nil); err != nil {
 		return tenant{}, fmt.Errorf("lift the limits of %s: %w", t.ID, err)
 	}
 	if err := call(ctx, c, "PATCH", base+"/v1/tenant", t.Live, map[string]any{"monthly_cap": map[string]any{"amount": capAmount, "currency": currency}}, nil); err != nil {
 		return tenant{}, fmt.Errorf("set the monthly cap of %s: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// setupTrial signs up a tenant left in its trial with a billion credits and no rate limit to speak
+// of: every live call spends from its row of the tenants table.
+func setupTrial(ctx context.Context, c *http.Client, base, operatorToken string) (tenant, error) {
+	t, err := signup(ctx, c, base)
+	if err != nil {
+		return tenant{}, err
+	}
+	patch := map[string]any{"email_verified": true, "credits_remaining": 1_000_000_000, "rate_limit": map[string]any{"per_second": 100000, "burst": 1000000}}
+	if err := call(ctx, c, "PATCH", base+"/admin/v1/tenants/"+t.ID, operatorToken, patch, nil); err != nil {
+		return tenant{}, fmt.Errorf("grant credits to %s: %w", t.ID, err)
 	}
 	return t, nil
 }

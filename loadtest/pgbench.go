@@ -21,18 +21,23 @@ var (
 	latencyLine = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
 )
 
-// pgbenchScripts records the live call's transaction once (on the busy tenant) and writes it
-// for each tenant: pgbench picks one of the many tenants' scripts at random per transaction.
-func pgbenchScripts(ctx context.Context, databaseURL string, many []tenant, busy tenant) (perTenant []string, one string, err error) {
+// pgbenchScripts records the live call's transaction on the busy tenant (capped) and on the trial
+// tenant, and writes the capped one for each of the many tenants: pgbench picks one of their
+// scripts at random per transaction.
+func pgbenchScripts(ctx context.Context, databaseURL string, many []tenant, busy, trial tenant) (perTenant []string, one, oneTrial string, err error) {
 	script, err := LiveCallScript(ctx, databaseURL, busy.ID)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	forTenant := func(id string) string { return strings.ReplaceAll(script, ":tenant", "'"+id+"'") }
+	trialScript, err := LiveCallScript(ctx, databaseURL, trial.ID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	forTenant := func(script, id string) string { return strings.ReplaceAll(script, ":tenant", "'"+id+"'") }
 	for _, t := range many {
-		perTenant = append(perTenant, forTenant(t.ID))
+		perTenant = append(perTenant, forTenant(script, t.ID))
 	}
-	return perTenant, forTenant(busy.ID), nil
+	return perTenant, forTenant(script, busy.ID), forTenant(trialScript, trial.ID), nil
 }
 
 // runPgbench runs scripts (pgbench picks one at random per transaction) with clients

@@ -11,7 +11,8 @@ import (
 
 // TestTheLoadCommandRunsAgainstTwoTargets: `rocketfin loadtest` (what scripts/loadtest runs) signs
 // up its tenants, drives every phase against two targets, runs pgbench on the recorded transaction
-// over many tenants and on one tenant's row, and reports the ratios, with every call answered.
+// over many tenants, on one capped tenant's row and on one trial's, and reports the ratios, with
+// every call answered.
 // A smoke test with tiny phases: the figures themselves are the README's, from scripts/loadtest.
 func TestTheLoadCommandRunsAgainstTwoTargets(t *testing.T) {
 	if testing.Short() {
@@ -33,7 +34,8 @@ func TestTheLoadCommandRunsAgainstTwoTargets(t *testing.T) {
 		t.Fatalf("loadtest: %v\n%s", err, out)
 	}
 	report := string(out)
-	for _, want := range []string{"pgbench, many tenants", "pgbench, one tenant row", "a live, many tenants", "b live, one tenant",
+	for _, want := range []string{"pgbench, many tenants", "pgbench, one tenant row", "pgbench, one trial row", "a live, many tenants",
+		"b live, one tenant", "a live, one trial tenant",
 		"b sandbox", "a live @50/s", "throughput / pgbench on the same transaction"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report lacks %q:\n%s", want, report)
