@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -69,20 +68,11 @@ type Created struct {
 	Replayed bool
 }
 
-// CreateCall is POST /v1/monitors as the HTTP layer hands it over.
-type CreateCall struct {
-	Principal      keys.Principal
-	Body           []byte
-	IdempotencyKey string
-	Language       string
-	RequestID      string
-	Started        time.Time
-}
-
 // Create puts a company under watch: its first evaluation is a scoring call, charged as one, and
 // the monitor exists if and only if that call is charged. A company is monitored once per
 // environment (409 naming the monitor); a trial tenant monitors at most TrialMonitors companies.
-func (s *Service) Create(ctx context.Context, c CreateCall) (Created, error) {
+// c is POST /v1/monitors as the HTTP layer hands it over, a scoring call's fields.
+func (s *Service) Create(ctx context.Context, c scores.Call) (Created, error) {
 	var raw map[string]json.RawMessage
 	if err := httpx.DecodeBytes(c.Body, &raw); err != nil {
 		return Created{}, err
@@ -109,37 +99,37 @@ func (s *Service) Create(ctx context.Context, c CreateCall) (Created, error) {
 	// An Idempotency-Key is the scoring call's, kept apart from POST /v1/scores's keys; the alert
 	// joins the fingerprint, and the saved answer is this route's.
 	var created Created
-	ans, err := s.scores.Score(ctx, scores.Call{Principal: p, Body: rest, Language: c.Language, RequestID: c.RequestID,
-		Started: c.Started, MonitorID: id, IdempotencyKey: c.IdempotencyKey, Endpoint: "monitors",
-		Also: map[string]int{"score_drop_points": points, "grade_notches": notches},
-		Render: func(score []byte) ([]byte, error) {
-			created.Monitor, created.Score = m, score
-			return httpx.Marshal(CreatedView{View: NewView(m), Decision: score})
-		},
-		Within: func(ctx context.Context, tx *gorm.DB, d scores.Decision, req scoring.Request) error {
-			if err := s.admit(ctx, tx, p, req.Company.ID); err != nil {
-				return err
+	c.Body, c.MonitorID, c.Endpoint = rest, id, "monitors"
+	c.Also = map[string]int{"score_drop_points": points, "grade_notches": notches}
+	c.Render = func(score []byte) ([]byte, error) {
+		created.Monitor, created.Score = m, score
+		return httpx.Marshal(CreatedView{View: NewView(m), Decision: score})
+	}
+	c.Within = func(ctx context.Context, tx *gorm.DB, d scores.Decision, req scoring.Request) error {
+		if err := s.admit(ctx, tx, p, req.Company.ID); err != nil {
+			return err
+		}
+		data, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("encode monitor data: %w", err)
+		}
+		now := d.CreatedAt
+		m = Monitor{ID: id, TenantID: p.TenantID, Environment: p.Environment, CompanyID: req.Company.ID,
+			CompanyName: req.Company.Name, Request: string(data), ScoreDropPoints: points, GradeNotches: notches,
+			Status: StatusActive, AlertState: AlertOK, LastDecisionID: d.ID, Score: d.Score, PD12m: d.PD12m,
+			Grade: d.Grade, Recommendation: d.Recommendation, Language: d.Language, Metadata: d.Metadata,
+			LastEvaluatedAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&m).Error; err != nil {
+			if database.IsUniqueViolation(err) {
+				return problem.New(problem.Conflict, "%s is already monitored; nothing was charged", req.Company.ID)
 			}
-			data, err := json.Marshal(req)
-			if err != nil {
-				return fmt.Errorf("encode monitor data: %w", err)
-			}
-			now := d.CreatedAt
-			m = Monitor{ID: id, TenantID: p.TenantID, Environment: p.Environment, CompanyID: req.Company.ID,
-				CompanyName: req.Company.Name, Request: string(data), ScoreDropPoints: points, GradeNotches: notches,
-				Status: StatusActive, AlertState: AlertOK, LastDecisionID: d.ID, Score: d.Score, PD12m: d.PD12m,
-				Grade: d.Grade, Recommendation: d.Recommendation, Language: d.Language, Metadata: d.Metadata,
-				LastEvaluatedAt: now, CreatedAt: now, UpdatedAt: now}
-			if err := tx.Create(&m).Error; err != nil {
-				if database.IsUniqueViolation(err) {
-					return problem.New(problem.Conflict, "%s is already monitored; nothing was charged", req.Company.ID)
-				}
-				return fmt.Errorf("insert monitor: %w", err)
-			}
-			ch := p.Change("monitor.created", "monitor", m.ID)
-			ch.After = map[string]any{"company_id": m.CompanyID, "score_drop_points": points, "grade_notches": notches}
-			return audit.Record(ctx, tx, ch, now)
-		}})
+			return fmt.Errorf("insert monitor: %w", err)
+		}
+		ch := p.Change("monitor.created", "monitor", m.ID)
+		ch.After = map[string]any{"company_id": m.CompanyID, "score_drop_points": points, "grade_notches": notches}
+		return audit.Record(ctx, tx, ch, now)
+	}
+	ans, err := s.scores.Score(ctx, c)
 	if err != nil {
 		return Created{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rocketfin/rocketfin/internal/ids"
 	"github.com/rocketfin/rocketfin/internal/problem"
 	"github.com/rocketfin/rocketfin/keys"
+	"github.com/rocketfin/rocketfin/scores"
 )
 
 // CreatedView is the answer of POST /v1/monitors: the monitor and its first evaluation.
@@ -91,7 +92,7 @@ func (s *Service) handleCreate(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	created, err := s.Create(c.Request.Context(), CreateCall{Principal: keys.PrincipalOf(c), Body: body,
+	created, err := s.Create(c.Request.Context(), scores.Call{Principal: keys.PrincipalOf(c), Body: body,
 		IdempotencyKey: c.GetHeader("Idempotency-Key"), Language: c.GetHeader("Accept-Language"),
 		RequestID: httpx.RequestID(c), Started: started})
 	if err != nil {
