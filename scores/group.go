@@ -48,7 +48,6 @@ type charging struct {
 	p           keys.Principal
 	key         string // the client's Idempotency-Key, or ""
 	fingerprint string
-	likelyTrial bool
 	started     time.Time
 	d           Decision
 	analysis    metering.Analysis

@@ -270,7 +270,7 @@ func (g *Service) Score(ctx context.Context, c Call) (Answer, error) {
 	}
 
 	cctx, span := telemetry.Span(ctx, "scores.charge")
-	body, err := g.commit(cctx, c, ev, consentID, fingerprint, now, asOf, tenant.Status == tenants.StatusTrial)
+	body, err := g.commit(cctx, c, ev, consentID, fingerprint, now, asOf)
 	span.End(err)
 	if errors.Is(err, idempotency.ErrClaimed) {
 		stored, found, rerr := g.replay(ctx, p, c.key(), fingerprint)
@@ -304,7 +304,7 @@ func (g *Service) replayOr(ctx context.Context, c Call, fingerprint string, ans 
 
 // commit spends, records and answers: a sandbox call without an Idempotency-Key through the
 // sandbox batch writer, every other call in the next charging transaction (group.go).
-func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time, likelyTrial bool) ([]byte, error) {
+func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, fingerprint string, now, asOf time.Time) ([]byte, error) {
 	p := c.Principal
 	scoreID := ids.New(ids.Score)
 	req, result, output := &ev.req, ev.result, ev.output
@@ -347,7 +347,7 @@ func (g *Service) commit(ctx context.Context, c Call, ev *evaluated, consentID, 
 		return spliceAnswer(head, output, nil), nil
 	}
 	out := g.charge(&charging{
-		ctx: ctx, p: p, key: c.key(), fingerprint: fingerprint, likelyTrial: likelyTrial, started: c.Started,
+		ctx: ctx, p: p, key: c.key(), fingerprint: fingerprint, started: c.Started,
 		d: d, analysis: call, head: head, output: output, req: req, within: c.Within, render: c.Render,
 	})
 	return out.body, out.err
