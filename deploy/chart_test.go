@@ -14,23 +14,15 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/rocketfin/rocketfin/internal/testenv"
 )
 
 // helm finds the helm binary: ROCKETFIN_TEST_HELM (scripts/test installs it), else PATH. Without
 // one the tests are skipped, except where the suite must be complete (CI, scripts/test).
 func helm(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("ROCKETFIN_TEST_HELM"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("helm"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
-		t.Fatal("helm is required (scripts/test installs it and sets ROCKETFIN_TEST_HELM)")
-	}
-	t.Skip("helm not found: run ./scripts/test, or set ROCKETFIN_TEST_HELM")
-	return ""
+	return testenv.Tool(t, "ROCKETFIN_TEST_HELM", "helm")
 }
 
 // object is one rendered manifest.

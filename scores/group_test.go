@@ -360,6 +360,7 @@ func TestAPanicInAChargingTransactionFailsOnlyItsCall(t *testing.T) {
 	svc := groupService(t, db, prometheus.NewRegistry())
 	call := scores.Call{Principal: keys.Principal{TenantID: "ten_panic", Environment: keys.Live, CredentialID: "key_g"},
 		Body: liveBody(), Started: time.Now(), MonitorID: "mon_panic",
+		// the fault under test: a hook that panics inside the charging transaction
 		Within: func(context.Context, *gorm.DB, scores.Decision, scoring.Request) error { panic("boom") }}
 	if _, err := svc.Score(context.Background(), call); err == nil || !strings.Contains(err.Error(), "panic") {
 		t.Fatalf("a panicking call answered %v", err)

@@ -16,6 +16,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/rocketfin/rocketfin/internal/testenv"
 )
 
 // MockURL is the stripe-mock base URL from STRIPE_MOCK_URL. Without it the
@@ -27,10 +29,7 @@ func MockURL(t testing.TB) string {
 	if u != "" {
 		return u
 	}
-	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
-		t.Fatal("STRIPE_MOCK_URL is required (CI=true or ROCKETFIN_REQUIRE_POSTGRES=1): run ./scripts/test, which starts stripe-mock")
-	}
-	t.Skip("STRIPE_MOCK_URL unset: run ./scripts/test, or start stripe-mock -http-addr 127.0.0.1:12111 -https-addr 127.0.0.1:0 and export STRIPE_MOCK_URL=http://127.0.0.1:12111")
+	testenv.Missing(t, "STRIPE_MOCK_URL unset (scripts/test starts stripe-mock; or start stripe-mock -http-addr 127.0.0.1:12111 -https-addr 127.0.0.1:0 and export STRIPE_MOCK_URL=http://127.0.0.1:12111)")
 	return ""
 }
 

@@ -15,6 +15,8 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rocketfin/rocketfin/internal/testenv"
 )
 
 // chrome is a headless Debian chromium driven by chromedp, collecting the console errors of every
@@ -38,10 +40,7 @@ func newChrome(t *testing.T, base string) *chrome {
 	t.Helper()
 	bin, axePath := os.Getenv("ROCKETFIN_TEST_CHROMIUM"), os.Getenv("ROCKETFIN_TEST_AXE")
 	if bin == "" || axePath == "" {
-		if os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") != "" {
-			t.Fatal("ROCKETFIN_TEST_CHROMIUM and ROCKETFIN_TEST_AXE are not set: scripts/test installs chromium and axe-core")
-		}
-		t.Skip("ROCKETFIN_TEST_CHROMIUM and ROCKETFIN_TEST_AXE are not set: run scripts/test")
+		testenv.Missing(t, "ROCKETFIN_TEST_CHROMIUM and ROCKETFIN_TEST_AXE are not set (scripts/test installs chromium and axe-core)")
 	}
 	axe, err := os.ReadFile(axePath)
 	if err != nil {

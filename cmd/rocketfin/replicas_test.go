@@ -22,23 +22,14 @@ import (
 	"github.com/rocketfin/rocketfin/internal/dbtest"
 	"github.com/rocketfin/rocketfin/internal/oidctest"
 	"github.com/rocketfin/rocketfin/internal/runner"
+	"github.com/rocketfin/rocketfin/internal/testenv"
 )
 
 // haproxyBin finds HAProxy: ROCKETFIN_TEST_HAPROXY (scripts/test installs it), else PATH; without
 // it the test is skipped, except where the suite must be complete.
 func haproxyBin(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("ROCKETFIN_TEST_HAPROXY"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("haproxy"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
-		t.Fatal("haproxy is required (scripts/test installs it and sets ROCKETFIN_TEST_HAPROXY)")
-	}
-	t.Skip("haproxy not found: run ./scripts/test")
-	return ""
+	return testenv.Tool(t, "ROCKETFIN_TEST_HAPROXY", "haproxy")
 }
 
 // balancer runs HAProxy in front of the given replicas (round robin, health-checked on /readyz,

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rocketfin/rocketfin/internal/database"
+	"github.com/rocketfin/rocketfin/internal/testenv"
 	"github.com/rocketfin/rocketfin/migrations"
 )
 
@@ -44,10 +45,7 @@ func adminURL() string {
 
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" || os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") == "1" {
-		t.Fatalf("PostgreSQL is required (CI=true or ROCKETFIN_REQUIRE_POSTGRES=1): %v", err)
-	}
-	t.Skipf("PostgreSQL unavailable (set ROCKETFIN_TEST_DATABASE_URL or run ./scripts/test): %v", err)
+	testenv.Missing(t, "PostgreSQL unavailable (set ROCKETFIN_TEST_DATABASE_URL): %v", err)
 }
 
 // PostgresURL creates a fresh migrated PostgreSQL database for this test,

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rocketfin/rocketfin/internal/testenv"
 )
 
 // EnvBinary names the provider's binary.
@@ -86,10 +88,7 @@ func Start(t testing.TB, redirectURIs []string, users []User) *OP {
 	t.Helper()
 	bin := os.Getenv(EnvBinary)
 	if bin == "" {
-		if os.Getenv("ROCKETFIN_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("%s is not set: scripts/test installs the OpenID Provider and sets it", EnvBinary)
-		}
-		t.Skipf("%s is not set: run scripts/test, which installs the OpenID Provider", EnvBinary)
+		testenv.Missing(t, "%s is not set (scripts/test installs the OpenID Provider and sets it)", EnvBinary)
 	}
 	file := map[string]any{}
 	for _, u := range users {
